@@ -1,0 +1,91 @@
+/**
+ * One interface for every execution backend (native, docker, ssh, host-agent). The bridge
+ * (normalize -> decide -> dispatch -> audit) is written once against it; a backend only runs an
+ * already-approved argv or approved script and reports the same result shape.
+ */
+
+export type BackendName = "native" | "docker" | "ssh" | "host-agent";
+
+export interface ExecRequest {
+  /** Approved argv (argv[0] an absolute program path on the backend), or a script for an approved shell. */
+  argv: string[];
+  /** When set, the approved script is run as `argv[0] -c script` by the backend's shell. */
+  script?: string;
+  cwd: string;
+  env: Record<string, string>;
+  stdin?: string;
+  timeoutMs: number;
+  outputCapBytes: number;
+  /** Limits the backend applies where it can. */
+  limits: { memoryMb: number; processes: number; cpuS: number; fileSizeMb: number; network: boolean };
+  /** Read-write and read-only roots, for backends that bind them (bubblewrap, docker). */
+  roots: { path: string; writable: boolean }[];
+  signal?: AbortSignal;
+  /** Called with output as it arrives (for progress notifications and background retention). */
+  onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
+}
+
+/** One result shape for success and failure (execa-style). */
+export interface ExecResult {
+  exit_code: number | null;
+  signal?: string | null;
+  stdout: string;
+  stderr: string;
+  timed_out: boolean;
+  truncated: boolean;
+  duration_ms: number;
+  /** Set when the backend itself failed (could not start, connection lost); the command did not run to completion. */
+  error?: string;
+}
+
+/** A running background process as a backend exposes it. */
+export interface BackendProcess {
+  pid?: number;
+  write(input: string): Promise<void>;
+  closeStdin(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves when the process ends, with the final result (output fields may be empty: the registry keeps output). */
+  done: Promise<ExecResult>;
+}
+
+export interface ExecBackend {
+  readonly name: BackendName;
+  /** Human description for get_system_info and /health (e.g. "native (bubblewrap)"). */
+  describe(): { backend: BackendName; confinement: string; detail?: string };
+  run(request: ExecRequest): Promise<ExecResult>;
+  start(request: ExecRequest): Promise<BackendProcess>;
+  /** Absolute path of `program` on the backend (searched on trustedPath), or null. */
+  which(program: string, trustedPath: string[]): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/** Arguments of execute_command / POST /api/v1/execute, already validated by zod. */
+export interface ExecuteArgs {
+  command: string;
+  working_directory?: string;
+  timeout?: number;
+  env?: Record<string, string>;
+  stdin?: string;
+  background?: boolean;
+}
+
+/** What the bridge returns: the decision that was made plus the result when it ran. */
+export interface BridgeOutcome {
+  allowed: boolean;
+  rule: string;
+  reason: string;
+  result?: ExecResult;
+  /** Handle of a background process when `background: true`. */
+  handle?: string;
+  backend: BackendName;
+}
+
+/**
+ * normalize -> decide -> dispatch -> audit, written once for every backend. The server, the REST
+ * API and the host agent all execute through this.
+ */
+export interface CommandBridge {
+  execute(args: ExecuteArgs, hooks?: { signal?: AbortSignal; onProgress?: (message: string) => void }): Promise<BridgeOutcome>;
+  describe(): { backend: BackendName; confinement: string; privileged: boolean; detail?: string };
+  close(): Promise<void>;
+}

@@ -1,0 +1,33 @@
+import type { Decision } from "../decision.js";
+
+/**
+ * Facts the pure command policy needs from the world, injected so `policy/` never touches the
+ * filesystem itself. The bridge builds them for the selected backend.
+ */
+export interface CommandEnvironment {
+  /** Absolute path of a program name found on the policy's trusted PATH, or null. */
+  resolveProgram(name: string): string | null;
+  /** For an absolute/relative program path: its canonical path if it is an existing regular file, else null. */
+  canonicalProgramPath(path: string, cwd: string): string | null;
+  /** Effective roots (canonical), to judge redirection targets and program paths. */
+  roots: { path: string; writable: boolean }[];
+  /** Canonical working directory of the command. */
+  cwd: string;
+  /** Programs added with --allow on the command line (names). */
+  extraAllowed: string[];
+}
+
+/**
+ * How an allowed command is run: plain argv when the whole input is a single simple command with
+ * no shell features, otherwise the checked script run by an approved shell.
+ */
+export type ExecutionPlan =
+  | { kind: "argv"; argv: string[] }
+  | { kind: "script"; shell: string; script: string };
+
+export interface CommandDecision extends Decision {
+  /** Present when allowed. */
+  plan?: ExecutionPlan;
+  /** Every simple command found, with its own decision, for `warden check` and the audit. */
+  commands?: { program: string; decision: Decision }[];
+}

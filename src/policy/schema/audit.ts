@@ -1,0 +1,13 @@
+import { z } from "zod";
+
+export const auditSchema = z
+  .object({
+    file: z.string().optional().describe("JSONL audit log, hash-chained. --audit-log wins."),
+    redact_keys: z
+      .array(z.string())
+      .default(["*token*", "*secret*", "*password*", "*passwd*", "*api_key*", "*apikey*", "*credential*", "*private_key*", "authorization"])
+      .describe("Argument and env keys (globs, case-insensitive) whose values are redacted."),
+  })
+  .strict();
+
+export type AuditPolicy = z.infer<typeof auditSchema>;

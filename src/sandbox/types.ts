@@ -1,0 +1,55 @@
+/**
+ * The contract between the tool layer and the WASI runtime. The tool layer never touches the host
+ * filesystem for a guest path: it asks the sandbox to run a module whose only doors are the preopens.
+ */
+
+/** One door into the host filesystem: a root, opened under its own host path as the guest name. */
+export interface Preopen {
+  /** Canonical (realpath) absolute host directory; also the name the module sees. */
+  hostPath: string;
+  writable: boolean;
+}
+
+/** What one module run may see and how long it may take. Built from policy, never from tool input. */
+export interface SandboxScope {
+  preopens: Preopen[];
+  /** Globs matched against paths relative to their root; matches are invisible / refused. */
+  denyGlobs: string[];
+}
+
+export interface ModuleRunRequest {
+  /** Module name: read, write, edit, list, search, stat. */
+  module: string;
+  /** argv after argv[0]. */
+  args: string[];
+  stdin?: Uint8Array;
+  scope: SandboxScope;
+  /** Kill the run after this many milliseconds. */
+  deadlineMs: number;
+  /** Largest stdout kept; the run is stopped with EFBIG beyond it. */
+  maxStdoutBytes: number;
+}
+
+/** A refusal the runtime made during a run, kept so the tool can name the rule that denied. */
+export interface SandboxDenial {
+  /** e.g. `filesystem.deny:**\/.env`, `sandbox.escape`, `filesystem.read_only`, `sandbox.file_type`. */
+  rule: string;
+  /** Guest path as the module asked for it. */
+  path: string;
+  reason: string;
+}
+
+export interface ModuleRunResult {
+  exitCode: number;
+  stdout: Uint8Array;
+  stderr: string;
+  denials: SandboxDenial[];
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/** The WASI runtime as the tool layer sees it. */
+export interface Sandbox {
+  run(request: ModuleRunRequest): Promise<ModuleRunResult>;
+  close(): Promise<void>;
+}
