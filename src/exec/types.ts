@@ -1,3 +1,5 @@
+import type { EffectiveRoot } from "../policy/roots.js";
+
 /**
  * One interface for every execution backend (native, docker, ssh, host-agent). The bridge
  * (normalize -> decide -> dispatch -> audit) is written once against it; a backend only runs an
@@ -80,12 +82,39 @@ export interface BridgeOutcome {
   backend: BackendName;
 }
 
+/** Per-call context the caller (a tool, the REST API, the host agent) hands to the bridge. */
+export interface ExecuteHooks {
+  signal?: AbortSignal;
+  /** Called about every 5 s while a foreground command runs (MCP progress notifications). */
+  onProgress?: (message: string) => void;
+  /** Effective roots of this call (client roots narrow them); default: the bridge's `roots()`. */
+  roots?: EffectiveRoot[];
+  /** Tool name written to the audit record: `execute_command` (default) or `api.execute`. */
+  tool?: string;
+  /** Client identity for the audit record, when known. */
+  client?: string;
+}
+
+/** What check_command_exists reports. */
+export interface ProgramCheck {
+  /** The program name or path as given. */
+  program: string;
+  exists: boolean;
+  /** Absolute path on the backend, or null. */
+  path: string | null;
+  allowed: boolean;
+  rule: string;
+  reason: string;
+}
+
 /**
  * normalize -> decide -> dispatch -> audit, written once for every backend. The server, the REST
  * API and the host agent all execute through this.
  */
 export interface CommandBridge {
-  execute(args: ExecuteArgs, hooks?: { signal?: AbortSignal; onProgress?: (message: string) => void }): Promise<BridgeOutcome>;
+  execute(args: ExecuteArgs, hooks?: ExecuteHooks): Promise<BridgeOutcome>;
+  /** Whether a program exists on the backend (trusted PATH) and whether the policy allows running it. */
+  checkProgram(program: string, hooks?: Pick<ExecuteHooks, "roots">): Promise<ProgramCheck>;
   describe(): { backend: BackendName; confinement: string; privileged: boolean; detail?: string };
   close(): Promise<void>;
 }

@@ -4,6 +4,8 @@ import { posix } from "node:path";
 export interface EffectiveRoot {
   path: string;
   writable: boolean;
+  /** Other spellings of this directory (as configured or offered, before symlinks were resolved). */
+  aliases?: string[];
 }
 
 /** `child` equals `parent` or lies below it, compared by whole components. */
@@ -25,7 +27,7 @@ export function intersectRoots(
   fallback: EffectiveRoot,
 ): EffectiveRoot[] {
   const norm = (p: string) => posix.normalize(p).replace(/(.)\/+$/, "$1");
-  const conf = configured.map((r) => ({ path: norm(r.path), writable: r.writable }));
+  const conf = configured.map((r) => ({ ...r, path: norm(r.path) }));
   if (client === null || client.length === 0) {
     return dedupe(conf.length > 0 ? conf : [fallback]);
   }
@@ -34,8 +36,8 @@ export function intersectRoots(
   const out: EffectiveRoot[] = [];
   for (const c of cli) {
     for (const r of conf) {
-      if (isWithin(r.path, c)) out.push({ path: c, writable: r.writable });
-      else if (isWithin(c, r.path)) out.push({ path: r.path, writable: r.writable });
+      if (isWithin(r.path, c)) out.push({ path: c, writable: r.writable, ...(c === r.path && r.aliases ? { aliases: r.aliases } : {}) });
+      else if (isWithin(c, r.path)) out.push({ ...r });
     }
   }
   return dedupe(out);
@@ -47,7 +49,10 @@ function dedupe(roots: EffectiveRoot[]): EffectiveRoot[] {
     const prev = seen.get(r.path);
     // The same directory reached twice keeps the narrower (read-only) access.
     if (!prev) seen.set(r.path, { ...r });
-    else prev.writable = prev.writable && r.writable;
+    else {
+      prev.writable = prev.writable && r.writable;
+      if (r.aliases) prev.aliases = [...new Set([...(prev.aliases ?? []), ...r.aliases])];
+    }
   }
   return [...seen.values()];
 }

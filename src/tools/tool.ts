@@ -46,6 +46,8 @@ export interface ToolDefinition<In extends z.ZodRawShape = z.ZodRawShape> {
   inputSchema: In;
   outputSchema?: z.ZodRawShape;
   annotations: ToolAnnotations;
+  /** True when the call is audited by a lower layer (the command bridge), so the server does not audit it twice. */
+  selfAudited?: boolean;
   handler(args: z.infer<z.ZodObject<In>>, ctx: ToolContext): Promise<ToolOutcome>;
 }
 

@@ -33,13 +33,17 @@ export const filesystemSchema = z
       .array(z.string().min(1))
       .default(DEFAULT_DENY_GLOBS)
       .describe("Globs (matched against the path relative to its root) that hide files and directories even inside roots. Deny beats allow."),
+    read_only: z
+      .boolean()
+      .default(false)
+      .describe("When true every root is read-only, whatever its own access or the --root flag says."),
     max_read_bytes: z
       .number()
       .int()
       .min(1024)
-      .max(8 * 1024 * 1024)
+      .max(3 * 1024 * 1024)
       .default(1024 * 1024)
-      .describe("Largest reply of read_file; larger files are read in parts (next_offset)."),
+      .describe("Largest reply of read_file (at most 3 MiB, so a reply stays well under the 10 MiB an MCP stdio client accepts); larger files are read in parts (next_offset)."),
     max_write_bytes: z
       .number()
       .int()

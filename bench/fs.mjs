@@ -1,0 +1,117 @@
+// File-tool benchmark: mcp-warden vs the official MCP filesystem server (same MCP client, same
+// tree, same run) and ripgrep. Prints medians and ratios. Not a test: nothing here asserts a time.
+//   npm run build && node bench/fs.mjs [--iterations N]
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+const REPO = join(import.meta.dirname, "..");
+const CACHE = join(REPO, ".bench-cache");
+const TREE = join(CACHE, "tree");
+const ITER = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 25;
+const SEARCH_ITER = Math.max(3, Math.round(ITER / 4));
+
+function countFiles(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
+  return n;
+}
+
+/** /usr/include plus node_modules packages until ~12k files: a C tree and a JS tree. */
+function prepareTree() {
+  if (existsSync(join(TREE, ".ready"))) return;
+  mkdirSync(TREE, { recursive: true });
+  cpSync("/usr/include", join(TREE, "include"), { recursive: true, dereference: false, verbatimSymlinks: true });
+  let files = countFiles(join(TREE, "include"));
+  const nm = join(REPO, "node_modules");
+  for (const name of readdirSync(nm).sort()) {
+    if (files >= 12_000) break;
+    if (name.startsWith(".")) continue;
+    const src = join(nm, name);
+    const n = countFiles(src);
+    if (files + n > 12_500) continue;
+    cpSync(src, join(TREE, "node_modules", name), { recursive: true, verbatimSymlinks: true });
+    files += n;
+  }
+  const line = "The quick brown fox jumps over the lazy dog; pthread_mutex_lock appears here too.\n";
+  writeFileSync(join(TREE, "bench-4k.txt"), line.repeat(Math.ceil(4096 / line.length)).slice(0, 4096));
+  writeFileSync(join(TREE, "bench-2m.txt"), line.repeat(Math.ceil((2 * 1024 * 1024) / line.length)).slice(0, 2 * 1024 * 1024));
+  writeFileSync(join(TREE, ".ready"), String(files));
+}
+
+async function connect(command, args) {
+  const client = new Client({ name: "bench", version: "1" });
+  await client.connect(new StdioClientTransport({ command, args, stderr: "ignore" }));
+  return client;
+}
+
+async function time(n, fn) {
+  const samples = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+async function call(client, name, args) {
+  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 });
+  if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content).slice(0, 300)}`);
+  return r;
+}
+
+prepareTree();
+const fileCount = Number(execFileSync("cat", [join(TREE, ".ready")]).toString());
+const policy = join(CACHE, "bench-policy.json");
+writeFileSync(policy, JSON.stringify({ filesystem: { max_read_bytes: 3 * 1024 * 1024 } }));
+const warden = await connect(process.execPath, [join(REPO, "dist/cli/main.js"), "serve", "--root", TREE, "--policy", policy]);
+const official = await connect(process.execPath, [join(REPO, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"), TREE]);
+const rows = [];
+const row = (what, ours, peer, peerName) => rows.push({ what, ours, peer, peerName, ratio: peer / ours });
+
+// Warm up both (JIT, module compile, page cache).
+for (let i = 0; i < 3; i++) {
+  await call(warden, "read_file", { path: join(TREE, "bench-4k.txt") });
+  await call(official, "read_text_file", { path: join(TREE, "bench-4k.txt") });
+}
+await call(warden, "search_files", { path: TREE, content: "pthread_mutex_lock", max_results: 10000 });
+spawnSync("rg", ["-uu", "-c", "x", TREE]);
+
+for (const [label, file] of [["read_file 4 KB", "bench-4k.txt"], ["read_file 2 MB", "bench-2m.txt"]]) {
+  const path = join(TREE, file);
+  const ours = await time(ITER, () => call(warden, "read_file", { path }));
+  const peer = await time(ITER, () => call(official, "read_text_file", { path }));
+  row(label, ours, peer, "official server");
+}
+
+const glob = "**/*.h";
+const ours = await time(SEARCH_ITER, () => call(warden, "search_files", { path: TREE, pattern: glob, max_results: 10000, gitignore: false }));
+const peer = await time(SEARCH_ITER, () => call(official, "search_files", { path: TREE, pattern: glob }));
+row(`name search ${glob}`, ours, peer, "official server");
+
+const rgVersion = spawnSync("rg", ["--version"]).stdout?.toString().split("\n")[0] ?? "rg missing";
+for (const re of ["pthread_mutex_lock", "pthread_mutex_[a-z]+", "\\bmalloc\\s*\\(", "struct\\s+\\w+_ops\\b"]) {
+  const ours = await time(SEARCH_ITER, () => call(warden, "search_files", { path: TREE, content: re, max_results: 10000, gitignore: false }));
+  const peer = await time(SEARCH_ITER, async () => {
+    const r = spawnSync("rg", ["-uu", "-n", "--no-heading", "-e", re, TREE], { maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0 && r.status !== 1) throw new Error(`rg failed: ${r.stderr}`);
+  });
+  row(`content search /${re}/`, ours, peer, "ripgrep (spawned)");
+}
+
+await warden.close();
+await official.close();
+
+const fmt = (ms) => `${ms.toFixed(2)} ms`;
+console.log(`\nmcp-warden file-tool benchmark: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log(`tree: ${fileCount} files (/usr/include + node_modules packages); ${ITER} iterations for reads, ${SEARCH_ITER} for searches; medians; ${rgVersion}`);
+console.log(`ratio = peer time / mcp-warden time (>1: mcp-warden faster)\n`);
+console.log(`| what | mcp-warden | peer | peer time | ratio |`);
+console.log(`|---|---|---|---|---|`);
+for (const r of rows) console.log(`| ${r.what} | ${fmt(r.ours)} | ${r.peerName} | ${fmt(r.peer)} | ${r.ratio.toFixed(2)}x |`);

@@ -1,0 +1,86 @@
+import type { Command } from "commander";
+import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
+import { canonicalRoot } from "../../config/resolve-roots.js";
+import { intersectRoots, type EffectiveRoot } from "../../policy/roots.js";
+import type { Policy } from "../../policy/schema/index.js";
+import { createSandbox } from "../../sandbox/index.js";
+import { callModule, keyValues } from "../../tools/fs/module-call.js";
+import type { ToolContext } from "../../tools/tool.js";
+import { collect } from "../options.js";
+
+interface CheckFlags {
+  policy?: string;
+  root: string[];
+  readOnly: string[];
+  allow: string[];
+  path?: string;
+  write?: boolean;
+}
+
+/** `warden check`: the decision the server would make, with the rule, without running anything. */
+export function registerCheckCommand(program: Command): void {
+  program
+    .command("check")
+    .description("print allow/deny and the deciding rule for a command (-- CMD) or a path (--path P [--write]); exit 0 allow, 1 deny")
+    .option("--policy <file>", "JSON policy (default: policies/default.json, or WARDEN_POLICY)")
+    .option("--root <dir>", "read-write root (repeatable)", collect, [])
+    .option("--read-only <dir>", "read-only root (repeatable)", collect, [])
+    .option("--allow <program>", "as for serve (repeatable)", collect, [])
+    .option("--path <path>", "check a path instead of a command")
+    .option("--write", "with --path: check write access")
+    .argument("[command...]", "the command, after --")
+    .action(async (words: string[], flags: CheckFlags) => {
+      const policy = loadPolicyFile(flags.policy ?? process.env.WARDEN_POLICY ?? defaultPolicyPath());
+      const configured = [
+        ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write")),
+        ...flags.root.map((r) => canonicalRoot(r, true)),
+        ...flags.readOnly.map((r) => canonicalRoot(r, false)),
+      ];
+      let roots = intersectRoots(configured, null, canonicalRoot(process.cwd(), true));
+      if (policy.filesystem.read_only) roots = roots.map((r) => ({ ...r, writable: false }));
+      if (flags.path !== undefined) {
+        process.exitCode = await checkPath(flags.path, flags.write === true, roots, policy);
+        return;
+      }
+      if (words.length === 0) throw new Error("nothing to check: give --path P or -- COMMAND");
+      const { checkCommand } = await import("./check-command.js");
+      process.exitCode = await checkCommand(words.join(" "), policy, roots, flags.allow);
+    });
+}
+
+/** Resolves the path through the same sandbox resolver the tools use, then applies write access. */
+async function checkPath(path: string, write: boolean, roots: EffectiveRoot[], policy: Policy): Promise<number> {
+  const sandbox = createSandbox({ workers: 1 });
+  try {
+    const ctx: ToolContext = {
+      roots: async () => roots,
+      sandbox,
+      policy,
+      services: {},
+      progress: async () => {},
+      signal: new AbortController().signal,
+    };
+    const call = await callModule(ctx, "stat", path, []);
+    if (!call.ok) {
+      const outcome = call.outcome as { rule: string; message: string };
+      // A missing file may still be creatable: judge its parent directory instead.
+      if (outcome.rule === "fs.not_found" && write) {
+        const parent = path.replace(/\/+[^/]+\/*$/, "") || "/";
+        if (parent !== path) return checkPath(parent, true, roots, policy);
+      }
+      process.stdout.write(`deny: ${outcome.rule}: ${outcome.message}\n`);
+      return 1;
+    }
+    const info = keyValues(Buffer.from(call.stdout).toString("utf8"));
+    const real = info.realpath ?? call.path;
+    const root = [...roots].sort((a, b) => b.path.length - a.path.length).find((r) => real === r.path || real.startsWith(r.path === "/" ? "/" : r.path + "/"));
+    if (write && root && !root.writable) {
+      process.stdout.write(`deny: filesystem.read_only: ${real} is in read-only root ${root.path}\n`);
+      return 1;
+    }
+    process.stdout.write(`allow: ${real} (root ${root?.path ?? "?"}, ${root?.writable ? "read-write" : "read-only"})\n`);
+    return 0;
+  } finally {
+    await sandbox.close();
+  }
+}

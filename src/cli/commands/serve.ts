@@ -1,0 +1,81 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Command } from "commander";
+import { createWardenServer } from "../../server/create-server.js";
+import { buildDeps, type ServeOptions } from "../../server/deps.js";
+import { collect } from "../options.js";
+
+interface ServeFlags {
+  root: string[];
+  readOnly: string[];
+  policy?: string;
+  allow: string[];
+  backend?: string;
+  auditLog?: string;
+  dangerouslySkipPolicy?: boolean;
+  workers?: string;
+  http?: boolean;
+  host?: string;
+  port?: string;
+  tokenFile?: string;
+}
+
+/** `warden serve`: MCP over stdio (default) or Streamable HTTP (--http). */
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("run the MCP server (stdio by default)")
+    .option("--root <dir>", "read-write root (repeatable)", collect, [])
+    .option("--read-only <dir>", "read-only root (repeatable)", collect, [])
+    .option("--policy <file>", "JSON policy (default: policies/default.json, or WARDEN_POLICY)")
+    .option("--allow <program>", "execute_command may run PROGRAM; with any --allow every other program is denied (repeatable)", collect, [])
+    .option("--backend <name>", "native | docker | ssh | host-agent (EXECUTION_MODE also accepted)")
+    .option("--audit-log <file>", "append a hash-chained JSONL audit record for every tool call")
+    .option("--dangerously-skip-policy", "privileged mode: no command policy checks (still audited)")
+    .option("--workers <n>", "WASI worker threads (default 2)")
+    .option("--http", "serve MCP Streamable HTTP at /mcp plus the REST API")
+    .option("--host <host>", "HTTP bind address", "127.0.0.1")
+    .option("--port <port>", "HTTP port", "8000")
+    .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
+    .action(async (flags: ServeFlags) => {
+      const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
+      const options: ServeOptions = {
+        roots: flags.root,
+        readOnly: flags.readOnly,
+        ...(flags.policy ? { policyPath: flags.policy } : {}),
+        allow: flags.allow,
+        ...(flags.backend ? { backend: flags.backend } : {}),
+        ...(flags.auditLog ? { auditLog: flags.auditLog } : {}),
+        privileged: flags.dangerouslySkipPolicy === true || process.env.EXECUTION_MODE === "privileged",
+        ...(flags.workers ? { workers: Number(flags.workers) } : {}),
+        cwd: process.cwd(),
+        env: process.env,
+        log,
+      };
+      if (options.privileged) {
+        log("WARNING: privileged mode: command policy checks are OFF. Every command the client sends runs (still audited).");
+      }
+      const deps = await buildDeps(options);
+      if (flags.http) {
+        const { serveHttp } = await import("./serve-http.js");
+        await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: Number(flags.port ?? 8000), ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
+        return;
+      }
+      const server = createWardenServer(deps);
+      const transport = new StdioServerTransport();
+      let closing = false;
+      const shutdown = async (code: number) => {
+        if (closing) return;
+        closing = true;
+        await server.close().catch(() => {});
+        await deps.close();
+        process.exit(code);
+      };
+      transport.onclose = () => void shutdown(0);
+      process.stdin.on("end", () => void shutdown(0));
+      process.on("SIGINT", () => void shutdown(130));
+      process.on("SIGTERM", () => void shutdown(143));
+      await server.connect(transport);
+      const roots = deps.configuredRoots.map((r) => `${r.path} (${r.writable ? "rw" : "ro"})`).join(", ");
+      log(`mcp-warden ${deps.version} on stdio; roots: ${roots || "client roots, else " + deps.fallbackRoot.path}`);
+    });
+}

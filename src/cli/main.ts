@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { packageVersion } from "../config/package-root.js";
+import { registerCheckCommand } from "./commands/check.js";
+import { registerServeCommand } from "./commands/serve.js";
+
+/** The `warden` command line. Each command lives in its own file under commands/. */
+async function main(argv: string[]): Promise<void> {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    process.stderr.write(`warden: Node.js >= 20.19 is required (this is ${process.version})\n`);
+    process.exit(1);
+  }
+  const program = new Command("warden")
+    .description("mcp-warden: an MCP tool server whose file tools run as confined WASI modules")
+    .version(packageVersion(), "-v, --version")
+    .showHelpAfterError();
+  registerServeCommand(program);
+  registerCheckCommand(program);
+  for (const extra of ["./commands/audit.js", "./commands/agent.js"]) {
+    const mod = await import(extra).catch(() => null);
+    const register = mod && Object.values(mod).find((v) => typeof v === "function" && /^register/.test((v as Function).name));
+    if (typeof register === "function") register(program);
+  }
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err) => {
+  process.stderr.write(`warden: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { ExecRefusal } from "../errors.js";
+import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
+import { bwrapArgs } from "./bwrap-args.js";
+import { readHostLayout, type HostLayout } from "./host-layout.js";
+import { launch, type LaunchPlan } from "./launch.js";
+import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
+import { whichSync } from "./which.js";
+
+export interface NativeBackendOptions {
+  /** policy.execution.confinement: `bubblewrap` (default) or an explicit `none`. */
+  confinement: "bubblewrap" | "none";
+  /** Grace period between TERM and KILL when a command is stopped. Default 2000 ms. */
+  killGraceMs?: number;
+  /** Where to look for bwrap. Default: /usr/bin, /usr/local/bin, /bin. */
+  bwrapSearchPath?: string[];
+  /** Use writable cgroups v1 for memory and processes when present. Default true. */
+  cgroups?: boolean;
+}
+
+/** What the native backend will actually do, for describe() and get_system_info. */
+export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
+
+const WRAPPER_SHELL = "/bin/sh";
+
+/**
+ * Runs commands on this host with execa: argv directly, a shell only for an approved script,
+ * inside bubblewrap unless the policy explicitly says `none`. When bubblewrap is wanted but does not
+ * work here, every command is refused (rule `execution.confinement`) rather than run unconfined.
+ */
+export function createNativeBackend(options: NativeBackendOptions): ExecBackend & { readonly mode: NativeMode } {
+  const mode = probeMode(options);
+  const layout: HostLayout = readHostLayout();
+  const bases: CgroupBases = options.cgroups === false ? {} : detectCgroups();
+  const killGraceMs = options.killGraceMs ?? 2000;
+  const live = new Set<BackendProcess>();
+  const instance = randomBytes(3).toString("hex");
+  let seq = 0;
+
+  function plan(request: ExecRequest): LaunchPlan {
+    if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
+    const command = request.script !== undefined ? [request.argv[0]!, "-c", request.script] : request.argv;
+    const inner =
+      mode.confinement === "bubblewrap"
+        ? [mode.bwrap, ...bwrapArgs({ roots: request.roots, cwd: request.cwd, network: request.limits.network }, layout), "--", ...command]
+        : command;
+    const cgroups = bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, request.limits) : undefined;
+    return {
+      file: WRAPPER_SHELL,
+      args: ["-c", limitsPrologue(request.limits, cgroups, bases), "warden-limits", ...inner],
+      cwd: request.cwd,
+      cgroups,
+    };
+  }
+
+  function track(proc: BackendProcess): BackendProcess {
+    live.add(proc);
+    void proc.done.finally(() => live.delete(proc));
+    return proc;
+  }
+
+  return {
+    name: "native",
+    mode,
+    describe() {
+      const limits = [bases.memory ? "memory: cgroup" : "memory: rlimit AS", bases.pids ? "processes: cgroup" : "processes: rlimit NPROC"].join(", ");
+      if (mode.confinement === "bubblewrap") return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}` };
+      if (mode.confinement === "none") return { backend: "native", confinement: "none", detail: `unconfined by policy; ${limits}` };
+      return { backend: "native", confinement: "unavailable", detail: mode.why };
+    },
+    async run(request: ExecRequest): Promise<ExecResult> {
+      return track(launch(plan(request), request, { interactive: false, killGraceMs })).done;
+    },
+    async start(request: ExecRequest): Promise<BackendProcess> {
+      return track(launch(plan(request), request, { interactive: true, killGraceMs }));
+    },
+    async which(program: string, trustedPath: string[]) {
+      return whichSync(program, trustedPath);
+    },
+    async close() {
+      const procs = [...live];
+      await Promise.all(procs.map((p) => p.kill("SIGKILL")));
+      await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
+    },
+  };
+}
+
+/** Checks once, at start, that bubblewrap exists and can build a sandbox on this machine. */
+function probeMode(options: NativeBackendOptions): NativeMode {
+  if (options.confinement === "none") return { confinement: "none" };
+  if (process.platform !== "linux") return { confinement: "unavailable", why: `bubblewrap confinement needs Linux (this is ${process.platform}); set execution.confinement to "none" to run commands unconfined` };
+  const bwrap = whichSync("bwrap", options.bwrapSearchPath ?? ["/usr/bin", "/usr/local/bin", "/bin"]);
+  if (!bwrap) return { confinement: "unavailable", why: 'bubblewrap (bwrap) is not installed; install it (apt-get install bubblewrap) or set execution.confinement to "none" explicitly' };
+  const probe = spawnSync(bwrap, ["--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    timeout: 10_000,
+  });
+  if (probe.status !== 0) {
+    const why = (probe.stderr?.toString() ?? "").trim().split("\n")[0] || String(probe.error ?? `exit ${probe.status}`);
+    return { confinement: "unavailable", why: `bubblewrap cannot create a sandbox here (${why})` };
+  }
+  return { confinement: "bubblewrap", bwrap };
+}

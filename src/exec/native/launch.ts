@@ -1,0 +1,144 @@
+import { execa } from "execa";
+import { HeadTailBuffer } from "../output/head-tail.js";
+import type { BackendProcess, ExecRequest, ExecResult } from "../types.js";
+import type { CommandCgroups } from "./limits.js";
+
+/** The host command line that runs one request (wrapper, bubblewrap, the command itself). */
+export interface LaunchPlan {
+  file: string;
+  args: string[];
+  /** Host directory execa starts in (the sandbox has its own --chdir). */
+  cwd: string;
+  cgroups?: CommandCgroups;
+}
+
+export interface LaunchOptions {
+  /** Keep stdin open for write_process_input (background); otherwise stdin is the request's or empty. */
+  interactive: boolean;
+  killGraceMs: number;
+}
+
+/**
+ * Starts one process group and owns its end: the deadline (TERM to the whole group, KILL after a
+ * grace period), cancellation, leftover processes of the group or its cgroup after the main process
+ * exits, and bounded capture of stdout and stderr (head and tail kept, never the whole flood).
+ */
+export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): BackendProcess {
+  const started = performance.now();
+  const sub = execa(plan.file, plan.args, {
+    cwd: plan.cwd,
+    env: request.env,
+    extendEnv: false,
+    detached: true,
+    cleanup: false,
+    reject: false,
+    buffer: false,
+    encoding: "buffer",
+    stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const pid = sub.pid;
+  const out = new HeadTailBuffer(request.outputCapBytes);
+  const err = new HeadTailBuffer(request.outputCapBytes);
+  sub.stdout?.on("data", (chunk: Buffer) => {
+    out.push(chunk);
+    request.onOutput?.("stdout", chunk.toString("utf8"));
+  });
+  sub.stderr?.on("data", (chunk: Buffer) => {
+    err.push(chunk);
+    request.onOutput?.("stderr", chunk.toString("utf8"));
+  });
+  sub.stdin?.on("error", () => {}); // EPIPE when the command does not read its input
+  if (!options.interactive && request.stdin !== undefined) sub.stdin?.end(request.stdin);
+
+  let timedOut = false;
+  let cancelled = false;
+  let exited = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const killAll = (signal: NodeJS.Signals) => {
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // group already gone
+      }
+    }
+    for (const p of plan.cgroups?.pids() ?? []) {
+      try {
+        process.kill(p, signal);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const terminate = () => {
+    killAll("SIGTERM");
+    graceTimer ??= setTimeout(() => killAll("SIGKILL"), options.killGraceMs);
+  };
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    terminate();
+  }, request.timeoutMs);
+  const onAbort = () => {
+    cancelled = true;
+    terminate();
+  };
+  if (request.signal?.aborted) onAbort();
+  else request.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    sub.on("exit", (code, signal) => resolve({ code, signal }));
+    sub.on("error", () => resolve({ code: null, signal: null }));
+  });
+
+  const done = (async (): Promise<ExecResult> => {
+    const { code, signal } = await exit;
+    exited = true;
+    clearTimeout(deadline);
+    request.signal?.removeEventListener("abort", onAbort);
+    // Whatever the command left behind in its group or cgroup goes with it.
+    killAll("SIGKILL");
+    const settled = await Promise.race([
+      sub.then(
+        (r) => r,
+        () => undefined,
+      ),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
+    ]);
+    if (settled === undefined) {
+      sub.stdout?.destroy();
+      sub.stderr?.destroy();
+    }
+    clearTimeout(graceTimer);
+    await plan.cgroups?.dispose();
+    const startError = settled && "failed" in settled && settled.failed && code === null && !timedOut && !cancelled ? settled.shortMessage : undefined;
+    return {
+      exit_code: timedOut || cancelled ? null : code,
+      signal: signal ?? null,
+      stdout: out.text(),
+      stderr: err.text(),
+      timed_out: timedOut,
+      truncated: out.truncated || err.truncated,
+      duration_ms: Math.round(performance.now() - started),
+      ...(cancelled ? { error: "cancelled" } : startError ? { error: startError } : {}),
+    };
+  })();
+
+  return {
+    pid,
+    async write(input: string) {
+      if (exited || !sub.stdin || sub.stdin.destroyed) throw new Error("the process no longer reads input");
+      await new Promise<void>((resolve, reject) => sub.stdin!.write(input, (e) => (e ? reject(e) : resolve())));
+    },
+    async closeStdin() {
+      sub.stdin?.end();
+    },
+    async kill(signal: NodeJS.Signals = "SIGTERM") {
+      if (exited) return;
+      if (signal === "SIGKILL") killAll("SIGKILL");
+      else terminate();
+    },
+    done,
+  };
+}

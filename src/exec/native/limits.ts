@@ -1,0 +1,98 @@
+import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ExecRequest } from "../types.js";
+
+/** Writable cgroup v1 controllers found at start; each holds a `warden` directory for our commands. */
+export interface CgroupBases {
+  memory?: string;
+  pids?: string;
+}
+
+/** Finds writable cgroup v1 memory and pids hierarchies (root on Linux); none elsewhere. */
+export function detectCgroups(root = "/sys/fs/cgroup"): CgroupBases {
+  const out: CgroupBases = {};
+  for (const ctrl of ["memory", "pids"] as const) {
+    const dir = join(root, ctrl);
+    try {
+      accessSync(join(dir, "cgroup.procs"), constants.W_OK);
+      const base = join(dir, "warden");
+      mkdirSync(base, { recursive: true });
+      out[ctrl] = base;
+    } catch {
+      // not available: fall back to rlimits
+    }
+  }
+  return out;
+}
+
+/** The cgroups of one command; `procsFiles` are written by the wrapper before anything else runs. */
+export interface CommandCgroups {
+  procsFiles: string[];
+  /** Every process still in the command's pids cgroup (to kill leftovers). */
+  pids(): number[];
+  /** Removes the directories once empty (retries briefly while the kernel reaps). */
+  dispose(): Promise<void>;
+}
+
+export function createCommandCgroups(bases: CgroupBases, id: string, limits: ExecRequest["limits"]): CommandCgroups {
+  const dirs: string[] = [];
+  let pidsDir: string | undefined;
+  if (bases.memory) {
+    const dir = join(bases.memory, id);
+    mkdirSync(dir);
+    dirs.push(dir);
+    writeFileSync(join(dir, "memory.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
+    try {
+      writeFileSync(join(dir, "memory.memsw.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
+    } catch {
+      // no swap accounting
+    }
+  }
+  if (bases.pids) {
+    pidsDir = join(bases.pids, id);
+    mkdirSync(pidsDir);
+    dirs.push(pidsDir);
+    writeFileSync(join(pidsDir, "pids.max"), String(limits.processes));
+  }
+  return {
+    procsFiles: dirs.map((d) => join(d, "cgroup.procs")),
+    pids() {
+      if (!pidsDir) return [];
+      try {
+        return readFileSync(join(pidsDir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    },
+    async dispose() {
+      for (const dir of dirs) {
+        for (let i = 0; i < 50; i++) {
+          try {
+            rmdirSync(dir);
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }
+    },
+  };
+}
+
+/**
+ * A `/bin/sh -c` prologue that joins the command's cgroups and sets rlimits, then execs the real
+ * command, so every limit is in place before the first instruction of the command runs. CPU time
+ * and file size always come from rlimits; memory and processes from cgroups when writable, else
+ * from rlimits (address space; RLIMIT_NPROC counts every process of the user, so it is coarser).
+ */
+export function limitsPrologue(limits: ExecRequest["limits"], cgroups: CommandCgroups | undefined, bases: CgroupBases): string {
+  const steps: string[] = [];
+  for (const file of cgroups?.procsFiles ?? []) steps.push(`echo $$ > '${file}'`);
+  steps.push(`ulimit -t ${Math.floor(limits.cpuS)}`);
+  steps.push(`ulimit -f ${Math.floor(limits.fileSizeMb) * 2048}`);
+  if (!bases.memory) steps.push(`ulimit -v ${Math.floor(limits.memoryMb) * 1024}`);
+  if (!bases.pids) steps.push(`ulimit -u ${Math.floor(limits.processes)}`);
+  steps.push(`exec "$@"`);
+  return steps.join(" && ");
+}

@@ -1,0 +1,97 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import { RootsListChangedNotificationSchema, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { AuditEntry } from "../audit/types.js";
+import { redactArgs } from "../audit/redact.js";
+import type { ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
+import type { WardenDeps } from "./deps.js";
+import { RootsManager } from "./roots-manager.js";
+import { toCallToolResult } from "./tool-result.js";
+
+/**
+ * One MCP server (one session) over shared dependencies. Every tool is registered from its
+ * definition in the same loop; each call gets a fresh context and one audit record.
+ */
+export function createWardenServer(deps: WardenDeps): McpServer {
+  const server = new McpServer(
+    { name: "mcp-warden", title: "mcp-warden", version: deps.version },
+    {
+      capabilities: { tools: { listChanged: false }, logging: {} },
+      instructions:
+        "File, search and info tools are confined to the allowed roots (see get_system_info). Paths are absolute or relative to the first root. Denials name the rule that denied them.",
+    },
+  );
+  const roots = new RootsManager(deps.configuredRoots, deps.fallbackRoot, deps.policy.filesystem.read_only, deps.log);
+  const listRoots = () => server.server.listRoots();
+
+  server.server.oninitialized = () => {
+    if (server.server.getClientCapabilities()?.roots) void roots.refresh(listRoots);
+  };
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    await roots.refresh(listRoots);
+  });
+
+  for (const tool of deps.tools) register(server, tool, deps, roots);
+  return server;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      annotations: tool.annotations,
+    },
+    async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
+      const started = Date.now();
+      const progressToken = extra._meta?.progressToken;
+      const ctx: ToolContext = {
+        roots: () => roots.current(),
+        sandbox: deps.sandbox,
+        policy: deps.policy,
+        services: deps.services,
+        signal: extra.signal,
+        progress: async (progress, message, total) => {
+          if (progressToken === undefined) return;
+          await extra.sendNotification({
+            method: "notifications/progress",
+            params: { progressToken, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
+          });
+        },
+      };
+      let outcome: ToolOutcome;
+      try {
+        outcome = await tool.handler(args, ctx);
+      } catch (err) {
+        // A bug or an unexpected host error: report it as a tool error, fail closed, keep serving.
+        deps.log(`${tool.name}: ${(err as Error).stack ?? String(err)}`);
+        outcome = { ok: false, rule: "internal_error", message: `${tool.name} failed: ${(err as Error).message}` };
+      }
+      if (!tool.selfAudited) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps));
+      return toCallToolResult(outcome);
+    },
+  );
+}
+
+function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps): AuditEntry {
+  return {
+    time: new Date(started).toISOString(),
+    tool,
+    args: redactArgs(args, deps.policy.audit.redact_keys),
+    decision: outcome.ok ? "allow" : isError(outcome.rule) ? "error" : "deny",
+    rule: outcome.ok ? (outcome.audit?.rule ?? "allow") : outcome.rule,
+    ...(outcome.audit?.exit_code !== undefined ? { exit_code: outcome.audit.exit_code } : {}),
+    ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
+    duration_ms: Date.now() - started,
+    ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
+  };
+}
+
+/** Failures that are not policy decisions (bad input, missing files, bugs) are audited as errors. */
+function isError(rule: string): boolean {
+  return /^(fs|input|edit|tool|internal)[._]/.test(rule);
+}

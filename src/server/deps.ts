@@ -1,0 +1,85 @@
+import { resolve } from "node:path";
+import type { AuditSink } from "../audit/types.js";
+import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
+import { packageVersion } from "../config/package-root.js";
+import { canonicalRoot } from "../config/resolve-roots.js";
+import type { EffectiveRoot } from "../policy/roots.js";
+import type { Policy } from "../policy/schema/index.js";
+import { createSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/types.js";
+import { fileTools } from "../tools/file-tools.js";
+import type { ToolDefinition, ToolServices } from "../tools/tool.js";
+
+/** Options of `warden serve` after the CLI parsed them (flags win over env, env over policy). */
+export interface ServeOptions {
+  roots: string[];
+  readOnly: string[];
+  policyPath?: string;
+  allow: string[];
+  backend?: string;
+  auditLog?: string;
+  privileged: boolean;
+  workers?: number;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  log: (message: string) => void;
+}
+
+/** Everything a server session needs, built once per process and shared by every session. */
+export interface WardenDeps {
+  version: string;
+  policy: Policy;
+  policyPath: string;
+  configuredRoots: EffectiveRoot[];
+  fallbackRoot: EffectiveRoot;
+  options: ServeOptions;
+  sandbox: Sandbox;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  tools: ToolDefinition<any>[];
+  services: ToolServices;
+  audit: AuditSink;
+  startedAt: number;
+  log: (message: string) => void;
+  close(): Promise<void>;
+}
+
+/** Builds the process-wide dependencies from options. Nothing here is module-level state. */
+export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
+  const policyPath = resolve(options.cwd, options.policyPath ?? options.env.WARDEN_POLICY ?? defaultPolicyPath());
+  const policy = loadPolicyFile(policyPath, options.env);
+  const configuredRoots = [
+    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd)),
+    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd)),
+    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd)),
+  ];
+  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd);
+  const sandbox = createSandbox({ workers: options.workers ?? 2 });
+  const closers: (() => Promise<void>)[] = [() => sandbox.close()];
+  const audit = await openAudit(options, policy);
+  closers.push(() => audit.close());
+  const deps: WardenDeps = {
+    version: packageVersion(),
+    policy,
+    policyPath,
+    configuredRoots,
+    fallbackRoot,
+    options,
+    sandbox,
+    tools: [...fileTools],
+    services: { server: { version: packageVersion(), startedAt: Date.now(), policyPath } },
+    audit,
+    startedAt: Date.now(),
+    log: options.log,
+    async close() {
+      for (const close of closers.reverse()) await close().catch((err) => options.log(`close: ${(err as Error).message}`));
+    },
+  };
+  return deps;
+}
+
+async function openAudit(options: ServeOptions, policy: Policy): Promise<AuditSink> {
+  const file = options.auditLog ?? options.env.WARDEN_AUDIT_LOG ?? policy.audit.file;
+  if (!file) return { record: async () => {}, close: async () => {} };
+  const { openAuditLog } = await import("../audit/file-log.js");
+  return openAuditLog(resolve(options.cwd, file));
+}
