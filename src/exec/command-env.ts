@@ -2,11 +2,11 @@ import type { Policy } from "../policy/schema/index.js";
 import { SANDBOX_HOME } from "./native/bwrap-args.js";
 
 /**
- * Caller-supplied variables that change which program runs or what it loads (PATH and loader
- * hijacks, interpreter start-up hooks, git/npm/make/cargo executors, shell start-up and prompt
- * hooks, pagers and editors). Refused unless `execution.caller_env_allow` names them; any other
- * well-formed name is accepted, because the program allowlist and the sandbox bound what the
- * command can do with it.
+ * Variables that change which program runs or what it loads (PATH and loader hijacks, interpreter
+ * start-up hooks, git/npm/make/cargo executors, shell start-up and prompt hooks, pagers and
+ * editors). The caller may set a variable only when `execution.caller_env_allow` names it, or when
+ * the safe default set (`commands.env_assign_allow`, the same names a command line may assign
+ * inline) names it and it is not in this list. Everything else is refused: fail closed.
  */
 export const DENIED_CALLER_ENV: readonly string[] = [
   "PATH",
@@ -108,6 +108,7 @@ export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false;
  * The environment of one command: the server's variables matching `env_allow`, then `env_set`,
  * then the caller's (checked), then the values the server fixes (PATH = the trusted path, HOME =
  * the sandbox's empty home). The caller's PATH is never used to find programs.
+ * Callers may not set a variable unless allowed (see DENIED_CALLER_ENV).
  */
 export function buildCommandEnv(policy: Policy, caller: Record<string, string> | undefined, serverEnv: NodeJS.ProcessEnv, home = SANDBOX_HOME): EnvResult {
   const exec = policy.execution;
@@ -119,8 +120,14 @@ export function buildCommandEnv(policy: Policy, caller: Record<string, string> |
   for (const [name, value] of Object.entries(caller ?? {})) {
     if (!NAME.test(name)) return { ok: false, rule: "execution.env.name", reason: "an environment variable name is not a valid identifier" };
     const explicitlyAllowed = exec.caller_env_allow.some((p) => envNameMatches(p, name));
-    if (!explicitlyAllowed && DENIED_CALLER_ENV.some((p) => envNameMatches(p, name))) {
-      return { ok: false, rule: "execution.env.denied", reason: `the caller may not set ${name} (it changes what runs); see execution.caller_env_allow` };
+    // An exact name in the safe set is taken as written (NODE_ENV, GIT_AUTHOR_NAME); a glob there
+    // (LC_*, or a careless `*`) never opens a name from the deny list.
+    const safeSet = policy.commands.env_assign_allow;
+    const safeDefault =
+      safeSet.some((p) => !p.includes("*") && p.toUpperCase() === name.toUpperCase()) ||
+      (safeSet.some((p) => envNameMatches(p, name)) && !DENIED_CALLER_ENV.some((p) => envNameMatches(p, name)));
+    if (!explicitlyAllowed && !safeDefault) {
+      return { ok: false, rule: "execution.env.denied", reason: `the caller may not set ${name}; allow it with execution.caller_env_allow` };
     }
     if (value.includes("\0")) return { ok: false, rule: "execution.env.value", reason: `the value of ${name} contains a NUL byte` };
     env[name] = value;

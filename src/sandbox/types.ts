@@ -46,6 +46,8 @@ export interface ModuleRunResult {
   denials: SandboxDenial[];
   timedOut: boolean;
   durationMs: number;
+  /** Set when stdout reached `maxStdoutBytes` and the run was stopped (stderr ends with `EFBIG: ...`). */
+  stdoutTruncated?: boolean;
 }
 
 /** The WASI runtime as the tool layer sees it. */

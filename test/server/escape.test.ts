@@ -10,15 +10,13 @@ import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
  * land outside the roots. Covers the official filesystem server's advisories (prefix siblings,
  * symlink escapes) and more.
  */
-let base: string;
-let root: string;
-let secret: string;
+// Made at collection time: the case tables below are built from these paths.
+const base = makeTempDir("warden-escape-");
+const root = join(base, "allow");
+const secret = canary("SECRET");
 let w: WardenClient;
 
 beforeAll(async () => {
-  base = makeTempDir("warden-escape-");
-  root = join(base, "allow");
-  secret = canary("SECRET");
   writeTree(base, {
     "allow/file.txt": "inside file\n",
     "allow/sub/inner.txt": "inner\n",

@@ -41,7 +41,7 @@ describe("list_directory", () => {
     expect(r.isError, w.text(r)).toBeFalsy();
     const entries = (r.structuredContent as { entries: Entry[] }).entries;
     const byName = Object.fromEntries(entries.map((e) => [e.name, e]));
-    expect(byName["a.txt"]).toEqual({ name: "a.txt", type: "file", size: 17 });
+    expect(byName["a.txt"]).toEqual({ name: "a.txt", type: "file", size: 16 });
     expect(byName["src"]?.type).toBe("directory");
     expect(byName["link"]?.type).toBe("symlink");
     expect(byName[".hidden"]).toBeUndefined();

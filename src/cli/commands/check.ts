@@ -39,7 +39,9 @@ export function registerCheckCommand(program: Command): void {
       let roots = intersectRoots(configured, null, canonicalRoot(process.cwd(), true));
       if (policy.filesystem.read_only) roots = roots.map((r) => ({ ...r, writable: false }));
       if (flags.path !== undefined) {
-        process.exitCode = await checkPath(flags.path, flags.write === true, roots, policy);
+        // On the command line a relative path means the working directory, as in a shell (joined, not normalised).
+        const path = flags.path.startsWith("/") || /^file:/i.test(flags.path) ? flags.path : `${process.cwd()}/${flags.path}`;
+        process.exitCode = await checkPath(path, flags.write === true, roots, policy);
         return;
       }
       if (words.length === 0) throw new Error("nothing to check: give --path P or -- COMMAND");

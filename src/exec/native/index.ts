@@ -33,8 +33,14 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   const mode = probeMode(options);
   const layout: HostLayout = readHostLayout();
   const bases: CgroupBases = options.cgroups === false ? {} : detectCgroups();
+  const prlimit = whichSync("prlimit", ["/usr/bin", "/bin", "/usr/local/bin"]);
   const killGraceMs = options.killGraceMs ?? 2000;
   const live = new Set<BackendProcess>();
+  const disposing = new Set<Promise<void>>();
+  const onDispose = (pending: Promise<void>) => {
+    disposing.add(pending);
+    void pending.finally(() => disposing.delete(pending));
+  };
   const instance = randomBytes(3).toString("hex");
   let seq = 0;
 
@@ -48,7 +54,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     const cgroups = bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, request.limits) : undefined;
     return {
       file: WRAPPER_SHELL,
-      args: ["-c", limitsPrologue(request.limits, cgroups, bases), "warden-limits", ...inner],
+      args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...inner],
       cwd: request.cwd,
       cgroups,
     };
@@ -70,10 +76,10 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       return { backend: "native", confinement: "unavailable", detail: mode.why };
     },
     async run(request: ExecRequest): Promise<ExecResult> {
-      return track(launch(plan(request), request, { interactive: false, killGraceMs })).done;
+      return track(launch(plan(request), request, { interactive: false, killGraceMs, onDispose })).done;
     },
     async start(request: ExecRequest): Promise<BackendProcess> {
-      return track(launch(plan(request), request, { interactive: true, killGraceMs }));
+      return track(launch(plan(request), request, { interactive: true, killGraceMs, onDispose }));
     },
     async which(program: string, trustedPath: string[]) {
       return whichSync(program, trustedPath);
@@ -82,6 +88,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       const procs = [...live];
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
+      await Promise.all([...disposing]);
     },
   };
 }

@@ -16,6 +16,8 @@ export interface LaunchOptions {
   /** Keep stdin open for write_process_input (background); otherwise stdin is the request's or empty. */
   interactive: boolean;
   killGraceMs: number;
+  /** Receives the pending cgroup cleanup so the backend can await it at close. */
+  onDispose?: (pending: Promise<void>) => void;
 }
 
 /**
@@ -111,7 +113,8 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
       sub.stderr?.destroy();
     }
     clearTimeout(graceTimer);
-    await plan.cgroups?.dispose();
+    // The kernel empties a cgroup a few ms after the last exit: remove it off the reply's path.
+    if (plan.cgroups) options.onDispose?.(plan.cgroups.dispose());
     const startError = settled && "failed" in settled && settled.failed && code === null && !timedOut && !cancelled ? settled.shortMessage : undefined;
     return {
       exit_code: timedOut || cancelled ? null : code,

@@ -66,7 +66,7 @@ export function createCommandCgroups(bases: CgroupBases, id: string, limits: Exe
     },
     async dispose() {
       for (const dir of dirs) {
-        for (let i = 0; i < 50; i++) {
+        for (let i = 0; i < 150; i++) {
           try {
             rmdirSync(dir);
             break;
@@ -86,13 +86,21 @@ export function createCommandCgroups(bases: CgroupBases, id: string, limits: Exe
  * and file size always come from rlimits; memory and processes from cgroups when writable, else
  * from rlimits (address space; RLIMIT_NPROC counts every process of the user, so it is coarser).
  */
-export function limitsPrologue(limits: ExecRequest["limits"], cgroups: CommandCgroups | undefined, bases: CgroupBases): string {
+export function limitsPrologue(limits: ExecRequest["limits"], cgroups: CommandCgroups | undefined, bases: CgroupBases, prlimit: string | null): string {
   const steps: string[] = [];
   for (const file of cgroups?.procsFiles ?? []) steps.push(`echo $$ > '${file}'`);
+  // -t (seconds) and -f (512-byte blocks) mean the same in dash, bash and busybox sh.
   steps.push(`ulimit -t ${Math.floor(limits.cpuS)}`);
   steps.push(`ulimit -f ${Math.floor(limits.fileSizeMb) * 2048}`);
-  if (!bases.memory) steps.push(`ulimit -v ${Math.floor(limits.memoryMb) * 1024}`);
-  if (!bases.pids) steps.push(`ulimit -u ${Math.floor(limits.processes)}`);
-  steps.push(`exec "$@"`);
+  const fallback: string[] = [];
+  if (!bases.memory) fallback.push(`--as=${Math.floor(limits.memoryMb) * 1024 * 1024}`);
+  if (!bases.pids) fallback.push(`--nproc=${Math.floor(limits.processes)}`);
+  if (fallback.length > 0) {
+    // The process-count flag differs between shells (dash -p, bash -u): use prlimit, or refuse.
+    if (!prlimit) return `echo 'warden: no cgroups and no prlimit: cannot limit memory and processes' >&2; exit 126`;
+    steps.push(`exec '${prlimit}' ${fallback.join(" ")} -- "$@"`);
+  } else {
+    steps.push(`exec "$@"`);
+  }
   return steps.join(" && ");
 }

@@ -20,14 +20,30 @@ export interface CommandEnvironment {
 /**
  * How an allowed command is run: plain argv when the whole input is a single simple command with
  * no shell features, otherwise the checked script run by an approved shell.
+ *
+ * Either way the runner must give the process `PATH` = the policy's trusted_path: wrappers such as
+ * `timeout` or `env` look their inner program up on PATH, and so does the shell.
  */
 export type ExecutionPlan =
   | { kind: "argv"; argv: string[] }
   | { kind: "script"; shell: string; script: string };
 
+/** One simple command (or wrapped inner command, or shell construct) and how it was decided. */
+export interface CommandVerdict {
+  /** The program word as written (or a construct like `<function>`, `> /etc/x`). */
+  program: string;
+  decision: Decision;
+}
+
 export interface CommandDecision extends Decision {
   /** Present when allowed. */
   plan?: ExecutionPlan;
   /** Every simple command found, with its own decision, for `warden check` and the audit. */
-  commands?: { program: string; decision: Decision }[];
+  commands?: CommandVerdict[];
+}
+
+/** A program name decided on its own (check_command_exists). */
+export interface ProgramDecision extends Decision {
+  /** Where the name resolves on the trusted PATH, or null when it does not. */
+  path: string | null;
 }

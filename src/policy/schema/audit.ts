@@ -5,7 +5,18 @@ export const auditSchema = z
     file: z.string().optional().describe("JSONL audit log, hash-chained. --audit-log wins."),
     redact_keys: z
       .array(z.string())
-      .default(["*token*", "*secret*", "*password*", "*passwd*", "*api_key*", "*apikey*", "*credential*", "*private_key*", "authorization"])
+      .default([
+        "*token*",
+        "*secret*",
+        "*password*",
+        "*passwd*",
+        "*passphrase*",
+        "*api*key*",
+        "*credential*",
+        "*private*key*",
+        "*authorization*",
+        "*cookie*",
+      ])
       .describe("Argument and env keys (globs, case-insensitive) whose values are redacted."),
   })
   .strict();

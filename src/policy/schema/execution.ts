@@ -43,34 +43,44 @@ export const executionSchema = z
     max_background: z.number().int().min(0).default(16).describe("Background processes alive at once."),
     docker: z
       .object({
-        image: z.string().default("warden-sandbox:latest"),
+        image: z.string().min(1).default("warden-sandbox:latest").describe("Image of the session container (docker_socket); a minimal one (busybox) for volume_mount."),
         socket: z.string().optional().describe("Docker socket path; DOCKER_HOST wins when set."),
-        user: z.string().default("65534:65534"),
-        cpus: z.number().positive().default(1),
-        host_binaries: z.boolean().default(false).describe("volume_mount mode: bind the host's /usr, /bin, /lib read-only into the image."),
+        user: z
+          .string()
+          .regex(/^\d+(:\d+)?$/, "a numeric uid or uid:gid")
+          .refine((u) => !/^0(:|$)/.test(u), { message: "commands must not run as root (uid 0) in the container" })
+          .default("65534:65534")
+          .describe("Numeric uid:gid commands run as inside the container (never root)."),
+        cpus: z.number().positive().max(256).default(1).describe("CPUs the session container may use."),
+        host_binaries: z.boolean().default(false).describe("volume_mount mode: bind the host's /usr, /bin, /lib, /lib64, /etc/alternatives read-only into the image."),
       })
       .strict()
-      .default({ image: "warden-sandbox:latest", user: "65534:65534", cpus: 1, host_binaries: false }),
+      .default({ image: "warden-sandbox:latest", user: "65534:65534", cpus: 1, host_binaries: false })
+      .describe("The docker backend: one container per server session, through the Docker Engine API."),
     ssh: z
       .object({
-        host: z.string(),
-        port: z.number().int().default(22),
-        user: z.string(),
-        private_key_path: z.string().optional(),
-        agent: z.boolean().default(false),
-        known_hosts: z.string().optional(),
-        host_key_sha256: z.string().optional(),
-        roots: z.array(z.string().startsWith("/")).default([]),
+        host: z.string().min(1).describe("Remote host name or address."),
+        port: z.number().int().min(1).max(65535).default(22),
+        user: z.string().min(1).describe("Remote login; use a non-root user (signals to remote commands need it)."),
+        private_key_path: z.string().optional().describe("Private key file for authentication."),
+        agent: z.boolean().default(false).describe("Authenticate with the ssh-agent at SSH_AUTH_SOCK."),
+        known_hosts: z.string().optional().describe("known_hosts file pinning the host key (plain or hashed entries)."),
+        host_key_sha256: z.string().regex(/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/, "an OpenSSH SHA256 fingerprint (SHA256:...)").optional().describe("Pinned host key fingerprint, as `ssh-keygen -lf` prints it."),
+        roots: z.array(z.string().startsWith("/")).default([]).describe("Remote roots confining working_directory (default: the local roots' paths)."),
       })
       .strict()
-      .optional(),
+      .refine((s) => s.known_hosts !== undefined || s.host_key_sha256 !== undefined, { message: "pin the host key: set known_hosts or host_key_sha256" })
+      .refine((s) => s.private_key_path !== undefined || s.agent, { message: "choose an authentication: private_key_path or agent: true" })
+      .optional()
+      .describe("The ssh backend: commands run on another host over one pinned, reused connection."),
     host_agent: z
       .object({
         url: z.string().optional().describe("HOST_AGENT_URL wins when set (http://127.0.0.1:8001 or unix:/path)."),
-        token_env: z.string().default("HOST_AGENT_TOKEN"),
+        token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("HOST_AGENT_TOKEN").describe("Environment variable holding the agent's bearer token."),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe("The host-agent backend: forwards commands to `warden agent` on the host."),
   })
   .strict();
 

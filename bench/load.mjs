@@ -1,0 +1,231 @@
+// Bounded loopback load on `warden serve --http`: CLIENTS MCP sessions over Streamable HTTP, each
+// making CALLS mixed tool calls one after another (so CLIENTS calls in flight). Prints p50/p99 per
+// tool, the error count (expected: 0), the server's peak memory, and the ratio against a named
+// peer measured in the same run: a bare SDK McpServer over the same transport whose read_file is a
+// plain fs.readFile (the floor cost of one MCP call over HTTP on this machine).
+//
+//   npm run build && node bench/load.mjs [--clients 50] [--calls 200] [--no-peer]
+//
+// Goal: p99 under 50 ms for the file tools. Exit 1 on any error.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(REPO, "dist", "cli", "main.js");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const CLIENTS = arg("clients", 50);
+const CALLS = arg("calls", 200);
+const PEER = !process.argv.includes("--no-peer");
+const FILE_TOOLS = new Set(["read_file", "write_file", "list_directory", "search_files"]);
+const GOAL_P99_MS = 50;
+
+// One cycle of 20 calls: the mix every client repeats.
+const MIX = [
+  "read_file", "list_directory", "read_file", "search_files", "read_file", "get_system_info", "write_file",
+  "read_file", "list_directory", "execute_command", "read_file", "search_files", "read_file", "list_directory",
+  "write_file", "read_file", "get_system_info", "read_file", "list_directory", "execute_command",
+];
+
+function argsFor(tool, client, i) {
+  const f = `src/m${(client + i) % 10}/file${(client * 7 + i) % 20}.ts`;
+  switch (tool) {
+    case "read_file": return { path: f };
+    case "list_directory": return { path: `src/m${i % 10}` };
+    case "search_files": return { path: `src/m${client % 10}`, pattern: "**/*.ts", content: "export const v\\d+ = 1" };
+    case "write_file": return { path: `out/c${client}/w${i % 5}.txt`, content: `client ${client} call ${i}\n`, create_dirs: true };
+    case "execute_command": return { command: "echo load" };
+    default: return {};
+  }
+}
+
+function makeTree() {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-load-")));
+  for (let m = 0; m < 10; m++) {
+    mkdirSync(join(root, "src", `m${m}`), { recursive: true });
+    for (let f = 0; f < 20; f++) {
+      const lines = Array.from({ length: 80 }, (_, k) => `export const v${k} = ${k % 3 === 0 ? 1 : k}; // module ${m} file ${f}`);
+      writeFileSync(join(root, "src", `m${m}`, `file${f}.ts`), lines.join("\n") + "\n");
+    }
+  }
+  mkdirSync(join(root, "out"));
+  return root;
+}
+
+/** Starts a server child process and resolves with its URL (read from its stderr log line). */
+function startServer(command, args, env, pattern) {
+  const child = spawn(command, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);
+    child.stderr.on("data", (d) => {
+      err += d;
+      const m = pattern.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1], stderr: () => err });
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${err}`)));
+  });
+}
+
+/** Peak resident memory of a process (Linux VmHWM), in MiB. */
+function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function connect(url) {
+  const client = new Client({ name: "warden-load", version: "1.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`));
+  await client.connect(transport);
+  return { client, transport };
+}
+
+async function runLoad(url, clients, calls, pickTool) {
+  const sessions = [];
+  for (let i = 0; i < clients; i += 10) {
+    sessions.push(...(await Promise.all(Array.from({ length: Math.min(10, clients - i) }, () => connect(url)))));
+  }
+  const samples = new Map();
+  const errors = [];
+  const started = performance.now();
+  await Promise.all(
+    sessions.map(async ({ client }, c) => {
+      for (let i = 0; i < calls; i++) {
+        const tool = pickTool(c, i);
+        const t0 = performance.now();
+        try {
+          const r = await client.callTool({ name: tool, arguments: argsFor(tool, c, i) });
+          if (r.isError) errors.push(`${tool}: ${r.content?.[0]?.text}`);
+        } catch (err) {
+          errors.push(`${tool}: ${err.message}`);
+        }
+        const ms = performance.now() - t0;
+        if (!samples.has(tool)) samples.set(tool, []);
+        samples.get(tool).push(ms);
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  await Promise.all(sessions.map(async ({ client, transport }) => {
+    await transport.terminateSession().catch(() => {});
+    await client.close();
+  }));
+  return { samples, errors, wallMs };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+function stats(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] };
+}
+const f1 = (x) => x.toFixed(1).padStart(7);
+
+async function main() {
+  try {
+    readFileSync(CLI);
+  } catch {
+    console.error(`${CLI} is missing: run \`npm run build\` first`);
+    process.exit(1);
+  }
+  const root = makeTree();
+  const policy = join(root, "..", `${root.split("/").pop()}-policy.json`);
+  writeFileSync(policy, JSON.stringify({ commands: { allow: [{ program: "echo" }] } }));
+  const warden = await startServer(process.execPath, [CLI, "serve", "--http", "--port", "0", "--root", root, "--policy", policy], { WARDEN_TOKEN: "" }, /on (http:\/\/\S+)\/mcp/);
+  let result;
+  let peak = NaN;
+  try {
+    result = await runLoad(warden.url, CLIENTS, CALLS, (c, i) => MIX[(c + i) % MIX.length]);
+  } finally {
+    peak = peakRssMiB(warden.child.pid);
+    warden.child.kill("SIGTERM");
+  }
+
+  const { samples, errors, wallMs } = result;
+  const total = CLIENTS * CALLS;
+  console.log(`mcp-warden HTTP load: ${CLIENTS} clients x ${CALLS} calls = ${total} calls, ${CLIENTS} in flight, ${(wallMs / 1000).toFixed(1)} s, ${Math.round(total / (wallMs / 1000))} calls/s`);
+  console.log(`${"tool".padEnd(18)}${"n".padStart(7)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"max ms".padStart(9)}`);
+  const fileTimes = [];
+  for (const [tool, values] of [...samples].sort()) {
+    const s = stats(values);
+    if (FILE_TOOLS.has(tool)) fileTimes.push(...values);
+    console.log(`${tool.padEnd(18)}${String(s.n).padStart(7)}  ${f1(s.p50)}  ${f1(s.p99)}  ${f1(s.max)}`);
+  }
+  const all = stats([...samples.values()].flat());
+  const files = stats(fileTimes);
+  console.log(`${"all".padEnd(18)}${String(all.n).padStart(7)}  ${f1(all.p50)}  ${f1(all.p99)}  ${f1(all.max)}`);
+  console.log(`${"file tools".padEnd(18)}${String(files.n).padStart(7)}  ${f1(files.p50)}  ${f1(files.p99)}  ${f1(files.max)}   goal p99 < ${GOAL_P99_MS} ms: ${files.p99 < GOAL_P99_MS ? "met" : "NOT met"}`);
+  console.log(`errors: ${errors.length}`);
+  const kinds = new Map();
+  for (const e of errors) {
+    const k = e.slice(0, 160);
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${n} x ${k}`);
+  console.log(`server peak memory (VmHWM): ${peak.toFixed(0)} MiB`);
+
+  if (PEER) {
+    const peer = await startServer(process.execPath, ["--input-type=module", "-e", PEER_SERVER, root], {}, /peer on (http:\/\/\S+)\/mcp/);
+    let peerResult;
+    let peerPeak = NaN;
+    try {
+      peerResult = await runLoad(peer.url, CLIENTS, Math.max(1, Math.round(CALLS / 2)), () => "read_file");
+    } finally {
+      peerPeak = peakRssMiB(peer.child.pid);
+      peer.child.kill("SIGTERM");
+    }
+    const p = stats(peerResult.samples.get("read_file"));
+    const w = stats(samples.get("read_file"));
+    console.log(
+      `peer "SDK McpServer + fs.readFile" (same transport, read_file only, ${p.n} calls): p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms, peak ${peerPeak.toFixed(0)} MiB, errors ${peerResult.errors.length}`,
+    );
+    console.log(`read_file ratio warden/peer: p50 ${(w.p50 / p.p50).toFixed(2)}x, p99 ${(w.p99 / p.p99).toFixed(2)}x (warden runs each read in a confined WASI module)`);
+  }
+  rmSync(root, { recursive: true, force: true });
+  rmSync(policy, { force: true });
+  process.exit(errors.length ? 1 : 0);
+}
+
+// The peer: the SDK's own server, stateful sessions, one McpServer per session, no checks at all.
+const PEER_SERVER = `
+import { createServer } from "node:http";
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+const root = process.argv[1];
+const sessions = new Map();
+const http = createServer(async (req, res) => {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+  const sid = req.headers["mcp-session-id"];
+  let t = sid && sessions.get(sid);
+  if (!t) {
+    const server = new McpServer({ name: "peer", version: "1" });
+    server.registerTool("read_file", { inputSchema: { path: z.string() } }, async ({ path }) => ({ content: [{ type: "text", text: await readFile(join(root, path), "utf8") }] }));
+    t = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.set(id, t) });
+    t.onclose = () => sessions.delete(t.sessionId);
+    await server.connect(t);
+  }
+  await t.handleRequest(req, res, body);
+});
+http.listen(0, "127.0.0.1", () => process.stderr.write("peer on http://127.0.0.1:" + http.address().port + "/mcp\\n"));
+`;
+
+await main();

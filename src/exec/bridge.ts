@@ -1,0 +1,208 @@
+import { basename } from "node:path";
+import { redactArgs } from "../audit/redact.js";
+import type { AuditSink } from "../audit/types.js";
+import type { CommandDecision, ExecutionPlan } from "../policy/command/types.js";
+import { allow, deny, type Decision } from "../policy/decision.js";
+import type { EffectiveRoot } from "../policy/roots.js";
+import type { Policy } from "../policy/schema/index.js";
+import { askWithBackend, canonicalHostProgram, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
+import { ExecRefusal } from "./errors.js";
+import { normalizeCall, type NormalizedCall } from "./normalize.js";
+import type { ProcessRegistry } from "./process-registry.js";
+import type { BridgeOutcome, CommandBridge, ExecBackend, ExecRequest, ExecResult, ExecuteArgs, ExecuteHooks, ProgramCheck } from "./types.js";
+
+export interface CommandBridgeOptions {
+  policy: Policy;
+  backend: ExecBackend;
+  audit: AuditSink;
+  /** Effective roots when a call does not bring its own (REST API, host agent). */
+  roots: () => Promise<EffectiveRoot[]>;
+  /** Programs added with --allow. */
+  extraAllowed?: string[];
+  /** --dangerously-skip-policy / EXECUTION_MODE=privileged: no command decision (rule `privileged`), still audited. */
+  privileged?: boolean;
+  /** Where background processes live; without it `background: true` is refused. */
+  processes?: ProcessRegistry;
+  /** The pure command policy; default: src/policy/command. */
+  commandPolicy?: Partial<CommandPolicy>;
+  /** Shorthand for `commandPolicy.decideCommand` (tests). */
+  decide?: DecideCommand;
+  /** Redacts arguments for the audit record; default: the audit log's redactArgs with policy.audit.redact_keys, and env values and stdin never recorded. */
+  redact?: (args: Record<string, unknown>) => Record<string, unknown>;
+  /** The server's environment, filtered by execution.env_allow. Default process.env. */
+  serverEnv?: NodeJS.ProcessEnv;
+  /** HOME of commands (default: the sandbox's empty home). */
+  home?: string;
+  /** Interval of onProgress while a foreground command runs. Default 5000 ms. */
+  progressIntervalMs?: number;
+}
+
+/** Shells whose stdin is a script: input written to them is decided like a command. */
+const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "ash", "yash", "posh", "fish", "csh", "tcsh", "busybox"]);
+
+/**
+ * The one path every command takes: normalize -> decide -> dispatch -> audit. Each call yields
+ * exactly one audit record, allowed or not, whatever the caller (tool, REST API, host agent).
+ */
+export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
+  const { policy, backend } = opts;
+  const privileged = opts.privileged ?? false;
+  const extraAllowed = opts.extraAllowed ?? [];
+  const serverEnv = opts.serverEnv ?? process.env;
+  const redact = opts.redact ?? ((args: Record<string, unknown>) => redactArgs(withoutValues(args), policy.audit.redact_keys));
+  const programs = new ProgramCache();
+  const rules: CommandPolicy = { ...defaultCommandPolicy, ...opts.commandPolicy, ...(opts.decide ? { decideCommand: opts.decide } : {}) };
+
+  async function execute(args: ExecuteArgs, hooks: ExecuteHooks = {}): Promise<BridgeOutcome> {
+    const started = performance.now();
+    const roots = hooks.roots ?? (await opts.roots());
+    // 1. normalize: validated arguments, canonical working directory inside a root, built environment.
+    const normalized = normalizeCall(args, policy, roots, serverEnv, opts.home);
+    // 2. decide: the command policy (or privileged mode) on exactly that input.
+    const decision = normalized.ok ? await decideCall(normalized.call) : normalized;
+    // 3. dispatch: only an allowed plan reaches the backend.
+    const outcome =
+      normalized.ok && isRunnable(decision)
+        ? await dispatch(normalized.call, decision, hooks)
+        : refused("allow" in decision && decision.allow ? deny("commands.no_plan", "the policy allowed but gave no plan") : decision);
+    // 4. audit: one record per call, allowed or not.
+    await audit(args, outcome, started, hooks);
+    return outcome;
+  }
+
+  async function audit(args: ExecuteArgs, outcome: BridgeOutcome, started: number, hooks: ExecuteHooks): Promise<void> {
+    await opts.audit.record({
+      time: new Date().toISOString(),
+      tool: hooks.tool ?? "execute_command",
+      args: redact({ ...args }),
+      decision: !outcome.allowed ? "deny" : outcome.result?.error ? "error" : "allow",
+      rule: outcome.rule,
+      exit_code: outcome.result?.exit_code,
+      bytes: outcome.result ? Buffer.byteLength(outcome.result.stdout) + Buffer.byteLength(outcome.result.stderr) : undefined,
+      duration_ms: Math.round(performance.now() - started),
+      backend: backend.name,
+      ...(hooks.client ? { client: hooks.client } : {}),
+    });
+  }
+
+  /** The policy decision, or in privileged mode the whole command handed to `sh -c`. */
+  async function decideCall(call: NormalizedCall): Promise<CommandDecision | Decision> {
+    if (privileged) {
+      const sh = (await backend.which("sh", policy.commands.trusted_path)) ?? "/bin/sh";
+      return { ...allow("privileged", "policy checks are off (privileged mode)"), plan: { kind: "script", shell: sh, script: call.command } };
+    }
+    return askWithBackend(scope(call), (env) => rules.decideCommand(call.command, policy, env));
+  }
+
+  function scope(call: { roots: EffectiveRoot[]; cwd: string }) {
+    return { backend, policy, roots: call.roots, cwd: call.cwd, extraAllowed, cache: programs };
+  }
+
+  async function dispatch(call: NormalizedCall, decision: CommandDecision & { plan: ExecutionPlan }, hooks: ExecuteHooks): Promise<BridgeOutcome> {
+    const request = toRequest(call, decision.plan!, hooks.signal);
+    const base = { allowed: true, rule: decision.rule, reason: decision.reason, backend: backend.name };
+    try {
+      if (call.background) {
+        if (!opts.processes) return refused(deny("execution.background", "background processes are not available here"));
+        const started = await opts.processes.start(backend, request, { command: call.command, inputGuard: inputGuardFor(call, decision) });
+        return started.ok ? { ...base, handle: started.handle } : refused(started);
+      }
+      const result = await withProgress(backend.run(request), hooks.onProgress);
+      return { ...base, result };
+    } catch (err) {
+      if (err instanceof ExecRefusal) return refused(deny(err.rule, err.message));
+      return { ...base, result: failedResult((err as Error).message) };
+    }
+  }
+
+  function toRequest(call: NormalizedCall, plan: ExecutionPlan, signal?: AbortSignal): ExecRequest {
+    const e = policy.execution;
+    return {
+      argv: plan.kind === "argv" ? plan.argv : [plan.shell],
+      ...(plan.kind === "script" ? { script: plan.script } : {}),
+      cwd: call.cwd,
+      env: call.env,
+      ...(call.stdin !== undefined ? { stdin: call.stdin } : {}),
+      timeoutMs: call.timeoutMs,
+      outputCapBytes: e.output_cap_bytes,
+      limits: { memoryMb: e.memory_mb, processes: e.processes, cpuS: e.cpu_s, fileSizeMb: e.file_size_mb, network: e.network },
+      roots: call.roots.map((r) => ({ path: r.path, writable: r.writable })),
+      signal,
+    };
+  }
+
+  /**
+   * Input written to a background process goes through the policy's decideProcessInput: data for
+   * most programs, whole checked command lines for a shell. For a script plan the program that
+   * reads stdin may be a shell the script started (`cd x && bash`), so the first shell named in the
+   * decision is taken as the reader.
+   */
+  function inputGuardFor(call: NormalizedCall, decision: CommandDecision): (input: string) => Promise<Decision> {
+    const plan = decision.plan!;
+    const reader =
+      plan.kind === "argv"
+        ? plan.argv[0]!
+        : (decision.commands ?? []).map((c) => c.program).find((p) => SHELLS.has(basename(p))) ?? (privileged ? plan.shell : "script");
+    return async (input) => {
+      if (privileged) return allow("privileged", "policy checks are off (privileged mode)");
+      return askWithBackend(scope(call), (env) => rules.decideProcessInput(input, reader, policy, env));
+    };
+  }
+
+  function withProgress(run: Promise<ExecResult>, onProgress?: (message: string) => void): Promise<ExecResult> {
+    if (!onProgress) return run;
+    const t0 = Date.now();
+    const timer = setInterval(() => onProgress(`running for ${Math.round((Date.now() - t0) / 1000)} s`), opts.progressIntervalMs ?? 5000);
+    return run.finally(() => clearInterval(timer));
+  }
+
+  function refused(d: { rule: string; reason: string }): BridgeOutcome {
+    return { allowed: false, rule: d.rule, reason: d.reason, backend: backend.name };
+  }
+
+  async function checkProgram(program: string, hooks: Pick<ExecuteHooks, "roots"> = {}): Promise<ProgramCheck> {
+    const name = program.trim();
+    const roots = hooks.roots ?? (await opts.roots());
+    const cwd = roots[0]?.path ?? "/";
+    const path = name.includes("/")
+      ? backend.name === "native"
+        ? canonicalHostProgram(name, cwd)
+        : null
+      : await backend.which(name, policy.commands.trusted_path).catch(() => null);
+    let decision: Decision;
+    if (privileged) decision = allow("privileged", "policy checks are off (privileged mode)");
+    else if (!name || /\s/.test(name)) decision = deny("input.invalid", "give a single program name or path");
+    else decision = await askWithBackend({ backend, policy, roots, cwd, extraAllowed, cache: programs }, (env) => rules.decideProgram(name, policy, env));
+    return { program: name, exists: path !== null, path, allowed: decision.allow && path !== null, rule: decision.rule, reason: path === null ? "not found on the trusted PATH" : decision.reason };
+  }
+
+  return {
+    execute,
+    checkProgram,
+    describe() {
+      const d = backend.describe();
+      return { backend: d.backend, confinement: d.confinement, privileged, ...(d.detail ? { detail: d.detail } : {}) };
+    },
+    async close() {
+      await opts.processes?.close();
+      await backend.close();
+    },
+  };
+}
+
+/** An allowed decision that says how to run the command. */
+function isRunnable(d: CommandDecision | Decision | { rule: string }): d is CommandDecision & { plan: ExecutionPlan } {
+  return "allow" in d && d.allow && "plan" in d && d.plan !== undefined;
+}
+
+function failedResult(message: string): ExecResult {
+  return { exit_code: null, signal: null, stdout: "", stderr: "", timed_out: false, truncated: false, duration_ms: 0, error: message };
+}
+
+/** Values of env and the stdin text never reach the audit log, whatever their names. */
+function withoutValues(args: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...args };
+  if (out.env && typeof out.env === "object") out.env = Object.fromEntries(Object.keys(out.env).map((k) => [k, "[redacted]"]));
+  if (typeof out.stdin === "string") out.stdin = `[${Buffer.byteLength(out.stdin)} bytes]`;
+  return out;
+}

@@ -1,0 +1,53 @@
+import { isShortBundle, longOption, longValue, refuse, type CheckOutcome } from "./outcome.js";
+
+const TAR_RUNNING = ["to-command", "checkpoint-action", "use-compress-program", "rsh-command", "rmt-command", "info-script", "new-volume-script"];
+
+/** A remote spec (`host:path`, `user@host:path`): tar and rsync reach it through rsh/ssh. */
+const REMOTE = /^[^/]*:/;
+
+/**
+ * tar runs programs through --to-command, --checkpoint-action=exec, -I/--use-compress-program,
+ * --rsh-command, -F/--info-script, and through rsh for a `host:file` archive.
+ */
+export function checkTar(args: string[]): CheckOutcome {
+  const forceLocal = args.includes("--force-local");
+  const writes: { path: string; what: string }[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const long = longOption(a, TAR_RUNNING, ["checkpoint"]);
+    if (long) return refuse("wrapper:tar-exec", `tar --${long} runs a program`);
+    if (longOption(a, ["absolute-names"])) return refuse("wrapper:tar-write", "tar --absolute-names extracts to absolute paths");
+    if (longOption(a, ["directory"])) {
+      const v = longValue(args, i);
+      if (v !== undefined) writes.push({ path: v, what: "tar --directory" });
+    }
+    // The first argument may be an old-style bundle without a dash (`tar xIf ...`).
+    const bundle = isShortBundle(a) ? a.slice(1) : i === 0 && /^[A-Za-z]+$/.test(a) ? a : "";
+    if (/[IF]/.test(bundle)) return refuse("wrapper:tar-exec", "tar -I/-F run a program");
+    if (/P/.test(bundle)) return refuse("wrapper:tar-write", "tar -P extracts to absolute paths");
+    if (isShortBundle(a) && a.endsWith("C") && args[i + 1] !== undefined) writes.push({ path: args[i + 1]!, what: "tar -C" });
+    if (!forceLocal && !a.startsWith("-") && REMOTE.test(a)) return refuse("wrapper:tar-exec", `tar: ${a} names a remote archive reached through rsh`);
+  }
+  return { writes };
+}
+
+const RSYNC_RUNNING = ["rsh", "rsync-path", "log-file", "write-batch", "only-write-batch", "read-batch", "daemon", "config", "remote-option", "early-input"];
+
+/** rsync runs programs through -e/--rsh, --rsync-path, -M; anything remote needs ssh. */
+export function checkRsync(args: string[]): CheckOutcome {
+  for (const a of args) {
+    const long = longOption(a, RSYNC_RUNNING);
+    if (long) return refuse("wrapper:rsync-exec", `rsync --${long} runs a program or writes outside the command`);
+    if (isShortBundle(a) && /[eM]/.test(a.slice(1))) return refuse("wrapper:rsync-exec", "rsync -e/-M run a program");
+    if (!a.startsWith("-") && (REMOTE.test(a) || a.startsWith("rsync://"))) return refuse("wrapper:rsync-exec", `rsync: ${a} is remote`);
+  }
+  return {};
+}
+
+/** zip runs a program to test the archive with -TT/--unzip-command. */
+export function checkZip(args: string[]): CheckOutcome {
+  for (const a of args) {
+    if (a.startsWith("-TT") || longOption(a, ["unzip-command"])) return refuse("wrapper:zip-exec", "zip -TT/--unzip-command runs a program");
+  }
+  return {};
+}

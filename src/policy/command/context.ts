@@ -1,0 +1,32 @@
+import type { ShSyntax } from "mvdan-sh";
+import { deny, type Decision } from "../decision.js";
+import type { Policy } from "../schema/index.js";
+import type { CommandEnvironment, CommandVerdict } from "./types.js";
+
+/** Everything one decision needs, passed explicitly (no module state). */
+export interface DecideContext {
+  policy: Policy;
+  env: CommandEnvironment;
+  /** The script changes directory (cd, pushd, popd): relative targets cannot be judged. */
+  changesDir: boolean;
+  /** Wrapper nesting depth of the invocation being decided. */
+  depth: number;
+  verdicts: CommandVerdict[];
+  /** Spans of the simple commands the walk decided, to prove none was skipped. */
+  decided: Set<string>;
+}
+
+/** The context of an AST walk: the parser's node helpers too. */
+export interface WalkContext extends DecideContext {
+  sh: ShSyntax;
+}
+
+/** Records a verdict for `program` and returns the decision, so callers can `return note(...)`. */
+export function note(ctx: DecideContext, program: string, decision: Decision): Decision {
+  ctx.verdicts.push({ program, decision });
+  return decision;
+}
+
+export function refuse(ctx: DecideContext, program: string, rule: string, reason: string): Decision {
+  return note(ctx, program, deny(rule, reason));
+}

@@ -1,0 +1,4 @@
+export { formatCheck } from "./check-format.js";
+export { decideCommand, decideProcessInput, decideProgram, decideWithParser } from "./decide.js";
+export { loadParser } from "./parse.js";
+export type { CommandDecision, CommandEnvironment, CommandVerdict, ExecutionPlan, ProgramDecision } from "./types.js";

@@ -1,0 +1,31 @@
+// Minimal typing of the mvdan-sh (GopherJS build of mvdan.cc/sh/v3/syntax) surface we use.
+// Nodes are Go structs seen through GopherJS: fields are properties, nil pointers are null,
+// slices are arrays. Only what the command policy reads is typed; everything else is `any`.
+declare module "mvdan-sh" {
+  export interface ShPos {
+    Offset(): number;
+    Line(): number;
+    Col(): number;
+  }
+  export interface ShNode {
+    Pos(): ShPos;
+    End(): ShPos;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    [field: string]: any;
+  }
+  export interface ShParser {
+    Parse(src: string, name: string): ShNode;
+  }
+  export interface ShSyntax {
+    NewParser(...opts: unknown[]): ShParser;
+    KeepComments(on: boolean): unknown;
+    Variant(lang: unknown): unknown;
+    LangBash: unknown;
+    LangPOSIX: unknown;
+    NodeType(node: ShNode): string;
+    Walk(node: ShNode, fn: (node: ShNode | null) => boolean): void;
+    IsIncomplete(err: unknown): boolean;
+  }
+  const sh: { syntax: ShSyntax };
+  export default sh;
+}

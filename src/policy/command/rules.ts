@@ -1,0 +1,78 @@
+import { allow, deny, type Decision } from "../decision.js";
+import type { CommandRule, Policy } from "../schema/index.js";
+
+/** Arguments as the rules see them: the literal string, or null when the shell expands it at run time. */
+export type Args = (string | null)[];
+
+function ruleName(rule: CommandRule, list: "allow" | "deny", i: number): string {
+  return rule.name ?? `commands.${list}[${i}]`;
+}
+
+function applies(rule: CommandRule, program: string): boolean {
+  return rule.program === "*" || rule.program === program;
+}
+
+function anyMatch(patterns: string[], args: string[]): boolean {
+  const joined = args.join(" ");
+  return patterns.some((p) => {
+    const re = new RegExp(p);
+    return re.test(joined) || args.some((a) => re.test(a));
+  });
+}
+
+/** Whether any rule about `program` looks at its arguments (then the arguments must be literal). */
+export function rulesReadArguments(policy: Policy, program: string): boolean {
+  const c = policy.commands;
+  return [...c.deny, ...c.allow].some((r) => applies(r, program) && (r.args_deny.length > 0 || r.args_allow.length > 0));
+}
+
+/** Deny rules first: a deny rule with no args_deny denies the program outright (args_allow is for allow rules). */
+export function denyRules(policy: Policy, program: string, args: Args): Decision | null {
+  const rules = policy.commands.deny;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!applies(r, program)) continue;
+    const name = ruleName(r, "deny", i);
+    if (r.args_deny.length === 0) return deny(name, `${program} is denied`);
+    if (args.some((a) => a === null)) return deny("dynamic_argument", `${program}: ${name} inspects arguments, which must then be literal`);
+    const lit = args as string[];
+    if (anyMatch(r.args_deny, lit)) return deny(name, `${program}: an argument matches a denied pattern`);
+  }
+  return null;
+}
+
+/**
+ * Allow rules (or the --allow list, which replaces them): the first rule that accepts decides; a
+ * rule that names the program but rejects its arguments denies when no later rule accepts.
+ */
+export function allowRules(policy: Policy, extraAllowed: string[], program: string, args: Args): Decision {
+  if (extraAllowed.length > 0) {
+    return extraAllowed.includes(program)
+      ? allow(`--allow ${program}`, `${program} is allowed with --allow`)
+      : deny("commands.default_deny", `${program} is not among the --allow programs`);
+  }
+  const rules = policy.commands.allow;
+  let rejected: Decision | null = null;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!applies(r, program)) continue;
+    const name = ruleName(r, "allow", i);
+    if (r.args_deny.length > 0 || r.args_allow.length > 0) {
+      if (args.some((a) => a === null)) {
+        rejected ??= deny("dynamic_argument", `${program}: ${name} inspects arguments, which must then be literal`);
+        continue;
+      }
+      const lit = args as string[];
+      if (r.args_deny.length > 0 && anyMatch(r.args_deny, lit)) {
+        rejected ??= deny(name, `${program}: an argument matches args_deny of ${name}`);
+        continue;
+      }
+      if (r.args_allow.length > 0 && !r.args_allow.some((p) => new RegExp(p).test(lit.join(" ")))) {
+        rejected ??= deny(name, `${program}: the arguments match no args_allow of ${name}`);
+        continue;
+      }
+    }
+    return allow(name, `${program} is allowed by ${name}`);
+  }
+  return rejected ?? deny("commands.default_deny", `no allow rule names ${program}`);
+}

@@ -1,0 +1,265 @@
+import type { ShNode } from "mvdan-sh";
+import { note, refuse, type WalkContext } from "./context.js";
+import { decideInvocation } from "./invocation.js";
+import { shellVariableAllowed } from "./names.js";
+import { checkTarget } from "./paths.js";
+import type { Args } from "./rules.js";
+import { wordValue } from "./words.js";
+
+/** mvdan/sh token numbers (syntax.RedirOperator and friends, v3 as built into mvdan-sh 0.10). */
+const REDIR = { out: 54, append: 55, in: 56, rdwr: 57, dupIn: 58, dupOut: 59, clobber: 60, hdoc: 61, dashHdoc: 62, wordHdoc: 63, all: 64, appendAll: 65 };
+const WRITE_REDIRS = new Set([REDIR.out, REDIR.append, REDIR.rdwr, REDIR.clobber, REDIR.all, REDIR.appendAll]);
+const PARAM_ASSIGN_OPS = new Set([74, 75]); // ${x=v} ${x:=v}
+const PARAM_TRANSFORM_OP = 84; // ${x@P} and the other @ operators
+const ARITH_TESTS = new Set([116, 117, 118, 119, 120, 121]); // -eq -ne -le -ge -lt -gt
+const VAR_TEST_OP = 110; // [[ -v name ]]
+const SAFE_SPECIAL_PARAMS = /^[#?$!]$/;
+
+/**
+ * Walks the AST and decides every simple command wherever it sits: lists, pipelines, subshells,
+ * groups, if/while/for/case bodies, command and process substitutions, heredocs, parameter
+ * expansion operands, redirections. Constructs that could run code this walk cannot follow
+ * (functions, arithmetic on variables, coprocesses, ...) are denied.
+ */
+export function walkStmts(ctx: WalkContext, stmts: ShNode[]): void {
+  for (const s of stmts) walkStmt(ctx, s);
+}
+
+function walkStmt(ctx: WalkContext, stmt: ShNode): void {
+  if (stmt.Coprocess) refuse(ctx, "coproc", "coprocess", "coprocesses are not allowed");
+  for (const r of (stmt.Redirs ?? []) as ShNode[]) walkRedirect(ctx, r);
+  if (stmt.Cmd) walkCommand(ctx, stmt.Cmd);
+}
+
+function walkCommand(ctx: WalkContext, cmd: ShNode): void {
+  const type = ctx.sh.NodeType(cmd);
+  switch (type) {
+    case "CallExpr":
+      return walkCall(ctx, cmd);
+    case "BinaryCmd":
+      walkStmt(ctx, cmd.X);
+      return walkStmt(ctx, cmd.Y);
+    case "Block":
+    case "Subshell":
+      return walkStmts(ctx, cmd.Stmts ?? []);
+    case "IfClause":
+      walkStmts(ctx, cmd.Cond ?? []);
+      walkStmts(ctx, cmd.Then ?? []);
+      if (cmd.Else) walkCommand(ctx, cmd.Else);
+      return;
+    case "WhileClause":
+      walkStmts(ctx, cmd.Cond ?? []);
+      return walkStmts(ctx, cmd.Do ?? []);
+    case "ForClause": {
+      if (cmd.Select) return void refuse(ctx, "select", "unsupported_syntax", "select loops are not allowed");
+      const loop = cmd.Loop;
+      if (ctx.sh.NodeType(loop) !== "WordIter") return void refuse(ctx, "for ((...))", "arithmetic_command", "C-style for loops evaluate arithmetic");
+      const name = loop.Name?.Value as string;
+      if (!shellVariableAllowed(name)) refuse(ctx, `for ${name}`, "shell_assignment", `the loop variable ${name} is one the shell itself reads`);
+      for (const w of (loop.Items ?? []) as ShNode[]) walkWord(ctx, w);
+      return walkStmts(ctx, cmd.Do ?? []);
+    }
+    case "CaseClause":
+      walkWord(ctx, cmd.Word);
+      for (const item of (cmd.Items ?? []) as ShNode[]) {
+        for (const p of (item.Patterns ?? []) as ShNode[]) walkWord(ctx, p);
+        walkStmts(ctx, item.Stmts ?? []);
+      }
+      return;
+    case "FuncDecl":
+      return void refuse(ctx, `${cmd.Name?.Value ?? "?"}()`, "function_definition", "defining functions is not allowed (a function can shadow an allowed name)");
+    case "ArithmCmd":
+    case "LetClause":
+      return void refuse(ctx, "((...))", "arithmetic_command", "arithmetic commands are not allowed (dash reads ((x)) as nested subshells)");
+    case "TestClause":
+      return walkTest(ctx, cmd.X);
+    case "DeclClause":
+      return walkDecl(ctx, cmd);
+    case "TimeClause":
+      if (cmd.Stmt) walkStmt(ctx, cmd.Stmt);
+      return;
+    case "CoprocClause":
+      return void refuse(ctx, "coproc", "coprocess", "coprocesses are not allowed");
+    default:
+      return void refuse(ctx, type, "unsupported_syntax", `${type} is not supported`);
+  }
+}
+
+function walkCall(ctx: WalkContext, call: ShNode): void {
+  const args = (call.Args ?? []) as ShNode[];
+  const assigns = (call.Assigns ?? []) as ShNode[];
+  for (const a of assigns) walkAssign(ctx, a, args.length > 0);
+  for (const w of args) walkWord(ctx, w);
+  ctx.decided.add(key(call));
+  if (args.length === 0) return;
+  const words: Args = args.map((w) => wordValue(ctx.sh, w).value);
+  if (words[0] === null) {
+    const why = wordValue(ctx.sh, args[0]!).why;
+    refuse(ctx, "<expansion>", "program_expansion", `the program name is not a literal word (${why})`);
+    return;
+  }
+  const d = decideInvocation(ctx, words, { assigns: assigns.map((a) => a.Name?.Value as string) });
+  // Every denial must reach the verdict list, which is what the final decision is made from.
+  if (!d.allow && !ctx.verdicts.some((v) => v.decision === d)) note(ctx, String(words[0]), d);
+}
+
+/** `NAME=value` before a command (exported to it) or on its own (a shell variable). */
+function walkAssign(ctx: WalkContext, a: ShNode, exported: boolean): void {
+  const name = a.Name?.Value as string;
+  if (a.Index) refuse(ctx, `${name}[...]=`, "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
+  if (a.Value) walkWord(ctx, a.Value);
+  for (const el of (a.Array?.Elems ?? []) as ShNode[]) {
+    if (el.Index) refuse(ctx, `${name}=(...)`, "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
+    if (el.Value) walkWord(ctx, el.Value);
+  }
+  // Exported names are also held to env_assign_allow, by decideInvocation.
+  if (!shellVariableAllowed(name)) refuse(ctx, `${name}=`, exported ? "env_assignment" : "shell_assignment", `${name} is read by the shell itself`);
+}
+
+function walkDecl(ctx: WalkContext, decl: ShNode): void {
+  const variant = decl.Variant?.Value as string;
+  ctx.decided.add(key(decl));
+  if (variant !== "export") return void refuse(ctx, variant, `builtin:${variant}`, `${variant} is not allowed`);
+  const words: Args = [];
+  for (const a of (decl.Args ?? []) as ShNode[]) {
+    if (a.Value) walkWord(ctx, a.Value);
+    if (a.Naked && !a.Name && a.Value) {
+      // A flag or a word that is not NAME[=value] (export -n x, export $v).
+      words.push(wordValue(ctx.sh, a.Value).value);
+      continue;
+    }
+    words.push(a.Name?.Value ?? null);
+  }
+  const d = decideInvocation(ctx, ["export", ...words]);
+  if (!d.allow && !ctx.verdicts.some((v) => v.decision === d)) note(ctx, "export", d);
+}
+
+function walkRedirect(ctx: WalkContext, r: ShNode): void {
+  const op = r.Op as number;
+  if (r.N && !/^\d+$/.test(r.N.Value as string)) return void refuse(ctx, "{var}>", "shell_assignment", "named file descriptors assign a variable");
+  if (op === REDIR.hdoc || op === REDIR.dashHdoc) {
+    if (r.Hdoc) walkWord(ctx, r.Hdoc);
+    return;
+  }
+  walkWord(ctx, r.Word);
+  if (op === REDIR.wordHdoc) return;
+  const v = wordValue(ctx.sh, r.Word).value;
+  const label = `${op === REDIR.in ? "<" : ">"} ${v ?? "<expansion>"}`;
+  if (op === REDIR.dupIn || op === REDIR.dupOut) {
+    if (v !== null && /^(\d+-?|-)$/.test(v)) return;
+  }
+  if (v === null) return void refuse(ctx, label, "redirect_expansion", "a redirection target must be a literal path");
+  if (!WRITE_REDIRS.has(op) && op !== REDIR.in && op !== REDIR.dupIn && op !== REDIR.dupOut) {
+    return void refuse(ctx, label, "unsupported_syntax", `redirection operator ${op} is not supported`);
+  }
+  const write = WRITE_REDIRS.has(op) || op === REDIR.dupOut;
+  const d = checkTarget(ctx, v, write ? "write" : "read", `redirection ${label}`);
+  if (d) note(ctx, label, d);
+}
+
+function walkWord(ctx: WalkContext, word: ShNode | null): void {
+  if (!word) return;
+  for (const p of (word.Parts ?? []) as ShNode[]) walkPart(ctx, p);
+}
+
+function walkPart(ctx: WalkContext, part: ShNode): void {
+  const type = ctx.sh.NodeType(part);
+  switch (type) {
+    case "Lit":
+    case "ExtGlob":
+    case "BraceExp":
+      return;
+    case "SglQuoted":
+      if (part.Dollar) refuse(ctx, "$'...'", "dollar_quoting", "$'...' quoting is read differently by bash and dash");
+      return;
+    case "DblQuoted":
+      if (part.Dollar) refuse(ctx, '$"..."', "dollar_quoting", '$"..." quoting is read differently by bash and dash');
+      for (const p of (part.Parts ?? []) as ShNode[]) walkPart(ctx, p);
+      return;
+    case "CmdSubst":
+    case "ProcSubst":
+      return walkStmts(ctx, part.Stmts ?? []);
+    case "ParamExp":
+      return walkParam(ctx, part);
+    case "ArithmExp":
+      return walkArithm(ctx, part.X);
+    default:
+      return void refuse(ctx, type, "unsupported_syntax", `${type} is not supported`);
+  }
+}
+
+/** Parameter expansion is fine except where bash evaluates code: @P, indirection, subscripts, slices, ${x=...}. */
+function walkParam(ctx: WalkContext, pe: ShNode): void {
+  const name = (pe.Param?.Value as string) ?? "?";
+  if (pe.Excl) return void refuse(ctx, `\${!${name}}`, "param_indirect", "indirect expansion can evaluate array subscripts");
+  if (pe.Width) return void refuse(ctx, `\${%${name}}`, "unsupported_syntax", "mksh width expansion is not supported");
+  if (pe.Index) {
+    const idx = wordValue(ctx.sh, pe.Index).value;
+    if (idx === null || !/^(\d+|@|\*)$/.test(idx)) refuse(ctx, `\${${name}[...]}`, "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
+  }
+  if (pe.Slice) {
+    if (pe.Slice.Offset) walkArithm(ctx, pe.Slice.Offset);
+    if (pe.Slice.Length) walkArithm(ctx, pe.Slice.Length);
+  }
+  if (pe.Repl) {
+    walkWord(ctx, pe.Repl.Orig);
+    walkWord(ctx, pe.Repl.With);
+  }
+  if (pe.Exp) {
+    const op = pe.Exp.Op as number;
+    if (op === PARAM_TRANSFORM_OP) refuse(ctx, `\${${name}@...}`, "param_transform", "@ transformations (@P runs command substitutions) are not allowed");
+    if (PARAM_ASSIGN_OPS.has(op)) refuse(ctx, `\${${name}=...}`, "shell_assignment", "${x=value} assigns a variable");
+    walkWord(ctx, pe.Exp.Word);
+  }
+}
+
+/** Arithmetic may only use numbers and $# $? $$ $!: a variable's value is itself evaluated (a[$(cmd)]). */
+function walkArithm(ctx: WalkContext, x: ShNode | null): void {
+  if (!x) return;
+  const type = ctx.sh.NodeType(x);
+  if (type === "BinaryArithm") {
+    walkArithm(ctx, x.X);
+    return walkArithm(ctx, x.Y);
+  }
+  if (type === "UnaryArithm" || type === "ParenArithm") return walkArithm(ctx, x.X);
+  if (type === "Word" && arithmeticOperandSafe(ctx, x)) return;
+  refuse(ctx, "$((...))", "arithmetic_expansion", "arithmetic may only use numbers (variables are evaluated recursively)");
+}
+
+function arithmeticOperandSafe(ctx: WalkContext, w: ShNode): boolean {
+  const v = wordValue(ctx.sh, w).value;
+  if (v !== null) return /^(\d+|0[xX][0-9a-fA-F]+)$/.test(v);
+  const parts = (w.Parts ?? []) as ShNode[];
+  return parts.length === 1 && ctx.sh.NodeType(parts[0]!) === "ParamExp" && parts[0]!.Short && SAFE_SPECIAL_PARAMS.test(parts[0]!.Param?.Value);
+}
+
+function walkTest(ctx: WalkContext, x: ShNode | null): void {
+  if (!x) return;
+  const type = ctx.sh.NodeType(x);
+  if (type === "BinaryTest") {
+    if (ARITH_TESTS.has(x.Op as number)) {
+      walkArithm(ctx, x.X);
+      return walkArithm(ctx, x.Y);
+    }
+    walkTest(ctx, x.X);
+    return walkTest(ctx, x.Y);
+  }
+  if (type === "UnaryTest") {
+    if (x.Op === VAR_TEST_OP) {
+      // -v NAME[sub] evaluates the subscript as arithmetic; only a plain name is safe.
+      const operand = ctx.sh.NodeType(x.X) === "Word" ? wordValue(ctx.sh, x.X).value : null;
+      if (operand === null || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(operand)) {
+        return void refuse(ctx, "[[ -v ]]", "arithmetic_expansion", "-v evaluates array subscripts");
+      }
+    }
+    return walkTest(ctx, x.X);
+  }
+  if (type === "ParenTest") return walkTest(ctx, x.X);
+  if (type === "Word") return walkWord(ctx, x);
+  refuse(ctx, type, "unsupported_syntax", `${type} is not supported`);
+}
+
+/** A stable identity for a node across the parser's wrapper objects: type and byte span. */
+export function key(node: ShNode): string {
+  return `${node.Pos().Offset()}:${node.End().Offset()}`;
+}

@@ -1,0 +1,243 @@
+import { lstatSync, readlinkSync, type BigIntStats } from "node:fs";
+import { wasi } from "@bjorn3/browser_wasi_shim";
+import { codeOf, errnoOf } from "./errno.js";
+import { anchored, DIR_OPEN, type RootDoor, type RunContext } from "./run-context.js";
+
+/** Symlinks followed in one resolution before ELOOP (Linux's own limit). */
+export const MAX_SYMLINK_HOPS = 40;
+
+/** Where a walk starts: a preopen or a directory the module opened, with its physical path. */
+export interface WalkStart {
+  door: RootDoor;
+  fd: number;
+  /** Physical components from the root to this directory (no symlinks, no `.`/`..`). */
+  rel: readonly string[];
+}
+
+/** A resolved guest path: its parent directory, held open, and the final component. */
+export interface Walk {
+  ok: true;
+  door: RootDoor;
+  /** Open descriptor of the directory holding `name` (verified to lie under the root). */
+  dirFd: number;
+  dirRel: readonly string[];
+  /** Final component, a single name; "" when the path names the directory `dirFd` itself. */
+  name: string;
+  /** lstat of the final component (after following it when asked), or null when it does not exist. */
+  stat: BigIntStats | null;
+  /** Closes the directories the walk opened. Always call it. */
+  release(): void;
+}
+
+export type WalkResult = Walk | { ok: false; errno: number };
+
+export interface WalkOptions {
+  /** Follow a symlink in the final component (intermediate ones are always followed). */
+  follow: boolean;
+  /** The path as the module spelled it, for denials (default: `guestPath`). */
+  display?: string;
+}
+
+interface Level {
+  fd: number;
+  rel: readonly string[];
+  owned: boolean;
+}
+
+/**
+ * THE resolver: the only code that turns a guest path into a host location. Walks the path one
+ * component at a time from an open directory descriptor, opening each directory with
+ * O_DIRECTORY|O_NOFOLLOW through `/proc/self/fd/<dir>/<name>`, so no host path string is ever
+ * resolved by the kernel beyond a single component. It refuses absolute paths, `..` above the root
+ * (it keeps the stack of open directories and pops it itself), NUL bytes and names hidden by deny
+ * globs; it follows symlinks itself (at most 40 hops): relative targets from the link's directory,
+ * absolute targets only when they lie under the same root (then walked again from the root),
+ * anything else is an escape. The directory it returns is verified through `/proc/self/fd` to lie
+ * under the root.
+ */
+export function resolve(ctx: RunContext, start: WalkStart, guestPath: string, opts: WalkOptions): WalkResult {
+  const { door } = start;
+  const shown = opts.display ?? guestPath;
+  if (guestPath.includes("\0")) {
+    return { ok: false, errno: ctx.refuse("sandbox.invalid_path", shown, "path contains a NUL byte", wasi.ERRNO_INVAL) };
+  }
+  if (guestPath.startsWith("/")) {
+    return { ok: false, errno: ctx.refuse("sandbox.escape", shown, "absolute paths are not resolved inside a root", wasi.ERRNO_NOTCAPABLE) };
+  }
+  if (guestPath === "") return { ok: false, errno: wasi.ERRNO_NOENT };
+
+  let stack: Level[] = [{ fd: start.fd, rel: start.rel, owned: false }];
+  const release = () => {
+    for (const level of stack) if (level.owned) ctx.closeHost(level.fd);
+    stack = [];
+  };
+  const fail = (errno: number): WalkResult => {
+    release();
+    return { ok: false, errno };
+  };
+  const top = () => stack[stack.length - 1]!;
+  const popTo = (levels: Level[]) => {
+    for (const level of stack) if (level.owned && !levels.includes(level)) ctx.closeHost(level.fd);
+    stack = levels;
+  };
+
+  let mustBeDir = guestPath.endsWith("/");
+  const queue = guestPath.split("/").filter((c) => c !== "");
+  let hops = 0;
+
+  try {
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      const last = queue.length === 0;
+
+      if (name === ".") {
+        if (last) return finish(ctx, door, stack, "", mustBeDir, release, undefined, shown);
+        continue;
+      }
+      if (name === "..") {
+        const here = top();
+        if (here.rel.length === 0) {
+          return fail(ctx.refuse("sandbox.escape", shown, "`..` leads above the root", wasi.ERRNO_NOTCAPABLE));
+        }
+        if (stack.length > 1) {
+          const gone = stack.pop()!;
+          if (gone.owned) ctx.closeHost(gone.fd);
+        } else {
+          // Above the directory the walk started from: reopen its parent chain from the root.
+          const chain = openChain(ctx, door, here.rel.slice(0, -1));
+          if (typeof chain === "number") return fail(chain);
+          popTo(chain);
+        }
+        if (last) return finish(ctx, door, stack, "", mustBeDir, release, undefined, shown);
+        continue;
+      }
+
+      const here = top();
+      const rel = [...here.rel, name];
+      const glob = ctx.deniedAt(door, rel);
+      if (glob !== null) return fail(ctx.refuseDenied(glob, shown));
+
+      if (last && !opts.follow && !mustBeDir) {
+        const stat = lstatAt(here.fd, name);
+        if (typeof stat === "number") return fail(stat);
+        return finish(ctx, door, stack, name, false, release, stat, shown);
+      }
+
+      if (!last) {
+        // Fast path: the component is a real directory.
+        try {
+          const fd = ctx.openHost(anchored(here.fd, name), DIR_OPEN);
+          stack.push({ fd, rel, owned: true });
+          continue;
+        } catch (err) {
+          const code = codeOf(err);
+          if (code !== "ENOTDIR" && code !== "ELOOP") return fail(errnoOf(err));
+        }
+      }
+
+      const stat = lstatAt(here.fd, name);
+      if (typeof stat === "number") return fail(stat);
+      if (stat === null) {
+        if (last) return finish(ctx, door, stack, name, mustBeDir, release, null, shown);
+        return fail(wasi.ERRNO_NOENT);
+      }
+      if (!stat.isSymbolicLink()) {
+        if (last) return finish(ctx, door, stack, name, mustBeDir, release, stat, shown);
+        if (!stat.isDirectory()) return fail(wasi.ERRNO_NOTDIR);
+        // A directory that was not one a moment ago (a concurrent swap): retry, bounded.
+        if (++hops > MAX_SYMLINK_HOPS) return fail(wasi.ERRNO_LOOP);
+        queue.unshift(name);
+        continue;
+      }
+
+      // A symlink: the runtime follows it itself.
+      if (++hops > MAX_SYMLINK_HOPS) return fail(wasi.ERRNO_LOOP);
+      let target: string;
+      try {
+        target = readlinkSync(anchored(here.fd, name));
+      } catch (err) {
+        // Swapped away between lstat and readlink: try the component again.
+        if (codeOf(err) === "EINVAL" || codeOf(err) === "ENOENT") {
+          queue.unshift(name);
+          continue;
+        }
+        return fail(errnoOf(err));
+      }
+      if (target === "") return fail(wasi.ERRNO_NOENT);
+      if (target.endsWith("/") && last) mustBeDir = true;
+      const parts = target.split("/").filter((c) => c !== "");
+      if (target.startsWith("/")) {
+        const prefix = door.hostPath === "/" ? "/" : door.hostPath + "/";
+        if (target !== door.hostPath && !target.startsWith(prefix)) {
+          return fail(ctx.refuse("sandbox.escape", shown, "a symlink points outside the root", wasi.ERRNO_NOTCAPABLE));
+        }
+        // Walk the target again from the root: its `..` components cannot climb out either.
+        popTo([{ fd: door.fd, rel: [], owned: false }]);
+        queue.unshift(...parts.slice(door.hostPath.split("/").filter((c) => c !== "").length));
+      } else {
+        queue.unshift(...parts);
+      }
+      if (queue.length === 0) return finish(ctx, door, stack, "", mustBeDir, release, undefined, shown);
+    }
+    return finish(ctx, door, stack, "", mustBeDir, release, undefined, shown);
+  } catch (err) {
+    return fail(errnoOf(err));
+  }
+}
+
+/** lstat of one component anchored on a directory descriptor: stats, null (absent) or an errno. */
+function lstatAt(dirFd: number, name: string): BigIntStats | null | number {
+  try {
+    return lstatSync(anchored(dirFd, name), { bigint: true, throwIfNoEntry: false }) ?? null;
+  } catch (err) {
+    return errnoOf(err);
+  }
+}
+
+/** Reopens the physical chain `rel` from the root (used when `..` climbs above the start). */
+function openChain(ctx: RunContext, door: RootDoor, rel: readonly string[]): Level[] | number {
+  const levels: Level[] = [{ fd: door.fd, rel: [], owned: false }];
+  for (let i = 0; i < rel.length; i++) {
+    const parent = levels[levels.length - 1]!;
+    try {
+      levels.push({ fd: ctx.openHost(anchored(parent.fd, rel[i]!), DIR_OPEN), rel: rel.slice(0, i + 1), owned: true });
+    } catch (err) {
+      for (const l of levels) if (l.owned) ctx.closeHost(l.fd);
+      return errnoOf(err);
+    }
+  }
+  return levels;
+}
+
+function finish(
+  ctx: RunContext,
+  door: RootDoor,
+  stack: Level[],
+  name: string,
+  mustBeDir: boolean,
+  release: () => void,
+  known: BigIntStats | null | undefined,
+  shown: string,
+): WalkResult {
+  const dir = stack[stack.length - 1]!;
+  // Directories the walk opened itself are checked against the root (the start was checked when opened).
+  if (dir.owned && !ctx.isUnder(dir.fd, door)) {
+    release();
+    return { ok: false, errno: ctx.refuse("sandbox.escape", shown, "a directory moved outside the root during the call", wasi.ERRNO_NOTCAPABLE) };
+  }
+  let stat: BigIntStats | null;
+  if (known !== undefined) stat = known;
+  else if (name === "") {
+    const s = ctx.fstat(dir.fd);
+    if (s.stat === null) {
+      release();
+      return { ok: false, errno: s.ret };
+    }
+    stat = s.stat;
+  } else stat = null;
+  if (mustBeDir && stat !== null && !stat.isDirectory()) {
+    release();
+    return { ok: false, errno: wasi.ERRNO_NOTDIR };
+  }
+  return { ok: true, door, dirFd: dir.fd, dirRel: dir.rel, name, stat, release };
+}

@@ -1,0 +1,188 @@
+import { closeSync, constants, fstatSync, openSync, readlinkSync } from "node:fs";
+import { wasi } from "@bjorn3/browser_wasi_shim";
+import { compileDenyRules, denyRuleName, relativeUnder, type DenyRules } from "../../policy/path-rules.js";
+import type { SandboxDenial, SandboxScope } from "../types.js";
+import { errnoOf } from "./errno.js";
+import type { FdTracker } from "./fd-tracker.js";
+
+/** One preopen as the runtime holds it: the root's host path and an open descriptor on it. */
+export interface RootDoor {
+  hostPath: string;
+  writable: boolean;
+  fd: number;
+}
+
+/** At most this many denials are kept per run (a module looping on refusals cannot grow memory). */
+const MAX_DENIALS = 64;
+
+/** Open flags every host open gets: never follow a final symlink, never block on a FIFO. */
+export const SAFE_OPEN = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+export const DIR_OPEN = constants.O_RDONLY | constants.O_DIRECTORY | SAFE_OPEN;
+
+/**
+ * A host path anchored on an open directory descriptor: the kernel resolves `/proc/self/fd/N` to
+ * the directory object itself, so a directory swapped for a symlink after it was opened changes
+ * nothing. `name` is always a single component (no `/`, never `.` or `..`) or empty for the
+ * directory itself.
+ */
+export function anchored(dirFd: number, name: string): string {
+  return name === "" ? `/proc/self/fd/${dirFd}/.` : `/proc/self/fd/${dirFd}/${name}`;
+}
+
+/**
+ * Everything one module run shares: its roots, deny rules, the denials it collected and the host
+ * descriptors it holds. Created per run and dropped after it; no state outlives a run.
+ */
+export class RunContext {
+  readonly doors: RootDoor[] = [];
+  readonly denials: SandboxDenial[] = [];
+  private readonly deny: DenyRules;
+  private readonly hasDeny: boolean;
+  private readonly open = new Set<number>();
+
+  constructor(scope: SandboxScope, private readonly tracker: FdTracker) {
+    this.deny = compileDenyRules(scope.denyGlobs);
+    this.hasDeny = scope.denyGlobs.length > 0;
+    for (const p of scope.preopens) {
+      const door = this.openDoor(p.hostPath, p.writable);
+      if (door) this.doors.push(door);
+    }
+  }
+
+  /** Opens a root; a root that is not a directory at exactly its canonical path is left out. */
+  private openDoor(hostPath: string, writable: boolean): RootDoor | null {
+    if (!hostPath.startsWith("/") || hostPath.includes("\0")) {
+      this.refuse("sandbox.escape", hostPath, "a root must be an absolute canonical path", 0);
+      return null;
+    }
+    let fd: number;
+    try {
+      fd = this.openHost(hostPath, DIR_OPEN);
+    } catch {
+      this.refuse("sandbox.escape", hostPath, "the root cannot be opened as a directory", 0);
+      return null;
+    }
+    if (this.hostPathOf(fd) !== hostPath) {
+      this.closeHost(fd);
+      this.refuse("sandbox.escape", hostPath, "the root is not at its canonical path", 0);
+      return null;
+    }
+    return { hostPath, writable, fd };
+  }
+
+  /** Opens a host path and tracks the descriptor; throws like `openSync` (EMFILE when over budget). */
+  openHost(path: string, flags: number, mode = 0o666): number {
+    const fd = openSync(path, flags, mode);
+    if (!this.tracker.add(fd)) {
+      closeSync(fd);
+      throw Object.assign(new Error("too many open files in this run"), { code: "EMFILE" });
+    }
+    this.open.add(fd);
+    return fd;
+  }
+
+  closeHost(fd: number): void {
+    if (!this.open.delete(fd)) return;
+    this.tracker.remove(fd);
+    try {
+      closeSync(fd);
+    } catch {
+      // already gone; nothing to leak
+    }
+  }
+
+  /** Closes every descriptor the run still holds (called once the module has returned). */
+  closeAll(): void {
+    for (const fd of [...this.open]) this.closeHost(fd);
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** Records a refusal and returns `errno` so callers can `return ctx.refuse(...)`. */
+  refuse(rule: string, path: string, reason: string, errno: number): number {
+    if (this.denials.length < MAX_DENIALS && !this.denials.some((d) => d.rule === rule && d.path === path)) {
+      this.denials.push({ rule, path, reason });
+    }
+    return errno;
+  }
+
+  /** The host path an open descriptor refers to now (kernel's view), or "" when unknown. */
+  hostPathOf(fd: number): string {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return "";
+    }
+  }
+
+  /** Defense in depth: the descriptor really lies at or below the root it was reached from. */
+  isUnder(fd: number, door: RootDoor): boolean {
+    const actual = this.hostPathOf(fd);
+    return actual !== "" && relativeUnder(door.hostPath, actual) !== null;
+  }
+
+  /** The host path of `rel` (physical components below `door`). */
+  private absolute(door: RootDoor, rel: readonly string[]): string {
+    if (rel.length === 0) return door.hostPath;
+    return (door.hostPath === "/" ? "/" : door.hostPath + "/") + rel.join("/");
+  }
+
+  /**
+   * The deny glob hiding the location `rel` below `door`, checked relative to every root that
+   * contains it (nested roots cannot disagree). Only the full path is tested: the resolver has
+   * already tested each prefix on its way down.
+   */
+  deniedAt(door: RootDoor, rel: readonly string[]): string | null {
+    if (!this.hasDeny || rel.length === 0) return null;
+    if (this.doors.length === 1) return this.deny.matchOne(rel.join("/"));
+    const abs = this.absolute(door, rel);
+    for (const d of this.doors) {
+      const r = relativeUnder(d.hostPath, abs);
+      if (r === null || r === "") continue;
+      const hit = this.deny.matchOne(r);
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+
+  /** The same check for every prefix of `rel` (used when a walk restarts from a root). */
+  deniedPath(door: RootDoor, rel: readonly string[]): string | null {
+    for (let i = 1; i <= rel.length; i++) {
+      const hit = this.deniedAt(door, rel.slice(0, i));
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+
+  /** Records the denial for a deny glob and returns EACCES. */
+  refuseDenied(glob: string, path: string): number {
+    return this.refuse(denyRuleName(glob), path, "hidden by a deny rule", wasi.ERRNO_ACCES);
+  }
+
+  /** Whether `rel` below `door` may be written: the innermost root containing it decides. */
+  writableAt(door: RootDoor, rel: readonly string[]): boolean {
+    if (this.doors.length === 1) return door.writable;
+    const abs = this.absolute(door, rel);
+    let best: RootDoor = door;
+    for (const d of this.doors) {
+      if (d.hostPath.length > best.hostPath.length && relativeUnder(d.hostPath, abs) !== null) best = d;
+    }
+    return best.writable;
+  }
+
+  /** Refuses a write on a read-only root (EROFS) with its denial. */
+  refuseReadOnly(path: string): number {
+    return this.refuse("filesystem.read_only", path, "the root is read-only", wasi.ERRNO_ROFS);
+  }
+
+  /** fstat that reports errors as a WASI errno instead of throwing. */
+  fstat(fd: number) {
+    try {
+      return { ret: 0, stat: fstatSync(fd, { bigint: true }) };
+    } catch (err) {
+      return { ret: errnoOf(err), stat: null };
+    }
+  }
+}

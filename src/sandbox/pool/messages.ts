@@ -1,0 +1,17 @@
+import type { RunInput } from "../wasi/run-module.js";
+import type { ModuleRunResult } from "../types.js";
+
+/** Pool -> worker: run one module; `wasm` is sent the first time this worker sees `input.name`. */
+export interface RunMessage {
+  id: number;
+  input: RunInput;
+  wasm?: WebAssembly.Module;
+}
+
+/** Worker -> pool. */
+export type ReplyMessage = { id: number; result: ModuleRunResult } | { id: number; error: string };
+
+/** workerData of a sandbox worker. */
+export interface WorkerInit {
+  fdSlots: SharedArrayBuffer;
+}

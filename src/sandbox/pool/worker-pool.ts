@@ -1,0 +1,197 @@
+import { closeSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import { allocateFdSlots, leftoverFds } from "../host/fd-tracker.js";
+import type { ModuleRunResult } from "../types.js";
+import type { RunInput } from "../wasi/run-module.js";
+import type { ReplyMessage, RunMessage, WorkerInit } from "./messages.js";
+import { workerScript, type WorkerScript } from "./worker-script.js";
+
+/** Exit code reported for a run stopped at its deadline (as timeout(1) does). */
+export const TIMEOUT_EXIT_CODE = 124;
+
+interface Job {
+  input: RunInput;
+  module: WebAssembly.Module;
+  deadlineMs: number;
+  resolve: (result: ModuleRunResult) => void;
+}
+
+interface Slot {
+  /** null while the worker script is being prepared. */
+  worker: Worker | null;
+  fdSlots: SharedArrayBuffer;
+  /** Modules this worker already holds. */
+  modules: Set<string>;
+  job: { id: number; job: Job; timer: NodeJS.Timeout; started: number } | null;
+  dead: boolean;
+}
+
+/**
+ * A small pool of sandbox workers. Each worker runs one module at a time; calls queue when all
+ * are busy. A run past its deadline is stopped with `worker.terminate()`, the descriptors it left
+ * open are closed from the shared table, and a fresh worker takes its place on the next call, so
+ * the other workers keep answering meanwhile.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private script: Promise<WorkerScript> | null = null;
+
+  constructor(private readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`sandbox workers must be a positive integer (got ${size})`);
+  }
+
+  run(input: RunInput, module: WebAssembly.Module, deadlineMs: number): Promise<ModuleRunResult> {
+    if (this.closed) return Promise.reject(new Error("the sandbox is closed"));
+    return new Promise((resolve) => {
+      this.queue.push({ input, module, deadlineMs, resolve });
+      void this.dispatch();
+    });
+  }
+
+  /** Hands queued jobs to idle workers, starting workers up to `size`. */
+  private async dispatch(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot = this.slots.find((s) => s.worker !== null && !s.dead && s.job === null);
+      if (!slot) {
+        if (this.slots.length >= this.size) return;
+        const spawned = await this.spawn();
+        if (spawned === null) {
+          for (const job of this.queue.splice(0)) job.resolve(failure("EIO: the sandbox worker could not start", 0));
+          return;
+        }
+        if (spawned.job !== null || spawned.dead) continue;
+        slot = spawned;
+      }
+      const job = this.queue.shift();
+      if (!job) return;
+      this.start(slot, job);
+    }
+  }
+
+  private async spawn(): Promise<Slot | null> {
+    const slot: Slot = { worker: null, fdSlots: allocateFdSlots(), modules: new Set(), job: null, dead: false };
+    this.slots.push(slot);
+    let worker: Worker;
+    try {
+      this.script ??= workerScript();
+      const script = await this.script;
+      const init: WorkerInit & Record<string, unknown> = { fdSlots: slot.fdSlots, ...script.data };
+      worker = new Worker(script.url, { workerData: init });
+    } catch {
+      this.script = null;
+      this.retire(slot);
+      return null;
+    }
+    slot.worker = worker;
+    if (this.closed || slot.dead) {
+      this.retire(slot);
+      await worker.terminate().catch(() => 0);
+      return null;
+    }
+    worker.unref();
+    worker.on("message", (msg: ReplyMessage) => this.onReply(slot, msg));
+    worker.on("error", (err) => void this.onCrash(slot, `EIO: the sandbox worker failed: ${err.message}`));
+    worker.on("exit", () => void this.onCrash(slot, "EIO: the sandbox worker exited"));
+    return slot;
+  }
+
+  private start(slot: Slot, job: Job): void {
+    const id = this.nextId++;
+    const msg: RunMessage = { id, input: job.input };
+    if (!slot.modules.has(job.input.name)) {
+      msg.wasm = job.module;
+      slot.modules.add(job.input.name);
+    }
+    const timer = setTimeout(() => void this.onDeadline(slot), Math.max(1, job.deadlineMs));
+    slot.job = { id, job, timer, started: performance.now() };
+    slot.worker!.ref();
+    slot.worker!.postMessage(msg);
+  }
+
+  private finish(slot: Slot, result: ModuleRunResult): void {
+    const current = slot.job;
+    if (!current) return;
+    clearTimeout(current.timer);
+    slot.job = null;
+    if (!slot.dead) slot.worker?.unref();
+    current.job.resolve(result);
+    void this.dispatch();
+  }
+
+  private onReply(slot: Slot, msg: ReplyMessage): void {
+    if (slot.job?.id !== msg.id) return;
+    this.finish(slot, "result" in msg ? msg.result : failure(`EIO: ${msg.error}`, performance.now() - slot.job.started));
+  }
+
+  private async onDeadline(slot: Slot): Promise<void> {
+    const current = slot.job;
+    if (!current || slot.dead) return;
+    const elapsed = performance.now() - current.started;
+    await this.kill(slot);
+    this.finish(slot, {
+      exitCode: TIMEOUT_EXIT_CODE,
+      stdout: new Uint8Array(),
+      stderr: `ETIMEDOUT: the module did not finish within ${current.job.deadlineMs} ms and was stopped\n`,
+      denials: [],
+      timedOut: true,
+      durationMs: elapsed,
+    });
+  }
+
+  private async onCrash(slot: Slot, message: string): Promise<void> {
+    if (slot.dead) return;
+    const current = slot.job;
+    await this.kill(slot);
+    if (current) this.finish(slot, failure(message, performance.now() - current.started));
+    else void this.dispatch();
+  }
+
+  /** Stops a worker, then closes the host descriptors it still held. */
+  private async kill(slot: Slot): Promise<void> {
+    if (slot.dead) return;
+    this.retire(slot);
+    try {
+      await slot.worker?.terminate();
+    } catch {
+      // already stopped
+    }
+    for (const fd of leftoverFds(slot.fdSlots)) {
+      try {
+        closeSync(fd);
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  private retire(slot: Slot): void {
+    slot.dead = true;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
+  /** Stops every worker; queued and running calls resolve as failures. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve(failure("EIO: the sandbox was closed", 0));
+    await Promise.all(
+      [...this.slots].map(async (slot) => {
+        const current = slot.job;
+        await this.kill(slot);
+        if (current) this.finish(slot, failure("EIO: the sandbox was closed", performance.now() - current.started));
+      }),
+    );
+  }
+
+  /** Workers alive now (for tests and get_system_info). */
+  get workerCount(): number {
+    return this.slots.filter((s) => !s.dead).length;
+  }
+}
+
+function failure(stderr: string, durationMs: number): ModuleRunResult {
+  return { exitCode: 1, stdout: new Uint8Array(), stderr: stderr + "\n", denials: [], timedOut: false, durationMs };
+}

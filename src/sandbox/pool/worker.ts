@@ -1,0 +1,30 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { sharedFdTracker } from "../host/fd-tracker.js";
+import { runModule } from "../wasi/run-module.js";
+import type { ReplyMessage, RunMessage, WorkerInit } from "./messages.js";
+
+/**
+ * A sandbox worker: runs modules one at a time, synchronously, so the pool can stop a runaway one
+ * with `worker.terminate()`. Host descriptors are mirrored into the shared slots from workerData
+ * for the pool to close if this thread is killed mid-run.
+ */
+function serve(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
+  const tracker = sharedFdTracker(init.fdSlots);
+  const modules = new Map<string, WebAssembly.Module>();
+  port.on("message", (msg: RunMessage) => {
+    let reply: ReplyMessage;
+    try {
+      if (msg.wasm) modules.set(msg.input.name, msg.wasm);
+      const module = modules.get(msg.input.name);
+      if (!module) throw new Error(`module ${msg.input.name} was never sent to this worker`);
+      const result = runModule(module, msg.input, tracker);
+      port.postMessage({ id: msg.id, result } satisfies ReplyMessage, [result.stdout.buffer as ArrayBuffer]);
+      return;
+    } catch (err) {
+      reply = { id: msg.id, error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+  });
+}
+
+if (parentPort) serve(parentPort, workerData as WorkerInit);

@@ -1,0 +1,187 @@
+import { WASI, wasi, type Fd } from "@bjorn3/browser_wasi_shim";
+import type { FdTracker } from "../host/fd-tracker.js";
+import { HostDirectory } from "../host/host-directory.js";
+import { HostFile } from "../host/host-file.js";
+import { RunContext } from "../host/run-context.js";
+import type { ModuleRunResult, SandboxScope } from "../types.js";
+import { OutputFd, OutputLimitExceeded, StdinFd } from "./stdio.js";
+
+/** What one run needs; everything here is plain data, so it crosses to a worker as a message. */
+export interface RunInput {
+  name: string;
+  args: string[];
+  stdin?: Uint8Array;
+  scope: SandboxScope;
+  maxStdoutBytes: number;
+}
+
+/** stderr kept per run (the tail: the last line names the error). */
+const MAX_STDERR_BYTES = 64 * 1024;
+
+/** Something that reads straight into wasm memory (host files and stdin). */
+interface DirectReader {
+  readInto(into: Uint8Array): { ret: number; n: number };
+}
+interface DirectPReader {
+  preadInto(into: Uint8Array, offset: bigint): { ret: number; n: number };
+}
+
+/**
+ * Runs one instance of `module` to completion on the current thread: fresh instance, the scope's
+ * roots as preopens (guest name = host path), no environment. Every host descriptor the run
+ * opened is closed before this returns, whatever the module did.
+ */
+export function runModule(module: WebAssembly.Module, input: RunInput, tracker: FdTracker): ModuleRunResult {
+  const started = performance.now();
+  const ctx = new RunContext(input.scope, tracker);
+  const stdout = new OutputFd(input.maxStdoutBytes, true);
+  const stderr = new OutputFd(MAX_STDERR_BYTES, false);
+  const fds: Fd[] = [
+    new StdinFd(input.stdin ?? new Uint8Array()),
+    stdout,
+    stderr,
+    ...ctx.doors.map((door) => new HostDirectory(ctx, door, door.fd, [], true)),
+  ];
+  const shim = new WASI([input.name, ...input.args], [], fds, { debug: false });
+  patchImports(shim);
+  let exitCode: number;
+  let note = "";
+  try {
+    const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: shim.wasiImport as WebAssembly.ModuleImports });
+    exitCode = shim.start(instance as unknown as Parameters<WASI["start"]>[0]);
+  } catch (err) {
+    exitCode = 1;
+    if (err instanceof OutputLimitExceeded) note = `EFBIG: output exceeded ${err.limit} bytes and the run was stopped`;
+    else if (err instanceof WebAssembly.RuntimeError) note = `EIO: the module trapped: ${err.message}`;
+    else note = `EIO: the module failed: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    // Descriptors are never reused by the shim; close whatever the module left open.
+    for (const fd of shim.fds) {
+      try {
+        fd?.fd_close();
+      } catch {
+        // closing is best effort; ctx.closeAll() below is the backstop
+      }
+    }
+    ctx.closeAll();
+  }
+  let err = new TextDecoder().decode(stderr.bytes());
+  if (note) err += (err === "" || err.endsWith("\n") ? "" : "\n") + note + "\n";
+  return {
+    exitCode,
+    stdout: stdout.bytes(),
+    stderr: err,
+    denials: ctx.denials,
+    timedOut: false,
+    durationMs: performance.now() - started,
+    ...(stdout.truncated ? { stdoutTruncated: true } : {}),
+  };
+}
+
+/**
+ * Replaces the shim imports that are wrong or slow for host files: reads and writes go straight
+ * between wasm memory and the host (no per-call copies), rename is the host's (the shim's is in-memory only), links are refused, readlink
+ * truncates like POSIX instead of failing.
+ */
+function patchImports(shim: WASI): void {
+  const imports = shim.wasiImport;
+  const memory = () => shim.inst.exports.memory;
+  const decoder = new TextDecoder();
+  const str = (ptr: number, len: number) => decoder.decode(new Uint8Array(memory().buffer, ptr, len));
+  const original = { fd_read: imports.fd_read!, fd_pread: imports.fd_pread!, fd_write: imports.fd_write! };
+
+  imports.fd_read = (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
+    const obj = shim.fds[fd] as (Fd & Partial<DirectReader>) | undefined;
+    if (obj?.readInto === undefined) return original.fd_read(fd, iovs, iovsLen, nreadPtr);
+    return readVectored(memory(), iovs, iovsLen, nreadPtr, (into) => obj.readInto!(into));
+  };
+  imports.fd_pread = (fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number) => {
+    const obj = shim.fds[fd] as (Fd & Partial<DirectPReader>) | undefined;
+    if (obj?.preadInto === undefined) return original.fd_pread(fd, iovs, iovsLen, offset, nreadPtr);
+    let at = offset;
+    return readVectored(memory(), iovs, iovsLen, nreadPtr, (into) => {
+      const r = obj.preadInto!(into, at);
+      at += BigInt(r.n);
+      return r;
+    });
+  };
+  imports.fd_write = (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => {
+    const obj = shim.fds[fd];
+    if (!(obj instanceof OutputFd) && !(obj instanceof HostFile)) return original.fd_write(fd, iovs, iovsLen, nwrittenPtr);
+    const mem = memory();
+    const view = new DataView(mem.buffer);
+    let total = 0;
+    try {
+      for (const iov of wasi.Ciovec.read_bytes_array(view, iovs, iovsLen)) {
+        const data = new Uint8Array(mem.buffer, iov.buf, iov.buf_len);
+        if (obj instanceof OutputFd) total += obj.append(data);
+        else {
+          const { ret, nwritten } = obj.fd_write(data);
+          if (ret !== 0) {
+            view.setUint32(nwrittenPtr, total, true);
+            return ret;
+          }
+          total += nwritten;
+          if (nwritten < iov.buf_len) break;
+        }
+      }
+    } catch (err) {
+      if (err instanceof RangeError) return wasi.ERRNO_FAULT;
+      throw err;
+    }
+    view.setUint32(nwrittenPtr, total, true);
+    return 0;
+  };
+  imports.path_rename = (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
+    const from = shim.fds[fd];
+    const to = shim.fds[newFd];
+    if (!(from instanceof HostDirectory) || !(to instanceof HostDirectory)) return wasi.ERRNO_BADF;
+    return from.renameTo(str(oldPtr, oldLen), to, str(newPtr, newLen));
+  };
+  imports.path_symlink = (_oldPtr: number, _oldLen: number, fd: number, newPtr: number, newLen: number) => {
+    const dir = shim.fds[fd];
+    return dir instanceof HostDirectory ? dir.symlink(str(newPtr, newLen)) : wasi.ERRNO_BADF;
+  };
+  imports.path_link = (_oldFd: number, _flags: number, _oldPtr: number, _oldLen: number, newFd: number, newPtr: number, newLen: number) => {
+    const dir = shim.fds[newFd];
+    return dir instanceof HostDirectory ? dir.symlink(str(newPtr, newLen)) : wasi.ERRNO_BADF;
+  };
+  imports.path_readlink = (fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, nreadPtr: number) => {
+    const dir = shim.fds[fd];
+    if (dir === undefined) return wasi.ERRNO_BADF;
+    const { ret, data } = dir.path_readlink(str(pathPtr, pathLen));
+    if (ret !== 0 || data === null) return ret;
+    const bytes = new TextEncoder().encode(data).subarray(0, bufLen);
+    new Uint8Array(memory().buffer).set(bytes, buf);
+    new DataView(memory().buffer).setUint32(nreadPtr, bytes.byteLength, true);
+    return 0;
+  };
+}
+
+/** Scatter-read into the module's iovecs; an iovec outside memory is EFAULT. */
+function readVectored(
+  mem: WebAssembly.Memory,
+  iovs: number,
+  iovsLen: number,
+  nreadPtr: number,
+  read: (into: Uint8Array) => { ret: number; n: number },
+): number {
+  const view = new DataView(mem.buffer);
+  let total = 0;
+  try {
+    for (const iov of wasi.Iovec.read_bytes_array(view, iovs, iovsLen)) {
+      const { ret, n } = read(new Uint8Array(mem.buffer, iov.buf, iov.buf_len));
+      if (ret !== 0) {
+        view.setUint32(nreadPtr, total, true);
+        return ret;
+      }
+      total += n;
+      if (n < iov.buf_len) break;
+    }
+  } catch (err) {
+    if (err instanceof RangeError) return wasi.ERRNO_FAULT;
+    throw err;
+  }
+  view.setUint32(nreadPtr, total, true);
+  return 0;
+}

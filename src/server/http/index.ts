@@ -1,0 +1,2 @@
+export { startHttpServer, type HttpServerHandle } from "./start-http-server.js";
+export { HttpConfigError, isLoopbackHost, resolveToken, type HttpOptions } from "./options.js";

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { HttpError } from "./respond.js";
+import { StandaloneStream } from "./server-requests.js";
+
+/** How long a server-initiated request (roots/list) waits for the client's GET stream. */
+const STREAM_WAIT_MS = 2000;
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+  lastSeen: number;
+  /** Requests (including open SSE streams) still being served; a session with any is not idle. */
+  active: number;
+  stream: StandaloneStream;
+}
+
+/**
+ * The MCP sessions of one HTTP server: one McpServer and one Streamable HTTP transport per
+ * session, created on `initialize`, found by the `Mcp-Session-Id` header afterwards, closed on
+ * DELETE, on idleness or at shutdown. Everything else (SSE, resumption rules, protocol headers)
+ * is the SDK transport's job.
+ */
+export class McpSessions {
+  private readonly sessions = new Map<string, Session>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly createServer: () => McpServer,
+    private readonly limits: { maxSessions: number; idleMs: number },
+    private readonly log: (message: string) => void,
+  ) {
+    this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, Math.max(1000, limits.idleMs / 4)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Serves one request on `/mcp`; `body` is the parsed JSON of a POST. */
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const id = sessionId(req);
+    if (id !== undefined) {
+      const session = this.sessions.get(id);
+      if (!session) throw new HttpError(404, "session_not_found", "Session not found (it expired or the server restarted): initialize again", { rpcCode: -32001 });
+      session.lastSeen = Date.now();
+      if (req.method === "GET") session.stream.watch(res);
+      session.active++;
+      res.once("close", () => {
+        session.active--;
+        session.lastSeen = Date.now();
+      });
+      await session.transport.handleRequest(req, res, body);
+      return;
+    }
+    if (req.method !== "POST" || !isInitializeRequest(body)) {
+      throw new HttpError(400, "missing_session", "Bad Request: Mcp-Session-Id header is required (send initialize first)");
+    }
+    if (this.sessions.size >= this.limits.maxSessions) {
+      throw new HttpError(503, "too_many_sessions", `too many MCP sessions open (limit ${this.limits.maxSessions}); close one (DELETE /mcp) or retry later`, {
+        headers: { "retry-after": "5" },
+      });
+    }
+    await this.open(req, res, body);
+  }
+
+  private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const server = this.createServer();
+    const stream = new StandaloneStream(STREAM_WAIT_MS);
+    stream.guard(server);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => {
+        this.sessions.set(sid, { transport, server, lastSeen: Date.now(), active: 0, stream });
+      },
+    });
+    transport.onclose = () => {
+      const sid = transport.sessionId;
+      if (sid) this.sessions.delete(sid);
+    };
+    transport.onerror = (err) => this.log(`mcp transport: ${err.message}`);
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+    // initialize refused by the transport (bad headers, bad params): nothing to keep.
+    if (!transport.sessionId || !this.sessions.has(transport.sessionId)) await server.close().catch(() => {});
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.limits.idleMs;
+    for (const [sid, s] of this.sessions) {
+      if (s.active === 0 && s.lastSeen < cutoff) {
+        this.log(`mcp session ${sid} idle for ${Math.round(this.limits.idleMs / 1000)} s: closed`);
+        this.sessions.delete(sid);
+        void s.server.close().catch(() => {});
+      }
+    }
+  }
+
+  /** Closes every session (aborting calls still running) and stops the idle sweeper. */
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.server.close().catch(() => {})));
+  }
+}
+
+/** The `Mcp-Session-Id` header, when present and single. */
+export function sessionId(req: IncomingMessage): string | undefined {
+  const v = req.headers["mcp-session-id"];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import { commandBridge } from "../../../exec/services.js";
+import type { WardenDeps } from "../../deps.js";
+import { HttpError, sendJson } from "../respond.js";
+
+/** Body of POST /api/v1/execute: the foreground subset of execute_command's arguments. */
+export const executeRequestSchema = z
+  .object({
+    command: z.string().min(1).describe("Shell-syntax command line, decided by the same policy as execute_command."),
+    working_directory: z.string().min(1).optional().describe("Absolute, or relative to the first root; must lie inside a root."),
+    timeout: z.number().positive().optional().describe("Seconds; at most the policy's execution.max_timeout_s."),
+  })
+  .strict();
+
+/**
+ * POST /api/v1/execute: runs a command through the same CommandBridge as the MCP tool, so
+ * policy, limits and audit are identical; the audit record says `api.execute`. A denial is a 403
+ * naming the rule; the request closing early aborts the command.
+ */
+export async function handleExecute(req: IncomingMessage, res: ServerResponse, body: unknown, deps: WardenDeps, client: string): Promise<void> {
+  const parsed = executeRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+    throw new HttpError(400, "invalid_request", `invalid request body: ${issues.join("; ")}`, { details: { issues } });
+  }
+  const bridge = commandBridge(deps.services);
+  if (!bridge) throw new HttpError(503, "commands_unavailable", "command execution is not available on this server");
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableEnded) abort.abort();
+  };
+  res.once("close", onClose);
+  try {
+    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", client });
+    if (!outcome.allowed) {
+      throw new HttpError(403, "denied", `${outcome.reason} [rule: ${outcome.rule}]`, { details: { rule: outcome.rule } });
+    }
+    const result = outcome.result;
+    if (!result) throw new HttpError(500, "internal_error", "the command bridge returned no result");
+    if (result.error) {
+      throw new HttpError(502, "backend_error", `the ${outcome.backend} backend failed: ${result.error}`, { details: { backend: outcome.backend } });
+    }
+    sendJson(res, 200, {
+      exit_code: result.exit_code,
+      ...(result.signal ? { signal: result.signal } : {}),
+      stdout: result.stdout,
+      stderr: result.stderr,
+      timed_out: result.timed_out,
+      truncated: result.truncated,
+      duration_ms: result.duration_ms,
+    });
+  } finally {
+    res.off("close", onClose);
+  }
+}

@@ -1,0 +1,22 @@
+import type { ServerResponse } from "node:http";
+import { commandBridge } from "../../../exec/services.js";
+import { collectSystemInfo } from "../../../tools/get-system-info.js";
+import type { WardenDeps } from "../../deps.js";
+import { sendJson } from "../respond.js";
+
+/** GET /api/v1/system/info: the get_system_info result for the configured roots (no client roots here). */
+export function handleSystemInfo(res: ServerResponse, deps: WardenDeps): void {
+  const roots = deps.configuredRoots.length ? deps.configuredRoots : [deps.fallbackRoot];
+  sendJson(res, 200, collectSystemInfo(roots, deps.policy, deps.services));
+}
+
+/** GET /health: liveness for probes and load balancers; version and backend, never paths or policy. */
+export function handleHealth(res: ServerResponse, deps: WardenDeps, draining: boolean): void {
+  const bridge = commandBridge(deps.services);
+  sendJson(res, draining ? 503 : 200, {
+    status: draining ? "shutting_down" : "ok",
+    version: deps.version,
+    backend: bridge?.describe().backend ?? deps.policy.execution.backend,
+    uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+  });
+}

@@ -1,0 +1,258 @@
+import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { GENESIS_HASH, parseRecordLine, recordHash } from "../../src/audit/chain.js";
+import { createMemoryAuditSink, createNullAuditSink, openAuditLog } from "../../src/audit/file-log.js";
+import { verifyAuditLog } from "../../src/audit/verify.js";
+import { entry, lines, tempDir } from "./helpers.js";
+
+const quiet = { log: () => {} };
+
+describe("openAuditLog", () => {
+  it("writes one chained JSONL record per call, starting from the genesis hash", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    await log.record(entry(1));
+    await log.record(entry(2));
+    await log.close();
+    const recs = lines(file).map((l) => JSON.parse(l));
+    expect(recs).toHaveLength(2);
+    expect(recs[0]).toMatchObject({ seq: 1, prev: GENESIS_HASH, tool: "read_file", args: { path: "/r/file-1.txt" } });
+    expect(recs[1]).toMatchObject({ seq: 2, prev: recs[0].hash, exit_code: 0 });
+    expect(recs[1].hash).toBe(recordHash(recs[1]));
+    expect(Object.keys(recs[0])[0]).toBe("seq");
+    expect(Object.keys(recs[0]).slice(-2)).toEqual(["prev", "hash"]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 2 });
+  });
+
+  it("creates missing parent directories", async () => {
+    const file = join(tempDir(), "a", "b", "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    await log.record(entry(1));
+    await log.close();
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 1 });
+  });
+
+  it("continues the chain across reopen", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    for (let round = 0; round < 4; round++) {
+      const log = await openAuditLog(file, quiet);
+      for (let i = 0; i < 5; i++) await log.record(entry(round * 5 + i));
+      expect(log.head().seq).toBe(round * 5 + 5);
+      await log.close();
+    }
+    const recs = lines(file).map((l) => JSON.parse(l));
+    expect(recs.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    for (let i = 1; i < recs.length; i++) expect(recs[i].prev).toBe(recs[i - 1].hash);
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 20 });
+  });
+
+  it("reports its head so the last hash can be anchored elsewhere", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    expect(log.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
+    await log.record(entry(1));
+    expect(log.head()).toEqual({ seq: 1, hash: JSON.parse(lines(file)[0]!).hash });
+    await log.close();
+  });
+
+  it("keeps the chain fields its own, whatever the entry carries", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    await log.record({ ...entry(1), seq: 99, prev: "x", hash: "y" } as never);
+    await log.close();
+    expect(JSON.parse(lines(file)[0]!)).toMatchObject({ seq: 1, prev: GENESIS_HASH });
+    expect((await verifyAuditLog(file)).ok).toBe(true);
+  });
+
+  it("stores odd but legal values so that they verify (unicode, lone surrogates, big numbers, nulls)", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    await log.record(entry(1, { args: { s: "é\u2028\ud800 \u0000 \"q\" \\", n: 1e21, neg: -0, f: 0.1 + 0.2, z: null, nested: { b: 1, a: [1, { d: 2, c: 3 }] }, "10": 1, "2": 2 }, exit_code: null }));
+    await log.close();
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 1 });
+  });
+
+  it("serializes 1000 concurrent record() calls into one valid chain", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => log.record(entry(i))));
+    await log.close();
+    const recs = lines(file).map((l) => JSON.parse(l));
+    expect(recs).toHaveLength(1000);
+    expect(new Set(recs.map((r) => r.duration_ms)).size).toBe(1000);
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 1000 });
+  });
+
+  it("follows another writer appending to the same file", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const logs = [];
+    const say: string[] = [];
+    const a = await openAuditLog(file, { log: (m) => say.push(m) });
+    const b = await openAuditLog(file, quiet);
+    logs.push(a, b);
+    for (let i = 0; i < 30; i++) await logs[i % 3 === 0 ? 1 : 0]!.record(entry(i));
+    await a.close();
+    await b.close();
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 30 });
+    expect(say.some((m) => m.includes("another writer"))).toBe(true);
+  });
+
+  it("starts a new chain when the file is truncated under it (copytruncate rotation)", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    for (let i = 0; i < 3; i++) await log.record(entry(i));
+    truncateSync(file, 0);
+    await log.record(entry(3));
+    await log.close();
+    expect(JSON.parse(lines(file)[0]!)).toMatchObject({ seq: 1, prev: GENESIS_HASH });
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 1 });
+  });
+
+  it("refuses records after close", async () => {
+    const log = await openAuditLog(join(tempDir(), "audit.jsonl"), quiet);
+    await log.close();
+    await log.close();
+    await expect(log.record(entry(1))).rejects.toThrow(/closed/);
+  });
+
+  it("refuses to continue a log whose last complete record is not valid", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    for (let i = 0; i < 3; i++) await log.record(entry(i));
+    await log.close();
+    const ls = lines(file);
+    const last = JSON.parse(ls[2]!);
+    last.duration_ms += 1;
+    ls[2] = JSON.stringify(last);
+    writeFileSync(file, ls.join("\n") + "\n");
+    await expect(openAuditLog(file, quiet)).rejects.toThrow(/last complete record .* invalid: hash mismatch.*warden audit verify/);
+    appendFileSync(file, "not json\n");
+    await expect(openAuditLog(file, quiet)).rejects.toThrow(/not a JSON record/);
+    // Nothing was appended by the refused opens.
+    expect(lines(file)).toHaveLength(4);
+  });
+
+  it("reads a last record longer than its first tail window", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    await log.record(entry(1));
+    await log.record(entry(2, { args: { big: "x".repeat(300_000) } }));
+    await log.close();
+    const again = await openAuditLog(file, quiet);
+    await again.record(entry(3));
+    await again.close();
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 3 });
+  });
+
+  describe("torn tail (a write cut short)", () => {
+    async function tornLog(keepBytesOfLast: number): Promise<{ file: string; full: number; tornSize: number }> {
+      const file = join(tempDir(), "audit.jsonl");
+      const log = await openAuditLog(file, quiet);
+      for (let i = 0; i < 5; i++) await log.record(entry(i));
+      await log.close();
+      const ls = lines(file);
+      const full = statSync(file).size;
+      const lastLength = Buffer.byteLength(ls[4]!) + 1;
+      truncateSync(file, full - lastLength + keepBytesOfLast);
+      return { file, full, tornSize: keepBytesOfLast };
+    }
+
+    it("verify reports it on the torn line, with the records before it", async () => {
+      const { file } = await tornLog(40);
+      expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 5, seq: 5, records: 4, problem: expect.stringMatching(/^torn tail/) });
+    });
+
+    it("a record complete but for its newline is still a torn tail", async () => {
+      const file = join(tempDir(), "audit.jsonl");
+      const log = await openAuditLog(file, quiet);
+      await log.record(entry(1));
+      await log.close();
+      truncateSync(file, statSync(file).size - 1);
+      expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 1, records: 0, problem: expect.stringMatching(/^torn tail/) });
+    });
+
+    it("reopening keeps the torn bytes, ends their line and appends a recovery record; the log verifies", async () => {
+      const { file } = await tornLog(40);
+      const before = readFileSync(file);
+      const said: string[] = [];
+      const log = await openAuditLog(file, { log: (m) => said.push(m), now: () => new Date("2026-02-02T00:00:00Z") });
+      await log.record(entry(99));
+      await log.close();
+      expect(said.join("\n")).toMatch(/torn \(40 bytes at byte \d+/);
+      const after = readFileSync(file);
+      expect(after.subarray(0, before.length).equals(before)).toBe(true);
+      const ls = lines(file);
+      expect(ls).toHaveLength(7);
+      const recovery = JSON.parse(ls[5]!);
+      expect(recovery).toMatchObject({
+        seq: 5,
+        tool: "audit.recovery",
+        rule: "audit.torn_tail",
+        decision: "error",
+        time: "2026-02-02T00:00:00.000Z",
+        args: { torn_offset: before.length - 40, torn_bytes: 40 },
+        prev: JSON.parse(ls[3]!).hash,
+      });
+      expect(JSON.parse(ls[6]!)).toMatchObject({ seq: 6, prev: recovery.hash });
+      expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 6 });
+    });
+
+    it("a torn first record recovers from the genesis hash", async () => {
+      const file = join(tempDir(), "audit.jsonl");
+      writeFileSync(file, '{"seq":1,"ti');
+      const log = await openAuditLog(file, quiet);
+      await log.close();
+      expect(JSON.parse(lines(file)[1]!)).toMatchObject({ seq: 1, prev: GENESIS_HASH, tool: "audit.recovery", args: { torn_offset: 0, torn_bytes: 12 } });
+      expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 1 });
+    });
+
+    it("removing the torn line a recovery record names is detected", async () => {
+      const { file } = await tornLog(40);
+      const log = await openAuditLog(file, quiet);
+      await log.record(entry(7));
+      await log.close();
+      const ls = lines(file);
+      ls.splice(4, 1);
+      writeFileSync(file, ls.join("\n") + "\n");
+      expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 5, seq: 5, problem: expect.stringMatching(/^recovery record without the torn line/) });
+    });
+
+    it("a recovery record excuses only the exact torn bytes it names", async () => {
+      const { file } = await tornLog(40);
+      const log = await openAuditLog(file, quiet);
+      await log.close();
+      const ls = lines(file);
+      // Change the torn line (same length): the recovery record no longer matches it.
+      ls[4] = ls[4]!.replace(/^.{3}/, "XYZ");
+      writeFileSync(file, ls.join("\n") + "\n");
+      expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 5, problem: "not a JSON record" });
+    });
+  });
+});
+
+describe("memory and null sinks", () => {
+  it("the memory sink chains exactly like the file log", async () => {
+    const mem = createMemoryAuditSink();
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    for (let i = 0; i < 10; i++) {
+      await mem.record(entry(i));
+      await log.record(entry(i));
+    }
+    await log.close();
+    expect(mem.text()).toBe(readFileSync(file, "utf8"));
+    expect(mem.records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(mem.head().hash).toBe(mem.records[9]!.hash);
+    for (const line of mem.text().trimEnd().split("\n")) expect(parseRecordLine(line).ok).toBe(true);
+    await mem.close();
+    await expect(mem.record(entry(1))).rejects.toThrow();
+  });
+
+  it("the null sink accepts and drops", async () => {
+    const sink = createNullAuditSink();
+    await sink.record(entry(1));
+    await sink.close();
+  });
+});

@@ -1,0 +1,102 @@
+import { execFile } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPolicyFile } from "../../src/config/load-policy.js";
+import { makeTempDir, removeDir, writeTree } from "../support/tree.js";
+import { CLI, REPO, requireBuild } from "./support/warden-process.js";
+
+const run = promisify(execFile);
+
+describe("shipped examples", () => {
+  it.each(["opencode.json", "claude-desktop.json"])("examples/%s is valid JSON", (file) => {
+    expect(() => JSON.parse(readFileSync(join(REPO, "examples", file), "utf8"))).not.toThrow();
+  });
+
+  it("examples/opencode.json runs warden through npx locally and over HTTP with a token from the environment", () => {
+    const config = JSON.parse(readFileSync(join(REPO, "examples", "opencode.json"), "utf8"));
+    expect(config.mcp.warden).toMatchObject({ type: "local", command: ["npx", "-y", "mcp-warden", "serve"] });
+    expect(config.mcp["warden-remote"]).toMatchObject({ type: "remote", oauth: false, headers: { Authorization: "Bearer {env:WARDEN_TOKEN}" } });
+  });
+});
+
+describe("policies/hardened.json", () => {
+  const file = join(REPO, "policies", "hardened.json");
+
+  it("validates against the policy schema and is read-only, offline, small", () => {
+    const policy = loadPolicyFile(file, { HOME: "/home/someone" });
+    expect(policy.filesystem.read_only).toBe(true);
+    expect(policy.filesystem.deny).toEqual(expect.arrayContaining(["**/.env", "**/.ssh/**", "**/.aws/**", "**/*.pem"]));
+    expect(policy.execution.network).toBe(false);
+    expect(policy.execution.confinement).toBe("bubblewrap");
+    expect(policy.execution.max_background).toBe(0);
+    expect(policy.commands.shells).toEqual([]);
+    expect(policy.commands.allow.map((r) => r.program).sort()).toEqual(["cat", "diff", "grep", "head", "ls", "pwd", "rg", "tail", "wc"]);
+    expect(policy.audit.file).toBe("/home/someone/.local/state/mcp-warden/hardened-audit.jsonl");
+  });
+
+  it.each([
+    ["cat README.md", 0],
+    ["rg --pre=sh pattern .", 1],
+    ["rm -rf src", 1],
+    ["curl http://example.com", 1],
+    ["bash -c ls", 1],
+    ["python3 -c 1", 1],
+  ])("warden check --policy hardened.json -- %s exits %d", async (command, code) => {
+    requireBuild();
+    const result = await run(process.execPath, [CLI, "check", "--policy", file, "--", ...command.split(" ")], { cwd: REPO, env: { ...process.env, HOME: "/tmp" } }).then(
+      () => 0,
+      (err: { code?: number }) => err.code ?? -1,
+    );
+    expect(result).toBe(code);
+  });
+});
+
+describe("scripts/deploy-http.sh", () => {
+  let state: string;
+  let root: string;
+  beforeAll(() => {
+    requireBuild();
+    state = makeTempDir("warden-deploy-");
+    root = makeTempDir("warden-deploy-root-");
+    writeTree(root, { "a.txt": "a\n" });
+  });
+  afterAll(() => {
+    try {
+      process.kill(Number(readFileSync(join(state, "mcp-warden", "serve-http.pid"), "utf8")), "SIGTERM");
+    } catch {
+      // not started
+    }
+    removeDir(state);
+    removeDir(root);
+  });
+
+  it("makes a 0600 token, starts the server, waits for /health and prints the client config", async () => {
+    const port = await freePort();
+    const { stdout } = await run("bash", [join(REPO, "scripts", "deploy-http.sh"), "--root", root, "--port", String(port)], {
+      env: { ...process.env, XDG_CONFIG_HOME: state, WARDEN_BIN: `${process.execPath} ${CLI}`, WARDEN_TOKEN: "" },
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/healthy: \{"status":"ok"/);
+    expect(stdout).toContain(`http://127.0.0.1:${port}/mcp`);
+    const token = join(state, "mcp-warden", "token");
+    expect(statSync(token).mode & 0o777).toBe(0o600);
+    expect(readFileSync(token, "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+    const unauth = await fetch(`http://127.0.0.1:${port}/api/v1/system/info`);
+    expect(unauth.status).toBe(401);
+    const auth = await fetch(`http://127.0.0.1:${port}/api/v1/system/info`, { headers: { authorization: `Bearer ${readFileSync(token, "utf8").trim()}` } });
+    expect(auth.status).toBe(200);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,58 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import type { ModuleRunResult, SandboxScope } from "../../src/sandbox/types.js";
+
+const PROBE_SOURCE = new URL("../fixtures/wasm/probe.c", import.meta.url);
+
+/**
+ * Builds test/fixtures/wasm/probe.c with clang (wasm32-wasi) into a temp dir named by the source
+ * hash, once per source version (parallel test files share it; the rename makes it atomic).
+ */
+export function probeWasmDir(): string {
+  const source = readFileSync(PROBE_SOURCE);
+  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const dir = join(tmpdir(), `mcp-warden-probe-${hash}`);
+  const wasm = join(dir, "probe.wasm");
+  if (existsSync(wasm)) return dir;
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `probe.${process.pid}.${Date.now()}.wasm`);
+  execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wl,--strip-all", "-o", tmp, new URL(PROBE_SOURCE).pathname], { stdio: "pipe" });
+  renameSync(tmp, wasm);
+  return dir;
+}
+
+/** A fresh temp directory, canonical (realpath), removed by the returned cleanup. */
+export function tempTree(prefix = "warden-sbx-"): { dir: string; cleanup: () => void } {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface ProbeResult extends ModuleRunResult {
+  out: string;
+}
+
+/** Runs the probe with argv in the given scope. */
+export async function probe(sandbox: Sandbox, scope: SandboxScope, args: string[], opts: { deadlineMs?: number; maxStdoutBytes?: number; stdin?: Uint8Array } = {}): Promise<ProbeResult> {
+  const result = await sandbox.run({
+    module: "probe",
+    args,
+    scope,
+    deadlineMs: opts.deadlineMs ?? 10_000,
+    maxStdoutBytes: opts.maxStdoutBytes ?? 1 << 20,
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
+  });
+  return { ...result, out: Buffer.from(result.stdout).toString("utf8").trimEnd() };
+}
+
+export function probeSandbox(workers = 2): Sandbox {
+  return createSandbox({ workers, wasmDir: probeWasmDir() });
+}
+
+/** Open descriptors of this process. */
+export function openFdCount(): number {
+  return execFileSync("ls", ["/proc/self/fd"]).toString().split("\n").length;
+}
