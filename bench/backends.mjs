@@ -158,6 +158,7 @@ try {
     { name: "docker backend (exec in session container)", fn: () => docker.run(request(["/bin/true"])) },
     { name: "ssh backend (reused connection)", fn: () => sshb.run(request(["/bin/true"])) },
     { name: `host-agent backend (loopback; agent re-decides + bubblewrap)${agentNote}`, fn: () => hostAgent.run(request([trueAgent])) },
+    { name: "host-agent transport only (GET /v1/health, keep-alive)", fn: () => hostAgent.client.call("GET", "/v1/health") },
   ];
   const results = await measureAll(cases);
   const peer = results[0].median;

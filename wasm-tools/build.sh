@@ -27,7 +27,7 @@ mem_of() {
 }
 extra_of() {
   case "$1" in
-    search) echo "glob.c" ;;
+    search) echo "glob.c dfa.c" ;;
     *) echo "" ;;
   esac
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <locale.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #endif
 
 #include "common.h"
+#include "dfa.h"
 #include "glob.h"
 
 #define MAX_WALK_DEPTH 128
@@ -55,7 +57,8 @@ typedef struct {
 } litinfo;
 
 static litinfo branch[MAX_BRANCHES]; /* one per top-level alternative (one when there is no `|`) */
-static int nbranch;                  /* 0: no prefilter, regexec scans whole regions */
+static int nbranch;                  /* 0: no prefilter, every line is tested */
+static int dfa_ok;                   /* dfa.c decides ASCII lines; regexec the rest */
 static int all_pure;                 /* every branch is a plain literal: regexec never runs */
 
 /* Chars that stand for themselves in a POSIX ERE when they appear unescaped. */
@@ -337,6 +340,19 @@ static const char *line_start(const char *lo, const char *p) {
   return p;
 }
 
+/* Does the line b[ls..le) match? The DFA decides ASCII lines; regexec the others. */
+static int line_matches(char *b, size_t ls, size_t le) {
+  if (dfa_ok) {
+    int v = dfa_line((const unsigned char *)b + ls, le - ls);
+    if (v >= 0) return v;
+  }
+  char c = b[le];
+  b[le] = 0;
+  int r = regexec(&re_line, b + ls, 0, NULL, 0);
+  b[le] = c;
+  return r == 0;
+}
+
 /* Searches complete lines in b[0..n) (b[n] may be overwritten temporarily); line numbers start at
  * first_line. Returns 1 to stop the whole search. */
 static int search_region(char *b, size_t n, uint64_t first_line) {
@@ -368,11 +384,7 @@ static int search_region(char *b, size_t n, uint64_t first_line) {
           pos = le + 1;
           continue;
         }
-        char c = b[le];
-        b[le] = 0;
-        int r = regexec(&re_line, b + ls, 0, NULL, 0);
-        b[le] = c;
-        if (r != 0) {
+        if (!line_matches(b, ls, le)) {
           pos = le + 1;
           continue;
         }
@@ -383,11 +395,7 @@ static int search_region(char *b, size_t n, uint64_t first_line) {
       ls = pos;
       const char *e = memchr(b + pos, '\n', n - pos);
       le = e ? (size_t)(e - b) : n;
-      char c = b[le];
-      b[le] = 0;
-      int r = regexec(&re_line, b + ls, 0, NULL, 0);
-      b[le] = c;
-      if (r != 0) {
+      if (!line_matches(b, ls, le)) {
         pos = le + 1;
         continue;
       }
@@ -676,6 +684,8 @@ int main(int argc, char **argv) {
 
   if (content) {
     if (!content[0]) fail("BADREGEX", "empty regular expression");
+    /* Characters, not bytes: `.` is one UTF-8 character, \w and --icase know non-ASCII letters. */
+    setlocale(LC_CTYPE, "C.UTF-8");
     content_mode = 1;
     int flags = REG_EXTENDED | REG_NEWLINE | (icase ? REG_ICASE : 0);
     int rc = regcomp(&re_pos, content, flags);
@@ -686,6 +696,7 @@ int main(int argc, char **argv) {
       fail("BADREGEX", "%s", msg);
     }
     plan_prefilter(content);
+    dfa_ok = dfa_compile(content, icase) == 0;
     buf_cap = BUF_START;
     buf = xmalloc(buf_cap);
   }
@@ -698,7 +709,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "files=%llu matches=%llu truncated=%d\n", (unsigned long long)files_seen, (unsigned long long)records, truncated);
   if (getenv("WARDEN_SEARCH_DEBUG"))
   {
-    fprintf(stderr, "branches=%d all_pure=%d", nbranch, all_pure);
+    fprintf(stderr, "dfa=%d branches=%d all_pure=%d", dfa_ok, nbranch, all_pure);
     for (int k = 0; k < nbranch; k++) {
       fprintf(stderr, " lit=[%.*s]", (int)branch[k].lit_len, (const char *)branch[k].lit);
       for (int j = 0; j < branch[k].nextra; j++) fprintf(stderr, " extra=[%.*s]", (int)branch[k].extra_len[j], (const char *)branch[k].extra[j]);

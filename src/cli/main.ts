@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { packageVersion } from "../config/package-root.js";
+import { registerAgentCommand } from "./commands/agent.js";
+import { registerAuditCommand } from "./commands/audit.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { registerServeCommand } from "./commands/serve.js";
 
@@ -17,11 +19,8 @@ async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   registerServeCommand(program);
   registerCheckCommand(program);
-  for (const extra of ["./commands/audit.js", "./commands/agent.js"]) {
-    const mod = await import(extra).catch(() => null);
-    const register = mod && Object.values(mod).find((v) => typeof v === "function" && /^register/.test((v as Function).name));
-    if (typeof register === "function") register(program);
-  }
+  registerAuditCommand(program);
+  registerAgentCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -7,6 +7,9 @@ import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { createSandbox } from "../sandbox/index.js";
 import type { Sandbox } from "../sandbox/types.js";
+import { createBackend, selectBackend } from "../exec/select-backend.js";
+import { createExecServices, COMMANDS_SERVICE, PROCESSES_SERVICE } from "../exec/services.js";
+import { commandTools } from "../tools/command-tools.js";
 import { fileTools } from "../tools/file-tools.js";
 import type { ToolDefinition, ToolServices } from "../tools/tool.js";
 
@@ -57,6 +60,19 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   const audit = await openAudit(options, policy);
   closers.push(() => audit.close());
+  const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
+  const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
+  const exec = createExecServices({
+    backend,
+    policy,
+    audit,
+    // REST and agent callers have no MCP session: they get the configured roots (or the working directory).
+    roots: async () => (configuredRoots.length ? configuredRoots : [fallbackRoot]).map((r) => (policy.filesystem.read_only ? { ...r, writable: false } : r)),
+    extraAllowed: options.allow,
+    privileged: options.privileged || selection.privileged,
+    serverEnv: options.env,
+  });
+  closers.push(() => exec.close());
   const deps: WardenDeps = {
     version: packageVersion(),
     policy,
@@ -65,8 +81,12 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     fallbackRoot,
     options,
     sandbox,
-    tools: [...fileTools],
-    services: { server: { version: packageVersion(), startedAt: Date.now(), policyPath } },
+    tools: [...fileTools, ...commandTools],
+    services: {
+      server: { version: packageVersion(), startedAt: Date.now(), policyPath },
+      [COMMANDS_SERVICE]: exec.commands,
+      [PROCESSES_SERVICE]: exec.processes,
+    },
     audit,
     startedAt: Date.now(),
     log: options.log,

@@ -110,6 +110,14 @@ describe("background processes", () => {
     await processes.close();
   });
 
+  it("keeps multi-byte characters whole across chunks", async () => {
+    const { processes, bridge } = setup();
+    const { handle } = await bridge.execute({ command: "printf '\\342\\202'; sleep 0.3; printf '\\254 done'", background: true });
+    await until(() => !processes.read(handle!)!.running);
+    expect(processes.read(handle!)!.output).toBe("€ done");
+    await processes.close();
+  });
+
   it("answers unknown handles with null / a refusal", async () => {
     const { processes } = setup();
     expect(processes.read("nope")).toBeNull();

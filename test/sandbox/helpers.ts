@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
@@ -52,7 +52,7 @@ export function probeSandbox(workers = 2): Sandbox {
   return createSandbox({ workers, wasmDir: probeWasmDir() });
 }
 
-/** Open descriptors of this process. */
+/** Open descriptors of this process (all threads share one table). */
 export function openFdCount(): number {
-  return execFileSync("ls", ["/proc/self/fd"]).toString().split("\n").length;
+  return readdirSync(`/proc/${process.pid}/fd`).length;
 }

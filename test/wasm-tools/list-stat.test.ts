@@ -99,3 +99,17 @@ describe("stat", () => {
     }
   });
 });
+
+describe("arguments", () => {
+  // Guards the runtime's args_sizes_get/args_get pair: a size counted in UTF-16 units instead of
+  // UTF-8 bytes overflows the module's argv buffer whenever an argument is not ASCII.
+  test("non-ASCII arguments reach the module byte for byte", async () => {
+    const name = "ünïcödé ☃☃☃☃☃☃☃☃ ßßßß 日本語のファイル名";
+    writeFileSync(p(name), "x");
+    for (let i = 0; i < 3; i++) {
+      const r = await h.run("stat", [p(name)]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.out).toBe(`type=f size=1 mtime_ms=${kv(r.out).mtime_ms} realpath=${p(name)}\n`);
+    }
+  });
+});

@@ -251,7 +251,7 @@ describe("content", () => {
  * with a line-by-line JavaScript RegExp reference (patterns chosen so ERE and JS agree).
  */
 describe("literal prefilter agrees with a plain line-by-line regex", () => {
-  const words = ["foo", "bar", "Foo", "BAR", "struct", "x_y", "colour", "color", "abc", "abbc", "ac", "a.c", "2024-01-02", "{", "}", "(", ")", "é", "ß", "  ", "\t", "#include", "<stdio.h>", "return", "ret"];
+  const words = ["ÉCOLE", "naïve", "fooé", "foo", "bar", "Foo", "BAR", "struct", "x_y", "colour", "color", "abc", "abbc", "ac", "a.c", "2024-01-02", "{", "}", "(", ")", "é", "ß", "  ", "\t", "#include", "<stdio.h>", "return", "ret"];
   beforeAll(() => {
     let seed = 42; // mulberry32
     const rnd = (n: number) => {
@@ -281,9 +281,15 @@ describe("literal prefilter agrees with a plain line-by-line regex", () => {
     ["[0-9]{4}-[0-9]{2}", "[0-9]{4}-[0-9]{2}"], ["(foo|bar) (bar|foo)", "(foo|bar) (bar|foo)"], ["ret(urn)? ", "ret(urn)? "],
     ["x_y$", "x_y$"], ["^$", "^$"], ["é+ß", "é+ß"], ["FOO bar", "FOO bar", true], ["\\(\\)", "\\(\\)"], ["[{}]{2}", "[{}]{2}"],
     ["foo (bar)+ abc", "foo (bar)+ abc"], ["c(ol)+", "c(ol)+"], ["a{2}", "a{2}"], ["b{1,2}c x", "b{1,2}c x"],
+    // no literal at all: the DFA (ASCII lines) and regexec (the others) decide every line
+    ["[0-9]{4}", "[0-9]{4}"], ["^[a-z]+$", "^[a-z]+$"], ["^[^ ]*$", "^[^ ]*$"], ["[A-Z]{3}", "[A-Z]{3}"], ["[a-z]{3}", "[a-z]{3}", true],
+    ["^.{5}$", "^[^\\n]{5}$"], ["^.{1,3}$", "^[^\\n]{1,3}$"], ["(o|a)r$", "(o|a)r$"], ["\\w+\\s\\d", "[\\p{L}\\p{N}_]+\\s[0-9]"], ["\\W\\W\\W", "[^\\p{L}\\p{N}_]{3}"],
+    ["[[:upper:]][[:lower:]]", "\\p{Lu}\\p{Ll}"], ["[[:upper:]][[:lower:]]", "[\\p{Lu}\\p{Ll}]{2}", true], ["[^a-z ]{2}", "[^a-z ]{2}"],
+    ["[^a-z ]{2}", "[^a-z ]{2}", true], ["(ab|ac)*c", "(ab|ac)*c"], ["^(foo|bar)?$", "^(foo|bar)?$"], ["\\t", "\\t"], ["[[:space:]]{2}", "\\s{2}"],
+    ["b{2,}", "b{2,}"], ["(x_y|é)[^a]", "(x_y|é)[^a]"], [".ß", "[^\\n]ß"], ["^..$", "^[^\\n]{2}$"],
   ])("%s", async (ere, js, icase) => {
     const files = await corpus();
-    const re = new RegExp(js, icase ? "i" : "");
+    const re = new RegExp(js, icase ? "iu" : "u"); // search runs musl regex in C.UTF-8: characters, Unicode classes
     const want: string[] = [];
     for (const { name, text } of files) {
       const ls = text.split("\n");

@@ -26,8 +26,10 @@ export interface DockerBackendOptions {
   /** Session id written to the container label. Default: random. */
   session?: string;
   killGraceMs?: number;
-  /** Remove stale containers of crashed runs at the first use. Default true. */
+  /** Remove stale containers of crashed runs (at start and before the first container). Default true. */
   cleanStale?: boolean;
+  /** Contact the engine when the backend is created (stale cleanup at start). Default true. */
+  prepareAtStart?: boolean;
   log?: (message: string) => void;
 }
 
@@ -68,7 +70,12 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
         const removed = await removeStaleContainers(docker, host);
         if (removed.length) options.log?.(`docker: removed ${removed.length} stale container(s) of crashed runs`);
       }
-    })());
+    })().catch((err: unknown) => {
+      prepared = undefined; // the engine may come up later: try again on the next command
+      throw err;
+    }));
+  // Stale containers go at start, not only at the first command.
+  if (options.prepareAtStart !== false) void prepare().catch((err: unknown) => options.log?.(`docker: engine not reachable yet: ${(err as Error).message}`));
 
   function container(roots: ExecRequest["roots"], limits: ContainerScope["limits"]): Promise<string> {
     if (closed) return Promise.reject(new Error("docker backend is closed"));

@@ -29,13 +29,14 @@ export function bwrapArgs(scope: BwrapScope, layout: HostLayout): string[] {
     if (entry.symlink !== undefined) args.push("--symlink", entry.symlink, entry.path);
     else args.push("--ro-bind", entry.path, entry.path);
   }
-  for (const file of layout.maskedFiles) args.push("--ro-bind", "/dev/null", file);
-  for (const dir of layout.maskedDirs) args.push("--tmpfs", dir);
   // HOME and /var/tmp are plain directories on bubblewrap's own root tmpfs: private to this
   // sandbox and empty, without the cost of another mount.
   args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/var/tmp", "--dir", SANDBOX_HOME);
   const roots = [...scope.roots].sort((a, b) => depth(a.path) - depth(b.path));
   for (const root of roots) args.push(root.writable ? "--bind" : "--ro-bind", root.path, root.path);
+  // Masks last, so that a root covering /etc (or /) cannot uncover the host's secrets.
+  for (const file of layout.maskedFiles) args.push("--ro-bind", "/dev/null", file);
+  for (const dir of layout.maskedDirs) args.push("--tmpfs", dir);
   args.push("--chdir", scope.cwd);
   return args;
 }

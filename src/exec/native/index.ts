@@ -57,6 +57,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...inner],
       cwd: request.cwd,
       cgroups,
+      sandboxed: mode.confinement === "bubblewrap",
     };
   }
 

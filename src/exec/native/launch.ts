@@ -1,3 +1,4 @@
+import { StringDecoder } from "node:string_decoder";
 import { execa } from "execa";
 import { HeadTailBuffer } from "../output/head-tail.js";
 import type { BackendProcess, ExecRequest, ExecResult } from "../types.js";
@@ -10,6 +11,8 @@ export interface LaunchPlan {
   /** Host directory execa starts in (the sandbox has its own --chdir). */
   cwd: string;
   cgroups?: CommandCgroups;
+  /** The group leader is bubblewrap (not the command): signal it only to kill. */
+  sandboxed: boolean;
 }
 
 export interface LaunchOptions {
@@ -21,8 +24,8 @@ export interface LaunchOptions {
 }
 
 /**
- * Starts one process group and owns its end: the deadline (TERM to the whole group, KILL after a
- * grace period), cancellation, leftover processes of the group or its cgroup after the main process
+ * Starts one process group and owns its end: the deadline (TERM to the command's processes, KILL
+ * to the group and the cgroup after a grace period), cancellation, leftover processes of the group or its cgroup after the main process
  * exits, and bounded capture of stdout and stderr (head and tail kept, never the whole flood).
  */
 export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): BackendProcess {
@@ -43,16 +46,23 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
   const pid = sub.pid;
   const out = new HeadTailBuffer(request.outputCapBytes);
   const err = new HeadTailBuffer(request.outputCapBytes);
+  // Decoders keep a character split across two chunks whole for onOutput.
+  const outText = new StringDecoder("utf8");
+  const errText = new StringDecoder("utf8");
   sub.stdout?.on("data", (chunk: Buffer) => {
     out.push(chunk);
-    request.onOutput?.("stdout", chunk.toString("utf8"));
+    if (request.onOutput) request.onOutput("stdout", outText.write(chunk));
   });
   sub.stderr?.on("data", (chunk: Buffer) => {
     err.push(chunk);
-    request.onOutput?.("stderr", chunk.toString("utf8"));
+    if (request.onOutput) request.onOutput("stderr", errText.write(chunk));
   });
   sub.stdin?.on("error", () => {}); // EPIPE when the command does not read its input
-  if (!options.interactive && request.stdin !== undefined) sub.stdin?.end(request.stdin);
+  if (request.stdin !== undefined) {
+    // A background process gets its initial input and keeps stdin open for write_process_input.
+    if (options.interactive) sub.stdin?.write(request.stdin);
+    else sub.stdin?.end(request.stdin);
+  }
 
   let timedOut = false;
   let cancelled = false;
@@ -74,8 +84,22 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
       }
     }
   };
-  const terminate = () => {
-    killAll("SIGTERM");
+  const terminate = (signal: NodeJS.Signals = "SIGTERM") => {
+    // With a cgroup, the signal goes to the command's own processes first, not to the group
+    // leader (bubblewrap, which would take the sandbox down at once): they get the grace period
+    // to clean up. Without one, the whole group gets it.
+    const members = (plan.cgroups?.pids() ?? []).filter((p) => !plan.sandboxed || p !== pid);
+    if (members.length > 0) {
+      for (const p of members) {
+        try {
+          process.kill(p, signal);
+        } catch {
+          // already gone
+        }
+      }
+    } else {
+      killAll(signal);
+    }
     graceTimer ??= setTimeout(() => killAll("SIGKILL"), options.killGraceMs);
   };
   const deadline = setTimeout(() => {
@@ -140,7 +164,7 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
     async kill(signal: NodeJS.Signals = "SIGTERM") {
       if (exited) return;
       if (signal === "SIGKILL") killAll("SIGKILL");
-      else terminate();
+      else terminate(signal);
     },
     done,
   };

@@ -16,6 +16,8 @@ export interface SshTarget {
   hostKeySha256?: string;
   env?: NodeJS.ProcessEnv;
   connectTimeoutMs?: number;
+  /** Channels open at once on the connection (sshd's MaxSessions is 10 by default). Default 8. */
+  maxChannels?: number;
 }
 
 /** How a remote command ended: its status, or the signal that killed it (`SIGTERM`). */
@@ -37,8 +39,13 @@ export class HostKeyError extends Error {
 export class SshConnection {
   private current: Promise<Client> | undefined;
   private readonly clients = new Set<Client>();
+  private channels = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly maxChannels: number;
 
-  constructor(private readonly target: SshTarget) {}
+  constructor(private readonly target: SshTarget) {
+    this.maxChannels = target.maxChannels ?? 8;
+  }
 
   get(): Promise<Client> {
     return (this.current ??= this.open());
@@ -49,7 +56,37 @@ export class SshConnection {
    * exit status is captured synchronously in the open callback: a short command's whole answer
    * can arrive in one packet, and `exit` is an event that nobody would be listening for yet.
    */
-  async exec(command: string): Promise<{ channel: ClientChannel; exit: Promise<RemoteExit | undefined> }> {
+  async exec(command: string, opts: { unqueued?: boolean } = {}): Promise<{ channel: ClientChannel; exit: Promise<RemoteExit | undefined> }> {
+    // Kill commands skip the queue (they use the spare sessions above maxChannels): a timeout
+    // must not wait behind the very commands it is stopping.
+    if (opts.unqueued) return this.open1(command);
+    await this.acquire();
+    try {
+      const opened = await this.open1(command);
+      opened.channel.once("close", () => this.release());
+      return opened;
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+  }
+
+  /** sshd allows MaxSessions (default 10) channels per connection: more wait for a free one. */
+  private async acquire(): Promise<void> {
+    if (this.channels < this.maxChannels) {
+      this.channels++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.channels--;
+  }
+
+  private async open1(command: string): Promise<{ channel: ClientChannel; exit: Promise<RemoteExit | undefined> }> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.get();
       try {
@@ -64,7 +101,7 @@ export class SshConnection {
           });
         });
       } catch (err) {
-        if (attempt > 0 || !/not connected|no response|channel open failure|closed/i.test((err as Error).message)) throw err;
+        if (attempt > 0 || !/not connected|no response|connection lost|closed/i.test((err as Error).message)) throw err;
         this.drop(client);
       }
     }

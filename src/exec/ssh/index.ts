@@ -26,7 +26,7 @@ export function createSshBackend(options: SshBackendOptions): ExecBackend & { co
   const live = new Set<BackendProcess>();
 
   async function signalGroup(pid: number, signal: string): Promise<void> {
-    const { channel: ch } = await connection.exec(buildKillCommand(pid, signal));
+    const { channel: ch } = await connection.exec(buildKillCommand(pid, signal), { unqueued: true });
     ch.resume();
     ch.stderr.resume();
     ch.end();

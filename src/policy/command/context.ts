@@ -1,4 +1,3 @@
-import type { ShSyntax } from "mvdan-sh";
 import { deny, type Decision } from "../decision.js";
 import type { Policy } from "../schema/index.js";
 import type { CommandEnvironment, CommandVerdict } from "./types.js";
@@ -9,16 +8,15 @@ export interface DecideContext {
   env: CommandEnvironment;
   /** The script changes directory (cd, pushd, popd): relative targets cannot be judged. */
   changesDir: boolean;
+  /** Set when a cd, pushd or popd was decided (the walk is then redone with changesDir). */
+  sawCd: boolean;
   /** Wrapper nesting depth of the invocation being decided. */
   depth: number;
+  /** The command text as given. */
+  source: string;
   verdicts: CommandVerdict[];
   /** Spans of the simple commands the walk decided, to prove none was skipped. */
   decided: Set<string>;
-}
-
-/** The context of an AST walk: the parser's node helpers too. */
-export interface WalkContext extends DecideContext {
-  sh: ShSyntax;
 }
 
 /** Records a verdict for `program` and returns the decision, so callers can `return note(...)`. */

@@ -1,8 +1,9 @@
 import { posix } from "node:path";
-import type { ShNode, ShSyntax } from "mvdan-sh";
+import type { ShSyntax } from "mvdan-sh";
+import { allNodes, type AstNode } from "./ast.js";
 import { allow, deny, type Decision } from "../decision.js";
 import type { Policy } from "../schema/index.js";
-import type { DecideContext, WalkContext } from "./context.js";
+import type { DecideContext } from "./context.js";
 import { decideInvocation, SHELLS } from "./invocation.js";
 import { loadParser, parseShell } from "./parse.js";
 import type { CommandDecision, CommandEnvironment, CommandVerdict, ExecutionPlan, ProgramDecision } from "./types.js";
@@ -30,25 +31,25 @@ export function decideWithParser(sh: ShSyntax, source: string, policy: Policy, e
   const parsed = parseShell(sh, source, "bash");
   if (!parsed.ok) return deny("parse_error", `the command does not parse: ${parsed.message}`);
 
-  const ctx = walkFile(sh, parsed.file, policy, env);
+  const ctx = walkFile(parsed.file, source, policy, env);
   const first = ctx.verdicts.find((v) => !v.decision.allow);
   if (first) return { ...first.decision, commands: ctx.verdicts };
-  const missed = undecided(sh, parsed.file, ctx.decided);
+  const missed = undecided(parsed.file, ctx.decided);
   if (missed) return { ...deny("undecided_command", `a command at byte ${missed} was not decided`), commands: ctx.verdicts };
 
   // /bin/sh may be dash: where the POSIX reading differs ($'..', ((..)), &>), it must pass too.
   const posixParse = parseShell(sh, source, "posix");
   if (posixParse.ok) {
-    const pctx = walkFile(sh, posixParse.file, policy, env);
+    const pctx = walkFile(posixParse.file, source, policy, env);
     const pfirst = pctx.verdicts.find((v) => !v.decision.allow && !harmlessUnderDash(v, env));
     if (pfirst) {
       return { ...deny(pfirst.decision.rule, `read as POSIX sh: ${pfirst.decision.reason}`), commands: [...ctx.verdicts, ...pctx.verdicts] };
     }
-    const pmissed = undecided(sh, posixParse.file, pctx.decided);
+    const pmissed = undecided(posixParse.file, pctx.decided);
     if (pmissed) return { ...deny("undecided_command", `read as POSIX sh, a command at byte ${pmissed} was not decided`), commands: ctx.verdicts };
   }
 
-  const plan = planFor(sh, parsed.file, source, env);
+  const plan = planFor(parsed.file, source, env);
   if ("allow" in plan) return { ...plan, commands: ctx.verdicts };
   return { ...allowedSummary(ctx), plan, commands: ctx.verdicts };
 }
@@ -62,37 +63,25 @@ function harmlessUnderDash(v: CommandVerdict, env: CommandEnvironment): boolean 
   return v.decision.rule === "program_name" && !v.program.includes("/") && env.resolveProgram(v.program) === null;
 }
 
-function walkFile(sh: ShSyntax, file: ShNode, policy: Policy, env: CommandEnvironment): WalkContext {
-  const ctx: WalkContext = { sh, policy, env, changesDir: changesDirectory(sh, file), depth: 0, verdicts: [], decided: new Set() };
-  walkStmts(ctx, file.Stmts ?? []);
-  return ctx;
-}
-
-/** Any cd/pushd/popd anywhere (even as an argument, e.g. `command cd`): relative paths become unknowable. */
-function changesDirectory(sh: ShSyntax, file: ShNode): boolean {
-  let found = false;
-  sh.Walk(file, (n) => {
-    if (n && sh.NodeType(n) === "CallExpr") {
-      for (const w of (n.Args ?? []) as ShNode[]) {
-        const v = wordValue(sh, w).value;
-        if (v === "cd" || v === "pushd" || v === "popd") found = true;
-      }
-    }
-    return !found;
-  });
-  return found;
+/**
+ * Decides every command of a parsed file. Relative paths are judged against the cwd; if the walk
+ * meets a cd/pushd/popd anywhere, that is unknowable, so the file is walked again with relative
+ * targets refused. (Every command is reached when the result is an allow: see `undecided`.)
+ */
+function walkFile(file: AstNode, source: string, policy: Policy, env: CommandEnvironment): DecideContext {
+  const walk = (changesDir: boolean): DecideContext => {
+    const ctx: DecideContext = { policy, env, source, changesDir, sawCd: false, depth: 0, verdicts: [], decided: new Set() };
+    walkStmts(ctx, file.Stmts ?? []);
+    return ctx;
+  };
+  const first = walk(false);
+  return first.sawCd ? walk(true) : first;
 }
 
 /** Belt and braces: every simple command the parser produced must have been decided by the walk. */
-function undecided(sh: ShSyntax, file: ShNode, decided: Set<string>): number | null {
-  let missed: number | null = null;
-  sh.Walk(file, (n) => {
-    if (!n || missed !== null) return false;
-    const t = sh.NodeType(n);
-    if ((t === "CallExpr" || t === "DeclClause") && !decided.has(key(n))) missed = n.Pos().Offset();
-    return true;
-  });
-  return missed;
+function undecided(file: AstNode, decided: Set<string>): number | null {
+  const missed = allNodes(file).find((n) => (n.type === "CallExpr" || n.type === "DeclClause") && !decided.has(key(n)));
+  return missed ? missed.pos : null;
 }
 
 function allowedSummary(ctx: DecideContext): Decision {
@@ -102,12 +91,12 @@ function allowedSummary(ctx: DecideContext): Decision {
 }
 
 /** argv for one plain simple command of literal words; otherwise the checked script run by sh. */
-function planFor(sh: ShSyntax, file: ShNode, source: string, env: CommandEnvironment): ExecutionPlan | Decision {
-  const stmts = (file.Stmts ?? []) as ShNode[];
+function planFor(file: AstNode, source: string, env: CommandEnvironment): ExecutionPlan | Decision {
+  const stmts = (file.Stmts ?? []) as AstNode[];
   const only = stmts.length === 1 ? stmts[0]! : null;
-  const call = only?.Cmd && sh.NodeType(only.Cmd) === "CallExpr" ? only.Cmd : null;
+  const call = only?.Cmd?.type === "CallExpr" ? only.Cmd : null;
   if (only && call && !only.Negated && !only.Background && (only.Redirs ?? []).length === 0 && (call.Assigns ?? []).length === 0) {
-    const words = ((call.Args ?? []) as ShNode[]).map((w) => wordValue(sh, w).value);
+    const words = ((call.Args ?? []) as AstNode[]).map((w) => wordValue(w).value);
     const name = words[0];
     if (words.length > 0 && words.every((w) => w !== null) && name && !BUILTIN_NAMES.has(name)) {
       const path = env.resolveProgram(name.includes("/") ? posix.basename(name) : name);
@@ -124,7 +113,7 @@ function planFor(sh: ShSyntax, file: ShNode, source: string, env: CommandEnviron
  * would run it (with no arguments; arguments can still deny it later).
  */
 export function decideProgram(name: string, policy: Policy, env: CommandEnvironment): ProgramDecision {
-  const ctx: DecideContext = { policy, env, changesDir: false, depth: 0, verdicts: [], decided: new Set() };
+  const ctx: DecideContext = { policy, env, source: name, changesDir: false, sawCd: false, depth: 0, verdicts: [], decided: new Set() };
   const path = name.includes("/") ? env.canonicalProgramPath(name, env.cwd) : /^[A-Za-z0-9._+-]+$/.test(name) ? env.resolveProgram(name) : null;
   const d = decideInvocation(ctx, [name]);
   return { allow: d.allow, rule: d.rule, reason: d.reason, path };

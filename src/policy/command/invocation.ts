@@ -50,6 +50,7 @@ export function decideInvocation(ctx: DecideContext, words: Args, opts: Invocati
   const located = locate(ctx, first);
   if ("allow" in located) return note(ctx, label, located);
   const { name } = located;
+  if (name === "cd" || name === "pushd" || name === "popd") ctx.sawCd = true;
   const denied = denyRules(ctx.policy, name, args);
   if (denied) return note(ctx, label, denied);
   if (located.builtin) return note(ctx, label, decideShellBuiltin(ctx, name, args, opts));

@@ -1,6 +1,5 @@
-// Minimal typing of the mvdan-sh (GopherJS build of mvdan.cc/sh/v3/syntax) surface we use.
-// Nodes are Go structs seen through GopherJS: fields are properties, nil pointers are null,
-// slices are arrays. Only what the command policy reads is typed; everything else is `any`.
+// Minimal typing of the mvdan-sh (GopherJS build of mvdan.cc/sh/v3/syntax) surface we use: the
+// parser. Its nodes are converted to plain objects at once (ast.ts); only that reads ShNode.
 declare module "mvdan-sh" {
   export interface ShPos {
     Offset(): number;
@@ -10,6 +9,8 @@ declare module "mvdan-sh" {
   export interface ShNode {
     Pos(): ShPos;
     End(): ShPos;
+    /** The underlying Go value (read directly by ast.ts: the JS accessors copy on every read). */
+    __internal_object__: unknown;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     [field: string]: any;
   }

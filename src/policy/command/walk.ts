@@ -1,5 +1,5 @@
-import type { ShNode } from "mvdan-sh";
-import { note, refuse, type WalkContext } from "./context.js";
+import type { AstNode } from "./ast.js";
+import { note, refuse, type DecideContext } from "./context.js";
 import { decideInvocation } from "./invocation.js";
 import { shellVariableAllowed } from "./names.js";
 import { checkTarget } from "./paths.js";
@@ -21,18 +21,18 @@ const SAFE_SPECIAL_PARAMS = /^[#?$!]$/;
  * expansion operands, redirections. Constructs that could run code this walk cannot follow
  * (functions, arithmetic on variables, coprocesses, ...) are denied.
  */
-export function walkStmts(ctx: WalkContext, stmts: ShNode[]): void {
+export function walkStmts(ctx: DecideContext, stmts: AstNode[]): void {
   for (const s of stmts) walkStmt(ctx, s);
 }
 
-function walkStmt(ctx: WalkContext, stmt: ShNode): void {
+function walkStmt(ctx: DecideContext, stmt: AstNode): void {
   if (stmt.Coprocess) refuse(ctx, "coproc", "coprocess", "coprocesses are not allowed");
-  for (const r of (stmt.Redirs ?? []) as ShNode[]) walkRedirect(ctx, r);
+  for (const r of (stmt.Redirs ?? []) as AstNode[]) walkRedirect(ctx, r);
   if (stmt.Cmd) walkCommand(ctx, stmt.Cmd);
 }
 
-function walkCommand(ctx: WalkContext, cmd: ShNode): void {
-  const type = ctx.sh.NodeType(cmd);
+function walkCommand(ctx: DecideContext, cmd: AstNode): void {
+  const type = cmd.type;
   switch (type) {
     case "CallExpr":
       return walkCall(ctx, cmd);
@@ -53,16 +53,16 @@ function walkCommand(ctx: WalkContext, cmd: ShNode): void {
     case "ForClause": {
       if (cmd.Select) return void refuse(ctx, "select", "unsupported_syntax", "select loops are not allowed");
       const loop = cmd.Loop;
-      if (ctx.sh.NodeType(loop) !== "WordIter") return void refuse(ctx, "for ((...))", "arithmetic_command", "C-style for loops evaluate arithmetic");
+      if (loop.type !== "WordIter") return void refuse(ctx, "for ((...))", "arithmetic_command", "C-style for loops evaluate arithmetic");
       const name = loop.Name?.Value as string;
       if (!shellVariableAllowed(name)) refuse(ctx, `for ${name}`, "shell_assignment", `the loop variable ${name} is one the shell itself reads`);
-      for (const w of (loop.Items ?? []) as ShNode[]) walkWord(ctx, w);
+      for (const w of (loop.Items ?? []) as AstNode[]) walkWord(ctx, w);
       return walkStmts(ctx, cmd.Do ?? []);
     }
     case "CaseClause":
       walkWord(ctx, cmd.Word);
-      for (const item of (cmd.Items ?? []) as ShNode[]) {
-        for (const p of (item.Patterns ?? []) as ShNode[]) walkWord(ctx, p);
+      for (const item of (cmd.Items ?? []) as AstNode[]) {
+        for (const p of (item.Patterns ?? []) as AstNode[]) walkWord(ctx, p);
         walkStmts(ctx, item.Stmts ?? []);
       }
       return;
@@ -85,16 +85,16 @@ function walkCommand(ctx: WalkContext, cmd: ShNode): void {
   }
 }
 
-function walkCall(ctx: WalkContext, call: ShNode): void {
-  const args = (call.Args ?? []) as ShNode[];
-  const assigns = (call.Assigns ?? []) as ShNode[];
+function walkCall(ctx: DecideContext, call: AstNode): void {
+  const args = (call.Args ?? []) as AstNode[];
+  const assigns = (call.Assigns ?? []) as AstNode[];
   for (const a of assigns) walkAssign(ctx, a, args.length > 0);
   for (const w of args) walkWord(ctx, w);
   ctx.decided.add(key(call));
   if (args.length === 0) return;
-  const words: Args = args.map((w) => wordValue(ctx.sh, w).value);
+  const words: Args = args.map((w) => wordValue(w).value);
   if (words[0] === null) {
-    const why = wordValue(ctx.sh, args[0]!).why;
+    const why = wordValue(args[0]!).why;
     refuse(ctx, "<expansion>", "program_expansion", `the program name is not a literal word (${why})`);
     return;
   }
@@ -104,11 +104,11 @@ function walkCall(ctx: WalkContext, call: ShNode): void {
 }
 
 /** `NAME=value` before a command (exported to it) or on its own (a shell variable). */
-function walkAssign(ctx: WalkContext, a: ShNode, exported: boolean): void {
+function walkAssign(ctx: DecideContext, a: AstNode, exported: boolean): void {
   const name = a.Name?.Value as string;
   if (a.Index) refuse(ctx, `${name}[...]=`, "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
   if (a.Value) walkWord(ctx, a.Value);
-  for (const el of (a.Array?.Elems ?? []) as ShNode[]) {
+  for (const el of (a.Array?.Elems ?? []) as AstNode[]) {
     if (el.Index) refuse(ctx, `${name}=(...)`, "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
     if (el.Value) walkWord(ctx, el.Value);
   }
@@ -116,16 +116,21 @@ function walkAssign(ctx: WalkContext, a: ShNode, exported: boolean): void {
   if (!shellVariableAllowed(name)) refuse(ctx, `${name}=`, exported ? "env_assignment" : "shell_assignment", `${name} is read by the shell itself`);
 }
 
-function walkDecl(ctx: WalkContext, decl: ShNode): void {
+function walkDecl(ctx: DecideContext, decl: AstNode): void {
   const variant = decl.Variant?.Value as string;
   ctx.decided.add(key(decl));
   if (variant !== "export") return void refuse(ctx, variant, `builtin:${variant}`, `${variant} is not allowed`);
   const words: Args = [];
-  for (const a of (decl.Args ?? []) as ShNode[]) {
+  for (const a of (decl.Args ?? []) as AstNode[]) {
+    if (a.Index) refuse(ctx, "export", "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
+    for (const el of (a.Array?.Elems ?? []) as AstNode[]) {
+      if (el.Index) refuse(ctx, "export", "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
+      if (el.Value) walkWord(ctx, el.Value);
+    }
     if (a.Value) walkWord(ctx, a.Value);
     if (a.Naked && !a.Name && a.Value) {
       // A flag or a word that is not NAME[=value] (export -n x, export $v).
-      words.push(wordValue(ctx.sh, a.Value).value);
+      words.push(wordValue(a.Value).value);
       continue;
     }
     words.push(a.Name?.Value ?? null);
@@ -134,16 +139,19 @@ function walkDecl(ctx: WalkContext, decl: ShNode): void {
   if (!d.allow && !ctx.verdicts.some((v) => v.decision === d)) note(ctx, "export", d);
 }
 
-function walkRedirect(ctx: WalkContext, r: ShNode): void {
+function walkRedirect(ctx: DecideContext, r: AstNode): void {
   const op = r.Op as number;
   if (r.N && !/^\d+$/.test(r.N.Value as string)) return void refuse(ctx, "{var}>", "shell_assignment", "named file descriptors assign a variable");
   if (op === REDIR.hdoc || op === REDIR.dashHdoc) {
+    // Shells join backslash-newline inside heredocs (even into the terminator line) in ways
+    // parsers disagree on: `EO\<newline>F` ends the heredoc for bash only. Refuse the mix.
+    if (ctx.source.includes("\\\n")) return void refuse(ctx, "<<", "heredoc_continuation", "a heredoc in a command with backslash-newline continuations");
     if (r.Hdoc) walkWord(ctx, r.Hdoc);
     return;
   }
   walkWord(ctx, r.Word);
   if (op === REDIR.wordHdoc) return;
-  const v = wordValue(ctx.sh, r.Word).value;
+  const v = wordValue(r.Word).value;
   const label = `${op === REDIR.in ? "<" : ">"} ${v ?? "<expansion>"}`;
   if (op === REDIR.dupIn || op === REDIR.dupOut) {
     if (v !== null && /^(\d+-?|-)$/.test(v)) return;
@@ -157,13 +165,13 @@ function walkRedirect(ctx: WalkContext, r: ShNode): void {
   if (d) note(ctx, label, d);
 }
 
-function walkWord(ctx: WalkContext, word: ShNode | null): void {
+function walkWord(ctx: DecideContext, word: AstNode | null): void {
   if (!word) return;
-  for (const p of (word.Parts ?? []) as ShNode[]) walkPart(ctx, p);
+  for (const p of (word.Parts ?? []) as AstNode[]) walkPart(ctx, p);
 }
 
-function walkPart(ctx: WalkContext, part: ShNode): void {
-  const type = ctx.sh.NodeType(part);
+function walkPart(ctx: DecideContext, part: AstNode): void {
+  const type = part.type;
   switch (type) {
     case "Lit":
     case "ExtGlob":
@@ -174,7 +182,7 @@ function walkPart(ctx: WalkContext, part: ShNode): void {
       return;
     case "DblQuoted":
       if (part.Dollar) refuse(ctx, '$"..."', "dollar_quoting", '$"..." quoting is read differently by bash and dash');
-      for (const p of (part.Parts ?? []) as ShNode[]) walkPart(ctx, p);
+      for (const p of (part.Parts ?? []) as AstNode[]) walkPart(ctx, p);
       return;
     case "CmdSubst":
     case "ProcSubst":
@@ -189,12 +197,12 @@ function walkPart(ctx: WalkContext, part: ShNode): void {
 }
 
 /** Parameter expansion is fine except where bash evaluates code: @P, indirection, subscripts, slices, ${x=...}. */
-function walkParam(ctx: WalkContext, pe: ShNode): void {
+function walkParam(ctx: DecideContext, pe: AstNode): void {
   const name = (pe.Param?.Value as string) ?? "?";
   if (pe.Excl) return void refuse(ctx, `\${!${name}}`, "param_indirect", "indirect expansion can evaluate array subscripts");
   if (pe.Width) return void refuse(ctx, `\${%${name}}`, "unsupported_syntax", "mksh width expansion is not supported");
   if (pe.Index) {
-    const idx = wordValue(ctx.sh, pe.Index).value;
+    const idx = wordValue(pe.Index).value;
     if (idx === null || !/^(\d+|@|\*)$/.test(idx)) refuse(ctx, `\${${name}[...]}`, "arithmetic_expansion", "array subscripts are evaluated as arithmetic");
   }
   if (pe.Slice) {
@@ -214,9 +222,9 @@ function walkParam(ctx: WalkContext, pe: ShNode): void {
 }
 
 /** Arithmetic may only use numbers and $# $? $$ $!: a variable's value is itself evaluated (a[$(cmd)]). */
-function walkArithm(ctx: WalkContext, x: ShNode | null): void {
+function walkArithm(ctx: DecideContext, x: AstNode | null): void {
   if (!x) return;
-  const type = ctx.sh.NodeType(x);
+  const type = x.type;
   if (type === "BinaryArithm") {
     walkArithm(ctx, x.X);
     return walkArithm(ctx, x.Y);
@@ -226,16 +234,16 @@ function walkArithm(ctx: WalkContext, x: ShNode | null): void {
   refuse(ctx, "$((...))", "arithmetic_expansion", "arithmetic may only use numbers (variables are evaluated recursively)");
 }
 
-function arithmeticOperandSafe(ctx: WalkContext, w: ShNode): boolean {
-  const v = wordValue(ctx.sh, w).value;
+function arithmeticOperandSafe(ctx: DecideContext, w: AstNode): boolean {
+  const v = wordValue(w).value;
   if (v !== null) return /^(\d+|0[xX][0-9a-fA-F]+)$/.test(v);
-  const parts = (w.Parts ?? []) as ShNode[];
-  return parts.length === 1 && ctx.sh.NodeType(parts[0]!) === "ParamExp" && parts[0]!.Short && SAFE_SPECIAL_PARAMS.test(parts[0]!.Param?.Value);
+  const parts = (w.Parts ?? []) as AstNode[];
+  return parts.length === 1 && parts[0]!.type === "ParamExp" && parts[0]!.Short && SAFE_SPECIAL_PARAMS.test(parts[0]!.Param?.Value);
 }
 
-function walkTest(ctx: WalkContext, x: ShNode | null): void {
+function walkTest(ctx: DecideContext, x: AstNode | null): void {
   if (!x) return;
-  const type = ctx.sh.NodeType(x);
+  const type = x.type;
   if (type === "BinaryTest") {
     if (ARITH_TESTS.has(x.Op as number)) {
       walkArithm(ctx, x.X);
@@ -247,7 +255,7 @@ function walkTest(ctx: WalkContext, x: ShNode | null): void {
   if (type === "UnaryTest") {
     if (x.Op === VAR_TEST_OP) {
       // -v NAME[sub] evaluates the subscript as arithmetic; only a plain name is safe.
-      const operand = ctx.sh.NodeType(x.X) === "Word" ? wordValue(ctx.sh, x.X).value : null;
+      const operand = x.X.type === "Word" ? wordValue(x.X).value : null;
       if (operand === null || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(operand)) {
         return void refuse(ctx, "[[ -v ]]", "arithmetic_expansion", "-v evaluates array subscripts");
       }
@@ -260,6 +268,6 @@ function walkTest(ctx: WalkContext, x: ShNode | null): void {
 }
 
 /** A stable identity for a node across the parser's wrapper objects: type and byte span. */
-export function key(node: ShNode): string {
-  return `${node.Pos().Offset()}:${node.End().Offset()}`;
+export function key(node: AstNode): string {
+  return `${node.type}:${node.pos}:${node.end}`;
 }

@@ -1,4 +1,4 @@
-import type { ShNode, ShSyntax } from "mvdan-sh";
+import type { AstNode } from "./ast.js";
 
 /**
  * What a shell word becomes, decided from the AST alone. `value` is the word after quote removal
@@ -11,12 +11,12 @@ export interface WordValue {
 }
 
 /** Quote removal for a word made only of literals and quotes; null when anything expands. */
-export function wordValue(sh: ShSyntax, word: ShNode): WordValue {
+export function wordValue(word: AstNode): WordValue {
   const buf: Buffered = { text: "", plain: [] };
-  const parts: ShNode[] = word.Parts ?? [];
+  const parts: AstNode[] = word.Parts ?? [];
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    const type = sh.NodeType(part);
+    const type = part.type;
     if (type === "Lit") {
       const r = unquotedLiteral(part.Value as string, i === 0, buf);
       if (r) return r;
@@ -25,8 +25,8 @@ export function wordValue(sh: ShSyntax, word: ShNode): WordValue {
       quoted(buf, part.Value as string);
     } else if (type === "DblQuoted") {
       if (part.Dollar) return { value: null, why: "dollar_quote" };
-      for (const inner of (part.Parts ?? []) as ShNode[]) {
-        if (sh.NodeType(inner) !== "Lit") return { value: null, why: "expansion" };
+      for (const inner of (part.Parts ?? []) as AstNode[]) {
+        if (inner.type !== "Lit") return { value: null, why: "expansion" };
         quoted(buf, doubleQuotedLiteral(inner.Value as string));
       }
     } else {
@@ -90,9 +90,4 @@ function doubleQuotedLiteral(raw: string): string {
     out += c;
   }
   return out;
-}
-
-/** The source text of a node, for messages (byte offsets from the parser, so slice a Buffer). */
-export function sourceOf(source: Buffer, node: ShNode): string {
-  return source.subarray(node.Pos().Offset(), node.End().Offset()).toString("utf8");
 }

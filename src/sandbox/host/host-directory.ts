@@ -306,7 +306,10 @@ export class HostDirectory extends Fd {
   }
 
   override fd_close(): number {
-    this.ctx.closeHost(this.fd);
+    // A root's descriptor belongs to the run, not to the module: walks re-rooted by absolute
+    // symlinks or `..` use it after the module closed its preopen, so it stays open (and is
+    // never a number the kernel could hand out again) until the run ends.
+    if (!this.preopen) this.ctx.closeHost(this.fd);
     return 0;
   }
 }

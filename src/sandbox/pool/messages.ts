@@ -8,8 +8,8 @@ export interface RunMessage {
   wasm?: WebAssembly.Module;
 }
 
-/** Worker -> pool. */
-export type ReplyMessage = { id: number; result: ModuleRunResult } | { id: number; error: string };
+/** Worker -> pool: `ready` once after start, then one reply per run. */
+export type ReplyMessage = { ready: true } | { id: number; result: ModuleRunResult } | { id: number; error: string };
 
 /** workerData of a sandbox worker. */
 export interface WorkerInit {

@@ -19,6 +19,8 @@ interface Job {
 interface Slot {
   /** null while the worker script is being prepared. */
   worker: Worker | null;
+  /** The worker has loaded and said so; only then does it get runs (and their deadlines start). */
+  ready: boolean;
   fdSlots: SharedArrayBuffer;
   /** Modules this worker already holds. */
   modules: Set<string>;
@@ -54,7 +56,7 @@ export class WorkerPool {
   /** Hands queued jobs to idle workers, starting workers up to `size`. */
   private async dispatch(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
-      let slot = this.slots.find((s) => s.worker !== null && !s.dead && s.job === null);
+      let slot = this.slots.find((s) => s.ready && !s.dead && s.job === null);
       if (!slot) {
         if (this.slots.length >= this.size) return;
         const spawned = await this.spawn();
@@ -72,7 +74,7 @@ export class WorkerPool {
   }
 
   private async spawn(): Promise<Slot | null> {
-    const slot: Slot = { worker: null, fdSlots: allocateFdSlots(), modules: new Set(), job: null, dead: false };
+    const slot: Slot = { worker: null, ready: false, fdSlots: allocateFdSlots(), modules: new Set(), job: null, dead: false };
     this.slots.push(slot);
     let worker: Worker;
     try {
@@ -92,6 +94,18 @@ export class WorkerPool {
       return null;
     }
     worker.unref();
+    const ready = await new Promise<boolean>((resolve) => {
+      worker.once("message", (msg: ReplyMessage) => resolve("ready" in msg));
+      worker.once("error", () => resolve(false));
+      worker.once("exit", () => resolve(false));
+    });
+    worker.removeAllListeners();
+    if (!ready || this.closed || slot.dead) {
+      this.retire(slot);
+      await worker.terminate().catch(() => 0);
+      return null;
+    }
+    slot.ready = true;
     worker.on("message", (msg: ReplyMessage) => this.onReply(slot, msg));
     worker.on("error", (err) => void this.onCrash(slot, `EIO: the sandbox worker failed: ${err.message}`));
     worker.on("exit", () => void this.onCrash(slot, "EIO: the sandbox worker exited"));
@@ -122,7 +136,7 @@ export class WorkerPool {
   }
 
   private onReply(slot: Slot, msg: ReplyMessage): void {
-    if (slot.job?.id !== msg.id) return;
+    if ("ready" in msg || slot.job?.id !== msg.id) return;
     this.finish(slot, "result" in msg ? msg.result : failure(`EIO: ${msg.error}`, performance.now() - slot.job.started));
   }
 

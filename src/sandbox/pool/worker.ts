@@ -25,6 +25,8 @@ function serve(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
     }
     port.postMessage(reply);
   });
+  // Deadlines start when a run reaches a ready worker, not while the worker is still loading.
+  port.postMessage({ ready: true } satisfies ReplyMessage);
 }
 
 if (parentPort) serve(parentPort, workerData as WorkerInit);

@@ -59,4 +59,10 @@ describe("bwrapArgs", () => {
     expect(args.indexOf("/tmp")).toBeLessThan(rw);
     expect(args.slice(-2)).toEqual(["--chdir", "/tmp/a"]);
   });
+
+  it("masks secrets after the roots, so a root at / or /etc cannot uncover them", () => {
+    const args = bwrapArgs({ roots: [{ path: "/", writable: true }], cwd: "/", network: false }, layout);
+    expect(args.lastIndexOf("/etc/shadow")).toBeGreaterThan(args.indexOf("--bind"));
+    expect(args.lastIndexOf("/etc/ssl/private")).toBeGreaterThan(args.indexOf("--bind"));
+  });
 });

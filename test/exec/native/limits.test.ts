@@ -34,6 +34,12 @@ describe.each(modes)("native backend limits (confinement %s, cgroups %s)", (conf
     expect(processesInGroup(proc.pid!)).toEqual([]);
   });
 
+  it.skipIf(!cgroups)("gives the command the grace period after TERM", async () => {
+    const result = await backend.run(script(root, "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.05; done", { timeoutMs: 500 }));
+    expect(result.timed_out).toBe(true);
+    expect(result.stdout).toBe("got-term\n");
+  });
+
   it("truncates an output flood, keeping head and tail, with bounded memory", async () => {
     global.gc?.();
     const before = process.memoryUsage().rss;

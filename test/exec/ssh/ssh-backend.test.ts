@@ -1,6 +1,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSshBackend, type SshBackendOptions } from "../../../src/exec/ssh/index.js";
 import type { ExecRequest } from "../../../src/exec/types.js";
@@ -84,6 +85,12 @@ describe.skipIf(unsupported !== null)(`ssh backend against a real sshd${unsuppor
     expect(left).toBe("0");
   });
 
+  it("queues commands beyond the channel limit instead of failing", async () => {
+    const b = make({ maxChannels: 3 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => b.run(req(["/bin/sh", "-c", `sleep 0.2; echo ${i}`]))));
+    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `${i}\n`));
+  });
+
   it("reuses one connection: a second command costs a round trip, not a handshake", async () => {
     const b = make();
     await b.run(req(["/bin/true"]));
@@ -103,6 +110,22 @@ describe.skipIf(unsupported !== null)(`ssh backend against a real sshd${unsuppor
     await expect(make({ hostKeySha256: undefined }).run(req(["/bin/true"]))).rejects.toThrow(/not pinned/);
     const ok = await make({ hostKeySha256: undefined, knownHosts: engine.knownHostsPath }).run(req(["/bin/echo", "pinned"]));
     expect(ok.stdout).toBe("pinned\n");
+  });
+
+  it("authenticates through an ssh-agent (no key file given to the backend)", async () => {
+    const sock = join(base, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      const add = spawnSync("ssh-add", [engine.privateKeyPath], { env: { SSH_AUTH_SOCK: sock }, encoding: "utf8" });
+      expect(add.status, add.stderr).toBe(0);
+      const b = make({ privateKeyPath: undefined, agent: true, env: { SSH_AUTH_SOCK: sock } });
+      expect(await b.run(req(["/bin/echo", "via agent"]))).toMatchObject({ exit_code: 0, stdout: "via agent\n" });
+      const none = make({ privateKeyPath: undefined, agent: true, env: {} });
+      expect((await none.run(req(["/bin/true"]))).error).toMatch(/authentication|auth/i);
+    } finally {
+      agent.kill();
+    }
   });
 
   it("reconnects after the connection is killed", async () => {

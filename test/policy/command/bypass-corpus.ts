@@ -94,6 +94,7 @@ export const BYPASS_CORPUS: BypassCase[] = [
   { id: "ok-arith-literal", input: "echo $((1 + 2))", expect: "allow", rule: "commands.allow[13]", source: WARDEN },
 
   // --- Chaining and separators: every command is decided ------------------------------------------
+  { id: "chain-first-token-only", input: "git status; pwn", expect: "deny", rule: "commands.default_deny", source: CMD_EXECUTOR },
   { id: "chain-semicolon", input: "ls; pwn", expect: "deny", rule: "commands.default_deny", source: MCP_SHELL_META },
   { id: "chain-and", input: "echo test && pwn", expect: "deny", rule: "commands.default_deny", source: CC_CHAIN },
   { id: "chain-or", input: "false || pwn", expect: "deny", rule: "commands.default_deny", source: GEMINI_CHAIN },
@@ -171,6 +172,8 @@ export const BYPASS_CORPUS: BypassCase[] = [
   { id: "env-printf-v", input: "printf -v PATH %s {root}; ls", expect: "deny", rule: "shell_assignment", source: BASH_MANUAL },
   { id: "env-for-path", input: "for PATH in {root}; do git status; done", expect: "deny", rule: "shell_assignment", source: BASH_MANUAL },
   { id: "env-param-assign", input: "echo ${PATH:={root}}", expect: "deny", rule: "shell_assignment", source: BASH_MANUAL },
+  { id: "env-export-array-subst", input: "export CI=(x $(pwn))", expect: "deny", rule: "commands.default_deny", source: BASH_MANUAL },
+  { id: "env-export-subscript", input: "export CI[$(pwn)]=1", expect: "deny", rule: "arithmetic_expansion", source: BASH_MANUAL },
   { id: "env-tar-options", input: "TAR_OPTIONS=--to-command=pwn tar -xf a.tar", expect: "deny", rule: "env_assignment", source: GTFOBINS },
 
   // --- Shells and evaluation ---------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 import { describe, expect, test } from "vitest";
-import { loadParser } from "../../../src/policy/command/parse.js";
+import { loadParser, parseShell } from "../../../src/policy/command/parse.js";
 import { wordValue } from "../../../src/policy/command/words.js";
 
 const sh = await loadParser();
-const parser = sh.NewParser(sh.KeepComments(false), sh.Variant(sh.LangBash));
 
 /** The value of the second word of `echo WORD` (the first is `echo`). */
 function value(word: string) {
-  const file = parser.Parse(`echo ${word}`, "");
-  return wordValue(sh, file.Stmts[0].Cmd.Args[1]);
+  const parsed = parseShell(sh, `echo ${word}`, "bash");
+  if (!parsed.ok) throw new Error(parsed.message);
+  return wordValue(parsed.file.Stmts[0].Cmd.Args[1]);
 }
 
 // [word as typed, expected value (null = expands at run time), why]
@@ -48,6 +48,8 @@ const CASES: [string, string | null, string?][] = [
   ["$'\\x41'", null, "dollar_quote"],
   ['$"x"', null, "dollar_quote"],
   ["<(ls)", null, "expansion"],
+  ["é", "é"],
+  ["'日本'", "日本"],
 ];
 
 describe("wordValue: quote removal, and what stays dynamic", () => {

@@ -482,6 +482,22 @@ describe("normal operations inside the root", () => {
     deep.fd_obj!.fd_close();
     expect(h.close()).toBe(0);
   });
+  test("a module closing its preopen does not free the root descriptor for reuse", () => {
+    const h = new Harness(rw);
+    const deep = h.open("dir/deep", { dir: true });
+    const at = deep.fd_obj as unknown as typeof h.root;
+    const rootFd = h.root.fd;
+    h.root.fd_close();
+    // The host descriptor is still the root (not a number the kernel may hand out again)...
+    expect(h.ctx.hostPathOf(rootFd)).toBe(allow);
+    // ...so walks that go back through the root still work and stay confined.
+    expect(h.read("../../file.txt", at)).toEqual({ code: "OK", data: "inside" });
+    expect(h.read("../../link_root_abs/dir/nested.txt", at)).toEqual({ code: "OK", data: "nested" });
+    expect(h.read("../../../outside/secret.txt", at).code).toBe("ENOTCAPABLE");
+    deep.fd_obj!.fd_close();
+    h.ctx.closeAll();
+    expect(h.ctx.openCount).toBe(0);
+  });
   test("mkdir of a nested path needs its parent", () => {
     expect(run(rw, (h) => h.mkdir("nope/child")).code).toBe("ENOENT");
     mkdirSync(join(allow, "tmpd"));

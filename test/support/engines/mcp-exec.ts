@@ -18,6 +18,12 @@ export async function serveWithBackend(dir: string, backend: string, policy: unk
     await w.close();
     throw new Error(`warden serve --backend ${backend} offers no execute_command tool (the exec services are not wired into serve): ${w.stderr()}`);
   }
+  const info = await w.call("get_system_info", {});
+  const reported = String((info.structuredContent as { backend?: unknown } | undefined)?.backend);
+  if (reported !== backend) {
+    await w.close();
+    throw new Error(`warden serve --backend ${backend} does not report that backend in get_system_info (it reports ${reported}): backend selection is not wired into serve (selectBackend/createBackend from src/exec/select-backend.ts)`);
+  }
   return w;
 }
 
@@ -30,5 +36,5 @@ export function execResult(w: WardenClient, r: CallToolResult): { exit_code?: nu
 /** get_system_info must name the backend. */
 export async function expectBackendReported(w: WardenClient, backend: string): Promise<void> {
   const info = await w.call("get_system_info", {});
-  expect(w.text(info) + JSON.stringify(info.structuredContent ?? {})).toContain(backend);
+  expect((info.structuredContent as { backend?: unknown } | undefined)?.backend).toBe(backend);
 }
