@@ -556,3 +556,55 @@ int dfa_line(const unsigned char *s, size_t n) {
   }
   return ds[st].eol_acc;
 }
+
+int dfa_scan(const unsigned char *s, size_t n, size_t *ls_out, size_t *le_out) {
+  if (!dfa_ready || dfa_full) return -2;
+  size_t ls = 0, i = 0;
+  int st = start_line;
+  for (;;) {
+    if (ds[st].acc && st == start_line) goto matched; /* matches the empty string: every line */
+    for (; i < n; i++) {
+      unsigned c = s[i];
+      if (c == '\n') break;
+      if (c >= 0x80) {
+        const unsigned char *e = memchr(s + i, '\n', n - i);
+        *ls_out = ls;
+        *le_out = e ? (size_t)(e - s) : n;
+        return -1;
+      }
+      int to = trans[st * 128 + (int)c];
+      if (to < 0) {
+        to = step(st, (int)c);
+        if (to < 0) { /* the DFA is full: let the caller decide this line */
+          const unsigned char *e = memchr(s + i, '\n', n - i);
+          *ls_out = ls;
+          *le_out = e ? (size_t)(e - s) : n;
+          return -1;
+        }
+      }
+      st = to;
+      if (ds[st].acc) goto matched;
+      if (ds[st].dead) {
+        const unsigned char *e = memchr(s + i, '\n', n - i);
+        i = e ? (size_t)(e - s) : n;
+        st = -1;
+        break;
+      }
+    }
+    if (st >= 0 && ds[st].eol_acc && (i < n || ls < n)) {
+      *ls_out = ls;
+      *le_out = i;
+      return 1;
+    }
+    if (i >= n) return 0;
+    ls = ++i; /* past the newline */
+    st = start_line;
+    if (ls >= n) return 0;
+  }
+matched: {
+  const unsigned char *e = memchr(s + i, '\n', n - i);
+  *ls_out = ls;
+  *le_out = e ? (size_t)(e - s) : n;
+  return 1;
+}
+}

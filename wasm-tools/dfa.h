@@ -18,4 +18,11 @@ int dfa_compile(const char *re, int icase);
 /** 1: the line (no newline inside) matches; 0: it does not; -1: undecided (use regexec). */
 int dfa_line(const unsigned char *s, size_t n);
 
+/**
+ * Finds the first line of s[0..n) (which starts at a line start) that matches (1) or that the DFA
+ * cannot decide (-1), with its bounds in *ls, *le (newline excluded); 0 when no line matches,
+ * -2 when there is no DFA.
+ */
+int dfa_scan(const unsigned char *s, size_t n, size_t *ls, size_t *le);
+
 #endif

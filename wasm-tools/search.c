@@ -47,7 +47,7 @@ static regex_t re_line; /* REG_NOSUB, for verifying one candidate line */
 #define MAX_BRANCHES 16
 
 /* What a pattern, or one of its top-level alternatives, says about every text it matches. */
-typedef struct {
+typedef struct litinfo_s {
   unsigned char *lit; /* the longest literal every match contains (folded when --icase) */
   size_t lit_len;
   int pure;           /* the branch is exactly that literal */
@@ -59,6 +59,7 @@ typedef struct {
 static litinfo branch[MAX_BRANCHES]; /* one per top-level alternative (one when there is no `|`) */
 static int nbranch;                  /* 0: no prefilter, every line is tested */
 static int dfa_ok;                   /* dfa.c decides ASCII lines; regexec the rest */
+static const struct litinfo_s *undecided_filter; /* literals a line must hold before regexec */
 static int all_pure;                 /* every branch is a plain literal: regexec never runs */
 
 /* Chars that stand for themselves in a POSIX ERE when they appear unescaped. */
@@ -341,11 +342,15 @@ static const char *line_start(const char *lo, const char *p) {
 }
 
 /* Does the line b[ls..le) match? The DFA decides ASCII lines; regexec the others. */
+static uint64_t n_lines_tested, n_regexec;
+
 static int line_matches(char *b, size_t ls, size_t le) {
+  n_lines_tested++;
   if (dfa_ok) {
     int v = dfa_line((const unsigned char *)b + ls, le - ls);
     if (v >= 0) return v;
   }
+  n_regexec++;
   char c = b[le];
   b[le] = 0;
   int r = regexec(&re_line, b + ls, 0, NULL, 0);
@@ -389,9 +394,32 @@ static int search_region(char *b, size_t n, uint64_t first_line) {
           continue;
         }
       }
+    } else if (dfa_ok) {
+      /* no literal worth looking for: the DFA runs over the lines themselves */
+      size_t a, z;
+      int v = dfa_scan((const unsigned char *)b + pos, n - pos, &a, &z);
+      if (v == 0) break;
+      ls = pos + a;
+      le = pos + z;
+      if (v < 0) {
+        /* a non-ASCII line: regexec decides, unless a required literal is missing */
+        const litinfo *f = (const litinfo *)undecided_filter;
+        if (f && (!find_in(b + ls, le - ls, f->lit, f->lit_len) || !has_extras(f, b + ls, le - ls))) {
+          pos = le + 1;
+          continue;
+        }
+        n_regexec++;
+        char c = b[le];
+        b[le] = 0;
+        int r = regexec(&re_line, b + ls, 0, NULL, 0);
+        b[le] = c;
+        if (r != 0) {
+          pos = le + 1;
+          continue;
+        }
+      }
     } else {
-      /* no literal to look for: every line goes through regexec (musl's matcher is faster on
-       * one line at a time than on a whole region) */
+      /* no literal and no DFA: every line goes through regexec */
       ls = pos;
       const char *e = memchr(b + pos, '\n', n - pos);
       le = e ? (size_t)(e - b) : n;
@@ -697,6 +725,11 @@ int main(int argc, char **argv) {
     }
     plan_prefilter(content);
     dfa_ok = dfa_compile(content, icase) == 0;
+    /* a one-byte literal hits most lines: then the DFA alone is faster than prefilter + DFA */
+    if (dfa_ok && nbranch == 1 && branch[0].lit_len == 1 && !branch[0].pure) {
+      nbranch = 0;
+      undecided_filter = (const struct litinfo_s *)&branch[0];
+    }
     buf_cap = BUF_START;
     buf = xmalloc(buf_cap);
   }
@@ -709,7 +742,8 @@ int main(int argc, char **argv) {
   fprintf(stderr, "files=%llu matches=%llu truncated=%d\n", (unsigned long long)files_seen, (unsigned long long)records, truncated);
   if (getenv("WARDEN_SEARCH_DEBUG"))
   {
-    fprintf(stderr, "dfa=%d branches=%d all_pure=%d", dfa_ok, nbranch, all_pure);
+    fprintf(stderr, "dfa=%d lines_tested=%llu regexec=%llu branches=%d all_pure=%d", dfa_ok, (unsigned long long)n_lines_tested,
+            (unsigned long long)n_regexec, nbranch, all_pure);
     for (int k = 0; k < nbranch; k++) {
       fprintf(stderr, " lit=[%.*s]", (int)branch[k].lit_len, (const char *)branch[k].lit);
       for (int j = 0; j < branch[k].nextra; j++) fprintf(stderr, " extra=[%.*s]", (int)branch[k].extra_len[j], (const char *)branch[k].extra[j]);

@@ -33,24 +33,28 @@ describe("policies/hardened.json", () => {
     expect(policy.execution.confinement).toBe("bubblewrap");
     expect(policy.execution.max_background).toBe(0);
     expect(policy.commands.shells).toEqual([]);
-    expect(policy.commands.allow.map((r) => r.program).sort()).toEqual(["cat", "diff", "grep", "head", "ls", "pwd", "rg", "tail", "wc"]);
+    // Commands do not see filesystem.deny, so nothing that prints file contents is allowed.
+    expect(policy.commands.allow.map((r) => r.program).sort()).toEqual(["date", "ls", "pwd", "stat", "true", "wc"]);
     expect(policy.audit.file).toBe("/home/someone/.local/state/mcp-warden/hardened-audit.jsonl");
   });
 
   it.each([
-    ["cat README.md", 0],
-    ["rg --pre=sh pattern .", 1],
-    ["rm -rf src", 1],
-    ["curl http://example.com", 1],
-    ["bash -c ls", 1],
-    ["python3 -c 1", 1],
-  ])("warden check --policy hardened.json -- %s exits %d", async (command, code) => {
+    ["ls -la src", 0, /^allow/],
+    ["wc -l README.md", 0, /^allow/],
+    ["cat .env", 1, /default_deny/],
+    ["rg --pre=sh pattern .", 1, /default_deny/],
+    ["rm -rf src", 1, /default_deny/],
+    ["curl http://example.com", 1, /no-network-tools/],
+    ["bash -c ls", 1, /deny/],
+    ["python3 -c 1", 1, /default_deny/],
+  ])("warden check --policy hardened.json -- %s exits %d", async (command, code, rule) => {
     requireBuild();
     const result = await run(process.execPath, [CLI, "check", "--policy", file, "--", ...command.split(" ")], { cwd: REPO, env: { ...process.env, HOME: "/tmp" } }).then(
-      () => 0,
-      (err: { code?: number }) => err.code ?? -1,
+      (r) => ({ code: 0, out: r.stdout }),
+      (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, out: err.stdout ?? "" }),
     );
-    expect(result).toBe(code);
+    expect(result.code, result.out).toBe(code);
+    expect(result.out).toMatch(rule);
   });
 });
 

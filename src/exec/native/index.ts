@@ -7,6 +7,7 @@ import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
 import { whichSync } from "./which.js";
+import { limitsKey, spawnZygote, zygoteFeed, type Zygote } from "./zygote.js";
 
 export interface NativeBackendOptions {
   /** policy.execution.confinement: `bubblewrap` (default) or an explicit `none`. */
@@ -17,6 +18,8 @@ export interface NativeBackendOptions {
   bwrapSearchPath?: string[];
   /** Use writable cgroups v1 for memory and processes when present. Default true. */
   cgroups?: boolean;
+  /** Keep one launcher ready with its cgroups joined (zygote.ts). Default true. */
+  prestart?: boolean;
 }
 
 /** What the native backend will actually do, for describe() and get_system_info. */
@@ -44,14 +47,67 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   const instance = randomBytes(3).toString("hex");
   let seq = 0;
 
+  // One launcher kept ready (bubblewrap mode with cgroups), replaced each time one is used.
+  let ready: Zygote | undefined;
+  let closed = false;
+  const newCgroups = (limits: ExecRequest["limits"]) =>
+    bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, limits) : undefined;
+  function prestart(limits: ExecRequest["limits"]) {
+    if (closed || options.prestart === false || mode.confinement !== "bubblewrap" || !(bases.memory || bases.pids)) return;
+    setImmediate(() => {
+      if (closed || ready) return;
+      const cgroups = newCgroups(limits);
+      ready = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, limitsKey(limits));
+      const z = ready;
+      void z.sub.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        // Died while waiting (killed, or the server is closing): forget it and free its cgroups.
+        if (ready === z) ready = undefined;
+        if (z.cgroups && !z.used) onDispose(z.cgroups.dispose());
+      });
+    });
+  }
+  function takeZygote(limits: ExecRequest["limits"]): Zygote | undefined {
+    const z = ready;
+    ready = undefined;
+    prestart(limits);
+    if (!z) return undefined;
+    if (z.key === limitsKey(limits) && z.sub.exitCode === null && z.sub.signalCode === null) {
+      z.used = true;
+      return z;
+    }
+    discard(z);
+    return undefined;
+  }
+  function discard(z: Zygote) {
+    try {
+      process.kill(-z.sub.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+
   function plan(request: ExecRequest): LaunchPlan {
     if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
     const command = request.script !== undefined ? [request.argv[0]!, "-c", request.script] : request.argv;
+    if (mode.confinement === "bubblewrap") {
+      const z = takeZygote(request.limits);
+      if (z) {
+        // The zygote has an empty environment: bubblewrap sets the command's.
+        const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
+        const words = [mode.bwrap, "--clearenv", ...env, ...bwrapArgs({ roots: request.roots, cwd: request.cwd, network: request.limits.network }, layout), "--", ...command];
+        const feed = zygoteFeed(words, z.terminator);
+        if (feed) return { file: "", args: [], cwd: request.cwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed } };
+        discard(z);
+      }
+    }
     const inner =
       mode.confinement === "bubblewrap"
         ? [mode.bwrap, ...bwrapArgs({ roots: request.roots, cwd: request.cwd, network: request.limits.network }, layout), "--", ...command]
         : command;
-    const cgroups = bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, request.limits) : undefined;
+    const cgroups = newCgroups(request.limits);
     return {
       file: WRAPPER_SHELL,
       args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...inner],
@@ -86,6 +142,9 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       return whichSync(program, trustedPath);
     },
     async close() {
+      closed = true;
+      if (ready) discard(ready);
+      ready = undefined;
       const procs = [...live];
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));

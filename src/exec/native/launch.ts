@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { execa } from "execa";
 import { HeadTailBuffer } from "../output/head-tail.js";
@@ -13,7 +14,11 @@ export interface LaunchPlan {
   cgroups?: CommandCgroups;
   /** The group leader is bubblewrap (not the command): signal it only to kill. */
   sandboxed: boolean;
+  /** A launcher started ahead of time (zygote.ts) and the command line to feed it; replaces file/args. */
+  zygote?: { sub: PromiseLike<unknown>; feed: string };
 }
+
+type Spawned = ChildProcess & PromiseLike<unknown>;
 
 export interface LaunchOptions {
   /** Keep stdin open for write_process_input (background); otherwise stdin is the request's or empty. */
@@ -30,19 +35,21 @@ export interface LaunchOptions {
  */
 export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): BackendProcess {
   const started = performance.now();
-  const sub = execa(plan.file, plan.args, {
-    cwd: plan.cwd,
-    env: request.env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    reject: false,
-    buffer: false,
-    encoding: "buffer",
-    stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const sub = (plan.zygote?.sub ??
+    execa(plan.file, plan.args, {
+      cwd: plan.cwd,
+      env: request.env,
+      extendEnv: false,
+      detached: true,
+      cleanup: false,
+      reject: false,
+      buffer: false,
+      encoding: "buffer",
+      stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    })) as Spawned;
+  if (plan.zygote) sub.stdin?.write(plan.zygote.feed);
   const pid = sub.pid;
   const out = new HeadTailBuffer(request.outputCapBytes);
   const err = new HeadTailBuffer(request.outputCapBytes);
@@ -62,6 +69,8 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
     // A background process gets its initial input and keeps stdin open for write_process_input.
     if (options.interactive) sub.stdin?.write(request.stdin);
     else sub.stdin?.end(request.stdin);
+  } else if (!options.interactive && plan.zygote) {
+    sub.stdin?.end(); // a zygote's stdin is a pipe: give the command EOF, as /dev/null would
   }
 
   let timedOut = false;
@@ -125,13 +134,13 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
     request.signal?.removeEventListener("abort", onAbort);
     // Whatever the command left behind in its group or cgroup goes with it.
     killAll("SIGKILL");
-    const settled = await Promise.race([
+    const settled = (await Promise.race([
       sub.then(
         (r) => r,
         () => undefined,
       ),
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
-    ]);
+    ])) as { failed?: boolean; shortMessage?: string } | undefined;
     if (settled === undefined) {
       sub.stdout?.destroy();
       sub.stderr?.destroy();
@@ -139,7 +148,7 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
     clearTimeout(graceTimer);
     // The kernel empties a cgroup a few ms after the last exit: remove it off the reply's path.
     if (plan.cgroups) options.onDispose?.(plan.cgroups.dispose());
-    const startError = settled && "failed" in settled && settled.failed && code === null && !timedOut && !cancelled ? settled.shortMessage : undefined;
+    const startError = settled?.failed && code === null && !timedOut && !cancelled ? settled.shortMessage : undefined;
     return {
       exit_code: timedOut || cancelled ? null : code,
       signal: signal ?? null,

@@ -62,7 +62,7 @@ function convertStruct(value: GoStruct, typ: GoType): AstNode {
     end: typeof value.End === "function" ? value.End().offs : -1,
   };
   for (const f of typ.fields ?? []) {
-    if (!f.exported || f.name === "Comments" || f.name === "Last") continue;
+    if (!f.exported) continue;
     node[f.name] = convert(value[f.prop], f.typ);
   }
   return node;

@@ -31,6 +31,8 @@ export function decideWithParser(sh: ShSyntax, source: string, policy: Policy, e
   const parsed = parseShell(sh, source, "bash");
   if (!parsed.ok) return deny("parse_error", `the command does not parse: ${parsed.message}`);
 
+  const comment = misplacedComment(parsed.file, source);
+  if (comment !== null) return deny("comment_position", `a # at byte ${comment} is read as a comment by the parser but may not be by the shell`);
   const ctx = walkFile(parsed.file, source, policy, env);
   const first = ctx.verdicts.find((v) => !v.decision.allow);
   if (first) return { ...first.decision, commands: ctx.verdicts };
@@ -76,6 +78,21 @@ function walkFile(file: AstNode, source: string, policy: Policy, env: CommandEnv
   };
   const first = walk(false);
   return first.sawCd ? walk(true) : first;
+}
+
+/**
+ * A shell starts a comment only where a word could start (after a blank or an operator). The
+ * parser was seen taking `$(echo a)#$(cmd)` as a command plus a comment, where dash runs cmd: a
+ * comment whose `#` does not follow a blank, a newline, `;`, `&` or `|` is refused.
+ */
+function misplacedComment(file: AstNode, source: string): number | null {
+  const bytes = Buffer.from(source, "utf8");
+  for (const n of allNodes(file)) {
+    if (n.type !== "Comment") continue;
+    const before = n.pos > 0 ? String.fromCharCode(bytes[n.pos - 1]!) : "\n";
+    if (!" \t\n;&|".includes(before)) return n.pos;
+  }
+  return null;
 }
 
 /** Belt and braces: every simple command the parser produced must have been decided by the walk. */

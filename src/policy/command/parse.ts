@@ -17,7 +17,8 @@ export type ParseOutcome = { ok: true; file: AstNode } | { ok: false; message: s
 /** Parses as `variant`; any parser failure (including a panic inside the parser) is a value. */
 export function parseShell(sh: ShSyntax, source: string, variant: "bash" | "posix"): ParseOutcome {
   try {
-    const parser = sh.NewParser(sh.KeepComments(false), sh.Variant(variant === "bash" ? sh.LangBash : sh.LangPOSIX));
+    // Comments are kept so their positions can be checked (see misplacedComment in decide.ts).
+    const parser = sh.NewParser(sh.KeepComments(true), sh.Variant(variant === "bash" ? sh.LangBash : sh.LangPOSIX));
     return { ok: true, file: toPlainAst(parser.Parse(source, "")) };
   } catch (err) {
     const e = err as { Error?: () => string; message?: string } | null;

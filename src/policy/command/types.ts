@@ -21,8 +21,9 @@ export interface CommandEnvironment {
  * How an allowed command is run: plain argv when the whole input is a single simple command with
  * no shell features, otherwise the checked script run by an approved shell.
  *
- * Either way the runner must give the process `PATH` = the policy's trusted_path: wrappers such as
- * `timeout` or `env` look their inner program up on PATH, and so does the shell.
+ * A script runs as `[shell, "-c", script]`, nothing appended. Either way the runner must give the
+ * process `PATH` = the policy's trusted_path (wrappers such as `timeout` or `env` look their inner
+ * program up on PATH, and so does the shell) and must not pass BASH_ENV, ENV or the caller's PATH.
  */
 export type ExecutionPlan =
   | { kind: "argv"; argv: string[] }

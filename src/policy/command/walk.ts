@@ -146,7 +146,8 @@ function walkRedirect(ctx: DecideContext, r: AstNode): void {
     // Shells join backslash-newline inside heredocs (even into the terminator line) in ways
     // parsers disagree on: `EO\<newline>F` ends the heredoc for bash only. Refuse the mix.
     if (ctx.source.includes("\\\n")) return void refuse(ctx, "<<", "heredoc_continuation", "a heredoc in a command with backslash-newline continuations");
-    if (r.Hdoc) walkWord(ctx, r.Hdoc);
+    // An unquoted heredoc body expands like a double-quoted string.
+    if (r.Hdoc) walkWord(ctx, r.Hdoc, true);
     return;
   }
   walkWord(ctx, r.Word);
@@ -165,12 +166,13 @@ function walkRedirect(ctx: DecideContext, r: AstNode): void {
   if (d) note(ctx, label, d);
 }
 
-function walkWord(ctx: DecideContext, word: AstNode | null): void {
+/** `inDouble`: the word sits inside double quotes (through a parameter expansion's operand). */
+function walkWord(ctx: DecideContext, word: AstNode | null, inDouble = false): void {
   if (!word) return;
-  for (const p of (word.Parts ?? []) as AstNode[]) walkPart(ctx, p);
+  for (const p of (word.Parts ?? []) as AstNode[]) walkPart(ctx, p, inDouble);
 }
 
-function walkPart(ctx: DecideContext, part: AstNode): void {
+function walkPart(ctx: DecideContext, part: AstNode, inDouble = false): void {
   const type = part.type;
   switch (type) {
     case "Lit":
@@ -179,16 +181,19 @@ function walkPart(ctx: DecideContext, part: AstNode): void {
       return;
     case "SglQuoted":
       if (part.Dollar) refuse(ctx, "$'...'", "dollar_quoting", "$'...' quoting is read differently by bash and dash");
+      // "${x:-'$(cmd)'}": inside double quotes dash takes the single quotes literally and runs cmd.
+      if (inDouble) refuse(ctx, "\"${x:-'...'}\"", "nested_quoting", "single quotes inside an expansion inside double quotes are read differently by shells");
       return;
     case "DblQuoted":
       if (part.Dollar) refuse(ctx, '$"..."', "dollar_quoting", '$"..." quoting is read differently by bash and dash');
-      for (const p of (part.Parts ?? []) as AstNode[]) walkPart(ctx, p);
+      for (const p of (part.Parts ?? []) as AstNode[]) walkPart(ctx, p, true);
       return;
     case "CmdSubst":
     case "ProcSubst":
+      // A substitution starts a new quoting context.
       return walkStmts(ctx, part.Stmts ?? []);
     case "ParamExp":
-      return walkParam(ctx, part);
+      return walkParam(ctx, part, inDouble);
     case "ArithmExp":
       return walkArithm(ctx, part.X);
     default:
@@ -197,7 +202,7 @@ function walkPart(ctx: DecideContext, part: AstNode): void {
 }
 
 /** Parameter expansion is fine except where bash evaluates code: @P, indirection, subscripts, slices, ${x=...}. */
-function walkParam(ctx: DecideContext, pe: AstNode): void {
+function walkParam(ctx: DecideContext, pe: AstNode, inDouble: boolean): void {
   const name = (pe.Param?.Value as string) ?? "?";
   if (pe.Excl) return void refuse(ctx, `\${!${name}}`, "param_indirect", "indirect expansion can evaluate array subscripts");
   if (pe.Width) return void refuse(ctx, `\${%${name}}`, "unsupported_syntax", "mksh width expansion is not supported");
@@ -210,14 +215,14 @@ function walkParam(ctx: DecideContext, pe: AstNode): void {
     if (pe.Slice.Length) walkArithm(ctx, pe.Slice.Length);
   }
   if (pe.Repl) {
-    walkWord(ctx, pe.Repl.Orig);
-    walkWord(ctx, pe.Repl.With);
+    walkWord(ctx, pe.Repl.Orig, inDouble);
+    walkWord(ctx, pe.Repl.With, inDouble);
   }
   if (pe.Exp) {
     const op = pe.Exp.Op as number;
     if (op === PARAM_TRANSFORM_OP) refuse(ctx, `\${${name}@...}`, "param_transform", "@ transformations (@P runs command substitutions) are not allowed");
     if (PARAM_ASSIGN_OPS.has(op)) refuse(ctx, `\${${name}=...}`, "shell_assignment", "${x=value} assigns a variable");
-    walkWord(ctx, pe.Exp.Word);
+    walkWord(ctx, pe.Exp.Word, inDouble);
   }
 }
 

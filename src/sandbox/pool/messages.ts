@@ -10,8 +10,3 @@ export interface RunMessage {
 
 /** Worker -> pool: `ready` once after start, then one reply per run. */
 export type ReplyMessage = { ready: true } | { id: number; result: ModuleRunResult } | { id: number; error: string };
-
-/** workerData of a sandbox worker. */
-export interface WorkerInit {
-  fdSlots: SharedArrayBuffer;
-}

@@ -1,9 +1,7 @@
-import { closeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { allocateFdSlots, leftoverFds } from "../host/fd-tracker.js";
 import type { ModuleRunResult } from "../types.js";
 import type { RunInput } from "../wasi/run-module.js";
-import type { ReplyMessage, RunMessage, WorkerInit } from "./messages.js";
+import type { ReplyMessage, RunMessage } from "./messages.js";
 import { workerScript, type WorkerScript } from "./worker-script.js";
 
 /** Exit code reported for a run stopped at its deadline (as timeout(1) does). */
@@ -21,7 +19,6 @@ interface Slot {
   worker: Worker | null;
   /** The worker has loaded and said so; only then does it get runs (and their deadlines start). */
   ready: boolean;
-  fdSlots: SharedArrayBuffer;
   /** Modules this worker already holds. */
   modules: Set<string>;
   job: { id: number; job: Job; timer: NodeJS.Timeout; started: number } | null;
@@ -30,9 +27,9 @@ interface Slot {
 
 /**
  * A small pool of sandbox workers. Each worker runs one module at a time; calls queue when all
- * are busy. A run past its deadline is stopped with `worker.terminate()`, the descriptors it left
- * open are closed from the shared table, and a fresh worker takes its place on the next call, so
- * the other workers keep answering meanwhile.
+ * are busy. A run past its deadline is stopped with `worker.terminate()` (Node closes the
+ * descriptors it held) and a fresh worker takes its place on the next call, so the other workers
+ * keep answering meanwhile.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -74,14 +71,15 @@ export class WorkerPool {
   }
 
   private async spawn(): Promise<Slot | null> {
-    const slot: Slot = { worker: null, ready: false, fdSlots: allocateFdSlots(), modules: new Set(), job: null, dead: false };
+    const slot: Slot = { worker: null, ready: false, modules: new Set(), job: null, dead: false };
     this.slots.push(slot);
     let worker: Worker;
     try {
       this.script ??= workerScript();
       const script = await this.script;
-      const init: WorkerInit & Record<string, unknown> = { fdSlots: slot.fdSlots, ...script.data };
-      worker = new Worker(script.url, { workerData: init });
+      // trackUnmanagedFds: a worker killed mid-run has its fs descriptors closed by Node. (Closing
+      // them ourselves afterwards would be wrong: the numbers may already belong to another thread.)
+      worker = new Worker(script.url, { workerData: script.data, trackUnmanagedFds: true });
     } catch {
       this.script = null;
       this.retire(slot);
@@ -95,11 +93,14 @@ export class WorkerPool {
     }
     worker.unref();
     const ready = await new Promise<boolean>((resolve) => {
-      worker.once("message", (msg: ReplyMessage) => resolve("ready" in msg));
-      worker.once("error", () => resolve(false));
-      worker.once("exit", () => resolve(false));
+      const done = (ok: boolean) => {
+        worker.off("message", onMessage).off("error", onFail).off("exit", onFail);
+        resolve(ok);
+      };
+      const onMessage = (msg: ReplyMessage) => done("ready" in msg);
+      const onFail = () => done(false);
+      worker.on("message", onMessage).on("error", onFail).on("exit", onFail);
     });
-    worker.removeAllListeners();
     if (!ready || this.closed || slot.dead) {
       this.retire(slot);
       await worker.terminate().catch(() => 0);
@@ -163,7 +164,7 @@ export class WorkerPool {
     else void this.dispatch();
   }
 
-  /** Stops a worker, then closes the host descriptors it still held. */
+  /** Stops a worker (Node closes the host descriptors it still held). */
   private async kill(slot: Slot): Promise<void> {
     if (slot.dead) return;
     this.retire(slot);
@@ -171,13 +172,6 @@ export class WorkerPool {
       await slot.worker?.terminate();
     } catch {
       // already stopped
-    }
-    for (const fd of leftoverFds(slot.fdSlots)) {
-      try {
-        closeSync(fd);
-      } catch {
-        // gone already
-      }
     }
   }
 

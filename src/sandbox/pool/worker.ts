@@ -1,15 +1,14 @@
-import { parentPort, workerData } from "node:worker_threads";
-import { sharedFdTracker } from "../host/fd-tracker.js";
+import { parentPort } from "node:worker_threads";
+import { localFdTracker } from "../host/fd-tracker.js";
 import { runModule } from "../wasi/run-module.js";
-import type { ReplyMessage, RunMessage, WorkerInit } from "./messages.js";
+import type { ReplyMessage, RunMessage } from "./messages.js";
 
 /**
  * A sandbox worker: runs modules one at a time, synchronously, so the pool can stop a runaway one
- * with `worker.terminate()`. Host descriptors are mirrored into the shared slots from workerData
- * for the pool to close if this thread is killed mid-run.
+ * with `worker.terminate()` (Node then closes the descriptors this thread still held).
  */
-function serve(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
-  const tracker = sharedFdTracker(init.fdSlots);
+function serve(port: NonNullable<typeof parentPort>): void {
+  const tracker = localFdTracker();
   const modules = new Map<string, WebAssembly.Module>();
   port.on("message", (msg: RunMessage) => {
     let reply: ReplyMessage;
@@ -29,4 +28,4 @@ function serve(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
   port.postMessage({ ready: true } satisfies ReplyMessage);
 }
 
-if (parentPort) serve(parentPort, workerData as WorkerInit);
+if (parentPort) serve(parentPort);

@@ -79,8 +79,8 @@ export function runModule(module: WebAssembly.Module, input: RunInput, tracker: 
 }
 
 /**
- * Replaces the shim imports that are wrong or slow for host files: reads and writes go straight
- * between wasm memory and the host (no per-call copies), rename is the host's (the shim's is in-memory only), links are refused, readlink
+ * Replaces the shim imports that are wrong or slow for host files: argv sizes count UTF-8 bytes,
+ * reads and writes go straight between wasm memory and the host (no per-call copies), rename is the host's (the shim's is in-memory only), links are refused, readlink
  * truncates like POSIX instead of failing.
  */
 function patchImports(shim: WASI): void {
@@ -90,6 +90,14 @@ function patchImports(shim: WASI): void {
   const str = (ptr: number, len: number) => decoder.decode(new Uint8Array(memory().buffer, ptr, len));
   const original = { fd_read: imports.fd_read!, fd_pread: imports.fd_pread!, fd_write: imports.fd_write! };
 
+  // 0.4.2 sizes argv by UTF-16 length but writes UTF-8: non-ASCII arguments overflow and get mangled.
+  imports.args_sizes_get = (argcPtr: number, bufSizePtr: number) => {
+    const view = new DataView(memory().buffer);
+    const encoder = new TextEncoder();
+    view.setUint32(argcPtr, shim.args.length, true);
+    view.setUint32(bufSizePtr, shim.args.reduce((n, a) => n + encoder.encode(a).byteLength + 1, 0), true);
+    return 0;
+  };
   imports.fd_read = (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
     const obj = shim.fds[fd] as (Fd & Partial<DirectReader>) | undefined;
     if (obj?.readInto === undefined) return original.fd_read(fd, iovs, iovsLen, nreadPtr);

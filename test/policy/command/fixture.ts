@@ -34,7 +34,7 @@ const LINKED = [
   "timeout", "nice", "nohup", "stdbuf", "setsid", "ionice", "tee", "sort", "uniq", "rg", "grep", "ls", "cat", "head",
   "tail", "wc", "cut", "tr", "diff", "echo", "printf", "pwd", "true", "false", "sleep", "date", "mkdir", "touch",
   "cp", "mv", "rm", "make", "test", "[", "id", "whoami", "curl", "wget", "chmod", "sh", "bash", "dash", "busybox",
-  "ssh", "scp", "base64", "xxd", "od",
+  "ssh", "scp", "base64", "xxd", "od", "man", "less", "more",
 ];
 const STUBS = ["rsync", "gawk", "tsc", "ruby"];
 

@@ -162,6 +162,14 @@ const CHECKS: [string, string[], string][] = [
   ["sort", ["-k2", "-n", "a"], "ok"],
   ["sort", ["--compress-program=sh", "a"], "wrapper:sort-exec"],
   ["sort", ["--compress=sh", "a"], "wrapper:sort-exec"],
+  ["man", ["ls"], "ok"],
+  ["man", ["-P", "sh", "ls"], "wrapper:man-exec"],
+  ["man", ["-Psh", "ls"], "wrapper:man-exec"],
+  ["man", ["--pager=sh", "ls"], "wrapper:man-exec"],
+  ["man", ["-H", "ls"], "wrapper:man-exec"],
+  ["less", ["-R", "a.txt"], "ok"],
+  ["less", ["+!id", "a.txt"], "wrapper:pager-exec"],
+  ["more", ["+/x", "a.txt"], "wrapper:pager-exec"],
 ];
 
 describe("program checks", () => {

@@ -86,6 +86,7 @@ describe("every WASI call, through wasi-libc", () => {
     [["opendir-open", A("dir"), "../../outside/secret.txt"], "ERR ENOTCAPABLE"],
     [["stdin"], "ok from-stdin"],
     [["args", "a b", "", "c"], "ok [a b] [] [c]"],
+    [["args", "ünïcödé ☃☃☃☃☃☃☃☃", ".ß", "日本語"], "ok [ünïcödé ☃☃☃☃☃☃☃☃] [.ß] [日本語]"],
     [["symlink", "f.txt", A("ops/l")], "ERR EPERM"],
     [["link", A("ops/f.txt"), A("ops/l2")], "ERR EPERM"],
     [["raw-symlink", "3", "/etc/passwd", "ops/l3"], "ERR EPERM"],

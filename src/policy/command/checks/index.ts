@@ -1,7 +1,7 @@
 import { checkTar, checkRsync, checkZip } from "./archives.js";
 import { checkFind } from "./find.js";
 import { checkGit } from "./git.js";
-import { checkNpm, checkRipgrep, checkSort, checkTee, checkUniq } from "./misc.js";
+import { checkMan, checkNpm, checkPager, checkRipgrep, checkSort, checkTee, checkUniq } from "./misc.js";
 import type { Checker } from "./outcome.js";
 import { checkAwk, checkSed } from "./text-tools.js";
 
@@ -32,4 +32,7 @@ export const CHECKERS: Record<string, Checker> = {
   sort: checkSort,
   tee: checkTee,
   uniq: checkUniq,
+  man: checkMan,
+  less: checkPager,
+  more: checkPager,
 };

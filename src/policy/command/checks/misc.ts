@@ -69,3 +69,19 @@ export function checkUniq(args: string[]): CheckOutcome {
   }
   return operands[1] !== undefined ? { writes: [{ path: operands[1], what: "uniq OUTPUT" }] } : {};
 }
+
+/** man runs a pager or browser program given with -P/--pager, -H/--html. */
+export function checkMan(args: string[]): CheckOutcome {
+  for (const a of args) {
+    if ((isShortBundle(a) && /[PH]/.test(a.slice(1))) || longOption(a, ["pager", "html"])) return refuse("wrapper:man-exec", "man -P/-H run a program");
+  }
+  return {};
+}
+
+/** less and more run startup commands given as +cmd (less `+!cmd` runs a shell command). */
+export function checkPager(args: string[], program: string): CheckOutcome {
+  for (const a of args) {
+    if (a.startsWith("+") || a.startsWith("-+")) return refuse("wrapper:pager-exec", `${program} ${a}: startup commands can run programs`);
+  }
+  return {};
+}

@@ -201,4 +201,8 @@ export const DENIED_RUNNERS = new Set([
   "start-stop-daemon", "daemonize", "torsocks", "proxychains", "proxychains4", "dbus-run-session", "xvfb-run",
   "catchsegv", "chrt", "taskset", "numactl", "cgexec", "run-parts", "ld.so", "ld-linux.so.2", "ld-linux-x86-64.so.2",
   "ld-linux-aarch64.so.1", "nix-shell", "direnv", "entr", "inotifywait", "nohup.sh", "unbuffer", "faketime",
+  // Editors whose input or options are commands (`echo '!cmd' | ed`, `vim -c '!cmd'`).
+  "ed", "red", "ex", "vi", "vim", "nvim", "view", "rvim", "emacs",
+  // Container runtimes: `docker run -v /:/host` is root on the host.
+  "docker", "podman", "nerdctl", "ctr", "lxc", "lxc-attach", "systemd-nspawn",
 ]);

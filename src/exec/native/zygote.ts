@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { execa } from "execa";
+import type { ExecRequest } from "../types.js";
+import type { CommandCgroups } from "./limits.js";
+
+/**
+ * A launcher started ahead of time: a `/bin/sh` that has already joined a fresh set of cgroups and
+ * set its rlimits, and now waits on stdin for the command to exec. Joining a cgroup v1 costs an
+ * RCU grace period (milliseconds); doing it before the call arrives keeps it off the reply's path.
+ * The command line comes as shell-quoted words ended by a random terminator line, so any argument
+ * (newlines included) arrives intact; whatever follows on stdin is the command's own input.
+ */
+export interface Zygote {
+  sub: ChildProcess & PromiseLike<unknown>;
+  cgroups?: CommandCgroups;
+  /** Limits the zygote was prepared with; it only serves requests with the same limits. */
+  key: string;
+  terminator: string;
+  /** Handed a command: its cgroups are then released with that command. */
+  used: boolean;
+}
+
+export const limitsKey = (limits: ExecRequest["limits"]) => `${limits.memoryMb}/${limits.processes}/${limits.cpuS}/${limits.fileSizeMb}`;
+
+/** The command line the zygote execs, as one shell-quoted string, ended by its terminator line. */
+export function zygoteFeed(words: string[], terminator: string): string | null {
+  if (words.some((w) => w.includes(terminator) || w.includes("\0"))) return null;
+  return `${words.map(quote).join(" ")}\n${terminator}\n`;
+}
+
+function quote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Starts a zygote: cgroups joined and rlimits set by `prologue`, then it reads its command. */
+export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefined, key: string): Zygote {
+  const terminator = `__warden_${randomBytes(8).toString("hex")}__`;
+  // `prologue` ends in `exec "$@"`; replace that by reading the words from stdin.
+  const head = prologue.replace(/ && exec "\$@"$/, "");
+  const reader = `s= && ok= && while IFS= read -r l; do if [ "$l" = '${terminator}' ]; then ok=1; break; fi; s="$s$l
+"; done && [ -n "$ok" ] && eval "exec $s"`;
+  const sub = execa("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], {
+    env: {},
+    extendEnv: false,
+    detached: true,
+    cleanup: false,
+    reject: false,
+    buffer: false,
+    encoding: "buffer",
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  sub.stdin?.on("error", () => {});
+  return { sub: sub as unknown as Zygote["sub"], cgroups, key, terminator, used: false };
+}
