@@ -47,7 +47,7 @@ static regex_t re_line; /* REG_NOSUB, for verifying one candidate line */
 #define MAX_BRANCHES 16
 
 /* What a pattern, or one of its top-level alternatives, says about every text it matches. */
-typedef struct litinfo_s {
+typedef struct {
   unsigned char *lit; /* the longest literal every match contains (folded when --icase) */
   size_t lit_len;
   int pure;           /* the branch is exactly that literal */
@@ -59,7 +59,6 @@ typedef struct litinfo_s {
 static litinfo branch[MAX_BRANCHES]; /* one per top-level alternative (one when there is no `|`) */
 static int nbranch;                  /* 0: no prefilter, every line is tested */
 static int dfa_ok;                   /* dfa.c decides ASCII lines; regexec the rest */
-static const struct litinfo_s *undecided_filter; /* literals a line must hold before regexec */
 static int all_pure;                 /* every branch is a plain literal: regexec never runs */
 
 /* Chars that stand for themselves in a POSIX ERE when they appear unescaped. */
@@ -233,26 +232,51 @@ static int eq_fold(const unsigned char *a, const unsigned char *b, size_t n) {
 }
 
 /* Finds needle nd (m bytes, folded when icase) in h[0..n); NULL when absent. */
+/* How common a byte is in source text (0 = most common); bytes not listed are rare. */
+static unsigned char byte_rank(unsigned char c) {
+  static const char common[] = " etaoinsrlcdu_pmhf()gb;,.*/=yvwkx0123456789{}-\"'\t\n\r:<>[]#&+!|?\\";
+  const char *at = c ? memchr(common, c, sizeof common - 1) : NULL;
+  if (c >= 'A' && c <= 'Z' && !at) return 200;
+  return at ? (unsigned char)(at - common) : 255;
+}
+
+/* The two positions of the needle with the rarest bytes (distinct, i1 < i2 when m > 1). */
+static void rare_pair(const unsigned char *nd, size_t m, size_t *i1, size_t *i2) {
+  size_t a = 0, b = m - 1;
+  for (size_t k = 0; k < m; k++)
+    if (byte_rank(lower_ascii(nd[k])) > byte_rank(lower_ascii(nd[a]))) a = k;
+  b = a == 0 ? m - 1 : 0;
+  for (size_t k = 0; k < m; k++)
+    if (k != a && byte_rank(lower_ascii(nd[k])) > byte_rank(lower_ascii(nd[b]))) b = k;
+  *i1 = a < b ? a : b;
+  *i2 = a < b ? b : a;
+}
+
 static const char *find_in(const char *hs, size_t n, const unsigned char *nd, size_t m) {
   const unsigned char *h = (const unsigned char *)hs;
   if (n < m) return NULL;
   size_t last = n - m; /* last possible start */
 #ifdef __wasm_simd128__
-  unsigned char f = nd[0], l = nd[m - 1];
-  unsigned char fm = (icase && f >= 'a' && f <= 'z') ? 0x20 : 0, lm = (icase && l >= 'a' && l <= 'z') ? 0x20 : 0;
-  v128_t vf = wasm_u8x16_splat(f), vl = wasm_u8x16_splat(l);
-  v128_t vfm = wasm_u8x16_splat(fm), vlm = wasm_u8x16_splat(lm);
   size_t i = 0;
-  for (; i + 16 <= last + 1; i += 16) {
-    v128_t a = wasm_v128_load(h + i);
-    v128_t b = wasm_v128_load(h + i + m - 1);
-    v128_t eq = wasm_v128_and(wasm_i8x16_eq(wasm_v128_or(a, vfm), vf), wasm_i8x16_eq(wasm_v128_or(b, vlm), vl));
-    uint32_t mask = wasm_i8x16_bitmask(eq);
-    while (mask) {
-      unsigned bit = (unsigned)__builtin_ctz(mask);
-      const unsigned char *c = h + i + bit;
-      if (m <= 2 || (icase ? eq_fold(c + 1, nd + 1, m - 2) : memcmp(c + 1, nd + 1, m - 2) == 0)) return (const char *)c;
-      mask &= mask - 1;
+  if (last + 1 >= 16) {
+    /* compare the needle's two rarest bytes across 16 starts at once, verify the candidates */
+    size_t p1, p2;
+    rare_pair(nd, m, &p1, &p2);
+    unsigned char f = nd[p1], l = nd[p2];
+    unsigned char fm = (icase && f >= 'a' && f <= 'z') ? 0x20 : 0, lm = (icase && l >= 'a' && l <= 'z') ? 0x20 : 0;
+    v128_t vf = wasm_u8x16_splat(f), vl = wasm_u8x16_splat(l);
+    v128_t vfm = wasm_u8x16_splat(fm), vlm = wasm_u8x16_splat(lm);
+    for (; i + 16 <= last + 1; i += 16) {
+      v128_t a = wasm_v128_load(h + i + p1);
+      v128_t b = wasm_v128_load(h + i + p2);
+      v128_t eq = wasm_v128_and(wasm_i8x16_eq(wasm_v128_or(a, vfm), vf), wasm_i8x16_eq(wasm_v128_or(b, vlm), vl));
+      uint32_t mask = wasm_i8x16_bitmask(eq);
+      while (mask) {
+        unsigned bit = (unsigned)__builtin_ctz(mask);
+        const unsigned char *c = h + i + bit;
+        if (icase ? eq_fold(c, nd, m) : memcmp(c, nd, m) == 0) return (const char *)c;
+        mask &= mask - 1;
+      }
     }
   }
   for (; i <= last; i++) {
@@ -402,13 +426,7 @@ static int search_region(char *b, size_t n, uint64_t first_line) {
       ls = pos + a;
       le = pos + z;
       if (v < 0) {
-        /* a non-ASCII line: regexec decides, unless a required literal is missing */
-        const litinfo *f = (const litinfo *)undecided_filter;
-        if (f && (!find_in(b + ls, le - ls, f->lit, f->lit_len) || !has_extras(f, b + ls, le - ls))) {
-          pos = le + 1;
-          continue;
-        }
-        n_regexec++;
+        n_regexec++; /* a non-ASCII line: regexec decides */
         char c = b[le];
         b[le] = 0;
         int r = regexec(&re_line, b + ls, 0, NULL, 0);
@@ -725,11 +743,6 @@ int main(int argc, char **argv) {
     }
     plan_prefilter(content);
     dfa_ok = dfa_compile(content, icase) == 0;
-    /* a one-byte literal hits most lines: then the DFA alone is faster than prefilter + DFA */
-    if (dfa_ok && nbranch == 1 && branch[0].lit_len == 1 && !branch[0].pure) {
-      nbranch = 0;
-      undecided_filter = (const struct litinfo_s *)&branch[0];
-    }
     buf_cap = BUF_START;
     buf = xmalloc(buf_cap);
   }

@@ -287,6 +287,7 @@ describe("literal prefilter agrees with a plain line-by-line regex", () => {
     ["[[:upper:]][[:lower:]]", "\\p{Lu}\\p{Ll}"], ["[[:upper:]][[:lower:]]", "[\\p{Lu}\\p{Ll}]{2}", true], ["[^a-z ]{2}", "[^a-z ]{2}"],
     ["[^a-z ]{2}", "[^a-z ]{2}", true], ["(ab|ac)*c", "(ab|ac)*c"], ["^(foo|bar)?$", "^(foo|bar)?$"], ["\\t", "\\t"], ["[[:space:]]{2}", "\\s{2}"],
     ["b{2,}", "b{2,}"], ["(x_y|é)[^a]", "(x_y|é)[^a]"], [".ß", "[^\\n]ß"], ["^..$", "^[^\\n]{2}$"],
+    ["c*", "c*"], ["^(x_y)*$", "^(x_y)*$"], ["[[:digit:]]+$", "[0-9]+$"], ["[[:punct:]]{3}", "[!-/:-@\\[-`{-~]{3}"],
   ])("%s", async (ere, js, icase) => {
     const files = await corpus();
     const re = new RegExp(js, icase ? "iu" : "u"); // search runs musl regex in C.UTF-8: characters, Unicode classes

@@ -143,8 +143,14 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     },
     async close() {
       closed = true;
-      if (ready) discard(ready);
+      const z = ready;
       ready = undefined;
+      if (z) {
+        z.used = true; // released here, not by its exit handler
+        discard(z);
+        await Promise.race([z.sub.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 1000))]);
+        await z.cgroups?.dispose();
+      }
       const procs = [...live];
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));

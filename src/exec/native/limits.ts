@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ExecRequest } from "../types.js";
 
@@ -17,12 +17,26 @@ export function detectCgroups(root = "/sys/fs/cgroup"): CgroupBases {
       accessSync(join(dir, "cgroup.procs"), constants.W_OK);
       const base = join(dir, "warden");
       mkdirSync(base, { recursive: true });
+      removeStale(base);
       out[ctrl] = base;
     } catch {
       // not available: fall back to rlimits
     }
   }
   return out;
+}
+
+/** Empty cgroups left by servers that were killed before they could remove them (named PID-...). */
+function removeStale(base: string): void {
+  for (const name of readdirSync(base)) {
+    const pid = /^(\d+)-/.exec(name)?.[1];
+    if (!pid || existsSync(`/proc/${pid}`)) continue;
+    try {
+      rmdirSync(join(base, name)); // fails, and is left alone, while processes remain in it
+    } catch {
+      // busy or gone
+    }
+  }
 }
 
 /** The cgroups of one command; `procsFiles` are written by the wrapper before anything else runs. */

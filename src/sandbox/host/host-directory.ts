@@ -289,6 +289,12 @@ export class HostDirectory extends Fd {
         if (!target.writable(to)) return this.ctx.refuseReadOnly(target.guest(newPath));
         if (from.name === "" || to.name === "") return wasi.ERRNO_BUSY;
         if (from.stat === null) return wasi.ERRNO_NOENT;
+        // FIFOs, sockets and devices are never touched: not moved, not replaced by a rename.
+        for (const [stat, path] of [[from.stat, this.guest(oldPath)], [to.stat, target.guest(newPath)]] as const) {
+          if (stat && !stat.isFile() && !stat.isDirectory() && !stat.isSymbolicLink()) {
+            return this.ctx.refuse("sandbox.file_type", path, "FIFOs, sockets and devices are refused", wasi.ERRNO_ACCES);
+          }
+        }
         if (to.stat?.isFile() && from.stat.isFile()) this.copyMode(from, Number(to.stat.mode) & 0o777);
         renameSync(anchored(from.dirFd, from.name), anchored(to.dirFd, to.name));
         return 0;

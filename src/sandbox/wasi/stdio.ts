@@ -78,17 +78,31 @@ export class OutputFd extends Fd {
   private push(data: Uint8Array): void {
     let at = 0;
     while (at < data.byteLength) {
-      if (this.used === this.current.byteLength) {
-        this.chunks.push(this.current);
-        this.current = new Uint8Array(Math.min(Math.max(this.size, 16 * 1024), 16 * 1024 * 1024));
-        this.used = 0;
-      }
+      if (this.used === this.current.byteLength) this.grow(data.byteLength - at);
       const n = Math.min(data.byteLength - at, this.current.byteLength - this.used);
       this.current.set(data.subarray(at, at + n), this.used);
       this.used += n;
       at += n;
     }
     this.size += data.byteLength;
+  }
+
+  /**
+   * Room for `pending` more bytes. While the output is small it is moved into one bigger buffer (a
+   * header line followed by one big write stays a single buffer: no copy at the end); past that,
+   * full chunks are kept and a new one is started.
+   */
+  private grow(pending: number): void {
+    const want = Math.min(Math.max(pending, this.size, 16 * 1024), 64 * 1024 * 1024);
+    if (this.used <= 64 * 1024) {
+      const next = new Uint8Array(this.used + want);
+      next.set(this.current.subarray(0, this.used));
+      this.current = next;
+      return;
+    }
+    this.chunks.push(this.current);
+    this.current = new Uint8Array(want);
+    this.used = 0;
   }
 
   /** stderr: only the last `limit` bytes are kept. */
