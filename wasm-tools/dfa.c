@@ -390,6 +390,9 @@ typedef struct {
 } dstate;
 
 static dstate ds[MAX_DSTATES];
+static unsigned char dflag[MAX_DSTATES]; /* F_ACC | F_DEAD, read once per byte in the hot loops */
+#define F_ACC 1
+#define F_DEAD 2
 static int nds;
 static int *trans; /* [state * 128 + byte], -1 unknown */
 static int hash_tab[HASH_SIZE];
@@ -481,6 +484,7 @@ static int intern(int count, int bol) {
   }
   ds[id].eol_acc = (unsigned char)eol_accepts(ds[id].set, count, bol);
   ds[id].dead = !has_set && !ds[id].acc && !ds[id].eol_acc;
+  dflag[id] = (unsigned char)((ds[id].acc ? F_ACC : 0) | (ds[id].dead ? F_DEAD : 0));
   for (int c = 0; c < 128; c++) trans[id * 128 + c] = -1;
   hash_tab[h] = id;
   return id;
@@ -551,8 +555,7 @@ int dfa_line(const unsigned char *s, size_t n) {
       if (to < 0) return -1;
     }
     st = to;
-    if (ds[st].acc) return 1;
-    if (ds[st].dead) return 0; /* no thread alive and none can start: exact whatever follows */
+    if (dflag[st]) return dflag[st] & F_ACC ? 1 : 0; /* dead: no thread alive and none can start */
   }
   return ds[st].eol_acc;
 }
@@ -583,8 +586,9 @@ int dfa_scan(const unsigned char *s, size_t n, size_t *ls_out, size_t *le_out) {
         }
       }
       st = to;
-      if (ds[st].acc) goto matched;
-      if (ds[st].dead) {
+      if (!dflag[st]) continue;
+      if (dflag[st] & F_ACC) goto matched;
+      {
         const unsigned char *e = memchr(s + i, '\n', n - i);
         i = e ? (size_t)(e - s) : n;
         st = -1;

@@ -107,6 +107,8 @@ describe("deadlines", () => {
   });
   test("close() ends running and queued calls; later calls reject", async () => {
     const pool = probeSandbox(1);
+    // Compile the module first, so both calls below reach the pool before close() (no timing luck).
+    await probe(pool, scope, ["args"]);
     const running = probe(pool, scope, ["loop"], { deadlineMs: 60_000 });
     const queued = probe(pool, scope, ["args"]);
     await new Promise((r) => setTimeout(r, 100));

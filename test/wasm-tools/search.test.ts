@@ -304,3 +304,23 @@ describe("literal prefilter agrees with a plain line-by-line regex", () => {
     expect(got.rows).toEqual(want);
   });
 });
+
+test("a pattern whose DFA outgrows its state budget still gives the right lines", async () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 48271) % 2147483647), seed);
+  const out: string[] = [];
+  for (let l = 0; l < 20_000; l++) {
+    let s = "";
+    for (let k = 0, n = 14 + (rnd() % 20); k < n; k++) s += rnd() % 2 ? "a" : "b";
+    out.push(s);
+  }
+  put("blowup/ab.txt", out.join("\n") + "\n");
+  const re = /a[ab]{11}$/;
+  const want = out.flatMap((line, i) => (re.test(line) ? [`ab.txt:${i + 1}:${line}`] : []));
+  const got = await lines("blowup", "--content=a[ab]{11}$", "--max=100000");
+  expect(got.rows).toEqual(want);
+  const prefixed = await lines("blowup", "--content=ba[ab]{11}$", "--max=100000");
+  expect(prefixed.rows).toEqual(out.flatMap((line, i) => (/ba[ab]{11}$/.test(line) ? [`ab.txt:${i + 1}:${line}`] : [])));
+  const noLiteral = await lines("blowup", "--content=[a][ab]{11}$", "--max=100000");
+  expect(noLiteral.rows).toEqual(want);
+});

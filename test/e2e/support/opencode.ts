@@ -27,6 +27,9 @@ export function opencodeBinary(): string {
   throw new Error("opencode binary not found: run `npm ci` (opencode-ai is a devDependency)");
 }
 
+/** Port 9 (discard) on loopback: nothing listens, connections fail at once. */
+const DEAD = "http://127.0.0.1:9";
+
 export interface OpencodeRun {
   code: number | null;
   stdout: string;
@@ -36,8 +39,10 @@ export interface OpencodeRun {
 
 /**
  * `opencode run PROMPT` headless, fully isolated: its own HOME and XDG dirs under `home`, no
- * model list fetch, no autoupdate, no sharing, no LSP downloads, no default plugins; the only
- * model is the fake one on 127.0.0.1, the only MCP server the one given.
+ * model list fetch, no autoupdate, no sharing, no LSP downloads, no default plugins, no project or
+ * Claude Code config; the only model is the fake one on 127.0.0.1, the only MCP server the one
+ * given. Anything that would still reach out (it fetched plugin packages from the npm registry
+ * without these) goes to a dead proxy and an offline registry: only loopback is reachable.
  */
 export async function runOpencode(opts: {
   cwd: string;
@@ -83,6 +88,17 @@ export async function runOpencode(opts: {
     OPENCODE_PURE: "1",
     OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
     OPENCODE_DISABLE_DEFAULT_PLUGINS: "1",
+    OPENCODE_DISABLE_PROJECT_CONFIG: "1",
+    OPENCODE_DISABLE_CLAUDE_CODE: "1",
+    OPENCODE_DISABLE_EXTERNAL_SKILLS: "1",
+    HTTP_PROXY: DEAD,
+    HTTPS_PROXY: DEAD,
+    http_proxy: DEAD,
+    https_proxy: DEAD,
+    NO_PROXY: "127.0.0.1,localhost",
+    no_proxy: "127.0.0.1,localhost",
+    npm_config_registry: `${DEAD}/`,
+    npm_config_offline: "true",
     NO_COLOR: "1",
     ...opts.env,
   };
