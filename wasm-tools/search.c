@@ -37,15 +37,6 @@ static int nglobs, nexcludes;
 static int icase, use_gitignore = 1, content_mode;
 static uint64_t max_records = 1000, records, files_seen;
 static int truncated;
-static uint64_t shard_index = 0, shard_count = 1; /* --shard=I/N: only files whose path hashes to I */
-
-/* FNV-1a of the relative path: which shard a file belongs to. */
-static int in_shard(const char *p, size_t n) {
-  if (shard_count == 1) return 1;
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-  return h % shard_count == shard_index;
-}
 
 /* ---- required literals ------------------------------------------------------------------- */
 
@@ -676,7 +667,7 @@ static int walk(int dfd, int depth) {
           int sub = openat(dirfd(d), es[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           if (sub >= 0) stop = walk(sub, depth + 1);
         }
-      } else if (included() && in_shard(rel.p, rel.len)) {
+      } else if (included()) {
         if (content_mode) stop = search_file(dirfd(d), es[i].name);
         else {
           files_seen++;
@@ -732,20 +723,12 @@ int main(int argc, char **argv) {
       icase = 1;
     } else if (strcmp(argv[i], "--no-gitignore") == 0) {
       use_gitignore = 0;
-    } else if (opt_value(argv[i], "--shard", &v)) {
-      const char *slash = strchr(v, '/');
-      char idx[24];
-      if (!slash || (size_t)(slash - v) >= sizeof idx) usage("search: --shard=I/N");
-      memcpy(idx, v, (size_t)(slash - v));
-      idx[slash - v] = 0;
-      shard_index = opt_u64("--shard", idx);
-      shard_count = opt_u64("--shard", slash + 1);
-      if (shard_count == 0 || shard_index >= shard_count) usage("search: --shard=I/N needs I < N");
+
     } else {
       usage("search: unknown option %s", argv[i]);
     }
   }
-  if (i != argc - 1) usage("search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] [--shard=I/N] PATH");
+  if (i != argc - 1) usage("search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] PATH");
   const char *path = argv[i];
   /* A default-only glob list is no filter at all. */
   if (nglobs == 1 && globs[0].match_all) nglobs = 0;

@@ -104,7 +104,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     try {
       if (call.background) {
         if (!opts.processes) return refused(deny("execution.background", "background processes are not available here"));
-        const started = await opts.processes.start(backend, request, { command: call.command, inputGuard: inputGuardFor(call, decision) });
+        const started = await opts.processes.start(backend, request, { command: call.command, inputGuard: inputGuardFor(call, decision), ...(hooks.owner ? { owner: hooks.owner } : {}) });
         return started.ok ? { ...base, handle: started.handle } : refused(started);
       }
       const result = await withProgress(backend.run(request), hooks.onProgress);

@@ -93,6 +93,8 @@ export interface ExecuteHooks {
   tool?: string;
   /** Client identity for the audit record, when known. */
   client?: string;
+  /** The MCP session; background processes it starts are visible to that session only. */
+  owner?: string;
 }
 
 /** What check_command_exists reports. */

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { RootsListChangedNotificationSchema, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditEntry } from "../audit/types.js";
+import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import { redactArgs } from "../audit/redact.js";
 import type { ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
 import type { WardenDeps } from "./deps.js";
@@ -31,12 +33,18 @@ export function createWardenServer(deps: WardenDeps): McpServer {
     await roots.refresh(listRoots);
   });
 
-  for (const tool of deps.tools) register(server, tool, deps, roots);
+  // Background processes are per session: a session sees and controls only its own, and they end with it.
+  const session = randomUUID();
+  const registry = processRegistry(deps.services)?.scoped(session);
+  const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;
+  server.server.onclose = () => void registry?.close();
+
+  for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, session);
   return server;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager): void {
+function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager, session: string): void {
   server.registerTool(
     tool.name,
     {
@@ -55,6 +63,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         policy: deps.policy,
         services: deps.services,
         signal: extra.signal,
+        session,
         progress: async (progress, message, total) => {
           if (progressToken === undefined) return;
           await extra.sendNotification({

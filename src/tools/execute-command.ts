@@ -33,6 +33,7 @@ export const executeCommandTool = defineTool({
       signal: ctx.signal,
       roots: await ctx.roots(),
       tool: "execute_command",
+      owner: ctx.session,
       onProgress: (message) => void ctx.progress(++step, message).catch(() => undefined),
     });
     if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`);

@@ -18,6 +18,8 @@ export interface ToolContext {
   /** Sends an MCP progress notification when the client asked for them; a no-op otherwise. */
   progress(progress: number, message?: string, total?: number): Promise<void>;
   signal: AbortSignal;
+  /** This MCP session's id (random); scopes per-session state such as background processes. */
+  session: string;
 }
 
 /** Registry of optional services; each layer adds its own key without touching the others. */

@@ -4,7 +4,7 @@ import { canonicalRoot } from "../../config/resolve-roots.js";
 import { intersectRoots, type EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
 import { createSandbox } from "../../sandbox/index.js";
-import { callModule, keyValues } from "../../tools/fs/module-call.js";
+import { callModule } from "../../tools/fs/module-call.js";
 import type { ToolContext } from "../../tools/tool.js";
 import { collect } from "../options.js";
 
@@ -61,6 +61,7 @@ async function checkPath(path: string, write: boolean, roots: EffectiveRoot[], p
       services: {},
       progress: async () => {},
       signal: new AbortController().signal,
+      session: "check",
     };
     const call = await callModule(ctx, "stat", path, []);
     if (!call.ok) {
@@ -73,8 +74,9 @@ async function checkPath(path: string, write: boolean, roots: EffectiveRoot[], p
       process.stdout.write(`deny: ${outcome.rule}: ${outcome.message}\n`);
       return 1;
     }
-    const info = keyValues(Buffer.from(call.stdout).toString("utf8"));
-    const real = info.realpath ?? call.path;
+    // realpath is the rest of the line (it may contain spaces).
+    const line = Buffer.from(call.stdout).toString("utf8").replace(/\n$/, "");
+    const real = /(?:^| )realpath=(.*)$/.exec(line)?.[1] ?? call.path;
     const root = [...roots].sort((a, b) => b.path.length - a.path.length).find((r) => real === r.path || real.startsWith(r.path === "/" ? "/" : r.path + "/"));
     if (write && root && !root.writable) {
       process.stdout.write(`deny: filesystem.read_only: ${real} is in read-only root ${root.path}\n`);
