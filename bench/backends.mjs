@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import Docker from "dockerode";
+import { measureAll } from "./lib/measure.mjs";
 
 const N = Number(process.env.N ?? 150);
 const WARMUP = 10;
@@ -93,21 +94,6 @@ async function startSshd() {
   return { port, fingerprint: `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`, key: join(work, "uk") };
 }
 
-async function measureAll(cases) {
-  for (let i = 0; i < WARMUP; i++) for (const c of cases) await c.fn();
-  const times = cases.map(() => []);
-  for (let i = 0; i < N; i++) {
-    for (const [k, c] of cases.entries()) {
-      const t = performance.now();
-      await c.fn();
-      times[k].push(performance.now() - t);
-    }
-  }
-  return cases.map((c, k) => {
-    const t = times[k].sort((a, b) => a - b);
-    return { name: c.name, median: t[Math.floor(N / 2)], p90: t[Math.floor(N * 0.9)] };
-  });
-}
 
 const limits = { memoryMb: 512, processes: 64, cpuS: 60, fileSizeMb: 64, network: false };
 const request = (argv) => ({ argv, cwd: root, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 30_000, outputCapBytes: 65536, limits, roots: [{ path: root, writable: true }] });
@@ -160,7 +146,7 @@ try {
     { name: `host-agent backend (loopback; agent re-decides + bubblewrap)${agentNote}`, fn: () => hostAgent.run(request([trueAgent])) },
     { name: "host-agent transport only (GET /v1/health, keep-alive)", fn: () => hostAgent.client.call("GET", "/v1/health") },
   ];
-  const results = await measureAll(cases);
+  const results = await measureAll(cases, { n: N, warmup: WARMUP });
   const peer = results[0].median;
   console.log(`exec round trip of \`true\`, N=${N} each (round-robin), ${new Date().toISOString()}`);
   for (const r of results) console.log(`${r.name.padEnd(70)} median ${r.median.toFixed(2).padStart(7)} ms  p90 ${r.p90.toFixed(2).padStart(7)} ms  x${(r.median / peer).toFixed(1)} plain spawn`);

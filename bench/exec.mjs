@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { measureAll } from "./lib/measure.mjs";
 
 if (process.argv[2] === "--serve-harness") {
   await serveHarness(process.argv[3], process.argv[4]);
@@ -49,22 +50,6 @@ const WARMUP = 20;
 const dist = process.env.WARDEN_DIST ?? fileURLToPath(new URL("../dist/", import.meta.url));
 const load = (rel) => import(pathToFileURL(join(dist, rel)).href);
 
-/** Runs every case round-robin (so load from anything else on the machine hits all alike). */
-async function measureAll(cases) {
-  for (let i = 0; i < WARMUP; i++) for (const c of cases) await c.fn();
-  const times = cases.map(() => []);
-  for (let i = 0; i < N; i++) {
-    for (const [k, c] of cases.entries()) {
-      const t = performance.now();
-      await c.fn();
-      times[k].push(performance.now() - t);
-    }
-  }
-  return cases.map((c, k) => {
-    const t = times[k].sort((a, b) => a - b);
-    return { name: c.name, p10: t[Math.floor(N * 0.1)], median: t[Math.floor(N / 2)], p90: t[Math.floor(N * 0.9)] };
-  });
-}
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-bench-")));
 const BWRAP = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", root, root, "--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop", "ALL"];
@@ -135,7 +120,7 @@ for (const confinement of ["bubblewrap", "none"]) {
   const b = await viaBridge(confinement);
   cases.push({ name: `bridge.execute in this process (no MCP), confinement ${confinement}`, fn: b.call });
 }
-const rows = await measureAll(cases);
+const rows = await measureAll(cases, { n: N, warmup: WARMUP });
 for (const close of closers) await close();
 rmSync(root, { recursive: true, force: true });
 

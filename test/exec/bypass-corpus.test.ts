@@ -1,11 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { createMemoryAuditSink } from "../../src/audit/memory-sink.js";
-import { createCommandBridge } from "../../src/exec/bridge.js";
 import { createNativeBackend } from "../../src/exec/native/index.js";
 import type { ExecBackend } from "../../src/exec/types.js";
 import { BYPASS_CORPUS } from "../policy/command/bypass-corpus.js";
 import { makeCorpusFixture, type CorpusFixture } from "../policy/command/fixture.js";
+import { runCorpusCase } from "../support/engines/corpus-run.js";
 
 /**
  * The shared bypass corpus (test/policy/command/bypass-corpus.ts) end to end: every case goes
@@ -47,17 +46,7 @@ describe("bypass corpus, end to end with real execution under bubblewrap", () =>
   it.each(BYPASS_CORPUS.map((c) => [c.id, c] as const))("%s", async (_id, c) => {
     fx = makeCorpusFixture();
     const outsideBefore = readdirSync(fx.outside).sort();
-    const bridge = createCommandBridge({
-      policy: fx.policy,
-      backend,
-      audit: createMemoryAuditSink(),
-      roots: async () => [
-        { path: fx.root, writable: true },
-        { path: fx.ro, writable: false },
-      ],
-      extraAllowed: c.extraAllowed ?? [],
-    });
-    const outcome = await bridge.execute({ command: fx.fill(c.input), timeout: 10 })
+    const outcome = await runCorpusCase(fx, backend, c)
     onTestFinished(() => fx.cleanup());
     expect(outcome.allowed, `${c.id}: ${outcome.rule} ${outcome.reason}`).toBe(c.expect === "allow");
     expect(JSON.stringify(outcome)).not.toContain(SECRET);

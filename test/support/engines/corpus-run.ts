@@ -15,23 +15,28 @@ const SECRET = "TOPSECRET";
  * denied. A case the native run allows may be denied here (fail closed: e.g. a program path the
  * backend cannot canonicalize), never the other way round.
  */
+/** One corpus case through a fresh real bridge on `backend`, in the fixture's roots. */
+export function runCorpusCase(fx: CorpusFixture, backend: ExecBackend, c: (typeof BYPASS_CORPUS)[number]) {
+  const bridge = createCommandBridge({
+    policy: fx.policy,
+    backend,
+    audit: createMemoryAuditSink(),
+    roots: async () => [
+      { path: fx.root, writable: true },
+      { path: fx.ro, writable: false },
+    ],
+    extraAllowed: c.extraAllowed ?? [],
+  });
+  return bridge.execute({ command: fx.fill(c.input), timeout: 10 });
+}
+
 export function corpusCases(name: string, ctx: () => { fx: CorpusFixture; backend: ExecBackend }): void {
   const ran: string[] = [];
   const allowedHere: string[] = [];
   it.each(BYPASS_CORPUS.map((c) => [c.id, c] as const))(`${name}: %s`, async (_id, c) => {
     const { fx, backend } = ctx();
     const before = readdirSync(fx.outside).sort();
-    const bridge = createCommandBridge({
-      policy: fx.policy,
-      backend,
-      audit: createMemoryAuditSink(),
-      roots: async () => [
-        { path: fx.root, writable: true },
-        { path: fx.ro, writable: false },
-      ],
-      extraAllowed: c.extraAllowed ?? [],
-    });
-    const outcome = await bridge.execute({ command: fx.fill(c.input), timeout: 10 });
+    const outcome = await runCorpusCase(fx, backend, c);
     if (outcome.allowed) allowedHere.push(c.id);
     if (process.env.CORPUS_DEBUG && c.expect === "allow") console.log(c.id, outcome.allowed, outcome.rule, outcome.reason, JSON.stringify(outcome.result)?.slice(0, 300));
     if (outcome.result && outcome.result.exit_code === 0 && !outcome.result.error) ran.push(c.id);
