@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { callModule, splitHeader } from "./fs/module-call.js";
-import { incompleteUtf8Tail, isText } from "./fs/text.js";
+import { decodeText, incompleteUtf8Tail } from "./fs/text.js";
 import { defineTool, fail, ok } from "./tool.js";
 
 const count = z.number().int().min(0);
@@ -58,8 +58,9 @@ export const readFileTool = defineTool({
         end -= cut;
       }
     }
-    const text = isText(bytes);
-    const content = text ? Buffer.from(bytes).toString("utf8") : Buffer.from(bytes).toString("base64");
+    const decoded = decodeText(bytes);
+    const text = decoded !== null;
+    const content = decoded ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
     const truncated = lineMode ? bytes.length >= length : end < size;
     const nextOffset = !lineMode && end < size ? end : null;
     const note = truncated

@@ -37,6 +37,7 @@ interface Listing {
  */
 export class HostDirectory extends Fd {
   private listing: Listing | null = null;
+  private prestat: wasi.Prestat | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -84,7 +85,9 @@ export class HostDirectory extends Fd {
 
   override fd_prestat_get() {
     if (!this.preopen) return { ret: wasi.ERRNO_BADF, prestat: null };
-    return { ret: 0, prestat: wasi.Prestat.dir(this.door.hostPath) };
+    // wasi-libc asks twice per preopen (size, then name); the Prestat is immutable.
+    this.prestat ??= wasi.Prestat.dir(this.door.hostPath);
+    return { ret: 0, prestat: this.prestat };
   }
 
   override fd_fdstat_get() {

@@ -40,8 +40,9 @@ export class RunContext {
   private readonly hasDeny: boolean;
   private readonly open = new Set<number>();
 
-  constructor(scope: SandboxScope, private readonly tracker: FdTracker) {
-    this.deny = compileDenyRules(scope.denyGlobs);
+  /** `deny`: the scope's globs already compiled (a worker's cache); compiled here when absent. */
+  constructor(scope: SandboxScope, private readonly tracker: FdTracker, deny?: DenyRules) {
+    this.deny = deny ?? compileDenyRules(scope.denyGlobs);
     this.hasDeny = scope.denyGlobs.length > 0;
     for (const p of scope.preopens) {
       const door = this.openDoor(p.hostPath, p.writable);

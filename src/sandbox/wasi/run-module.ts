@@ -1,9 +1,11 @@
 import { WASI, wasi, type Fd } from "@bjorn3/browser_wasi_shim";
+import type { DenyRules } from "../../policy/path-rules.js";
 import type { FdTracker } from "../host/fd-tracker.js";
 import { HostDirectory } from "../host/host-directory.js";
 import { HostFile } from "../host/host-file.js";
 import { RunContext } from "../host/run-context.js";
 import type { ModuleRunResult, SandboxScope } from "../types.js";
+import { PreparedInstance } from "./prepared-instance.js";
 import { OutputFd, OutputLimitExceeded, StdinFd } from "./stdio.js";
 
 /** What one run needs; everything here is plain data, so it crosses to a worker as a message. */
@@ -13,6 +15,22 @@ export interface RunInput {
   stdin?: Uint8Array;
   scope: SandboxScope;
   maxStdoutBytes: number;
+}
+
+/** Per-worker helpers for a run; each is optional and changes speed only, never what a run may do. */
+export interface RunOptions {
+  /** A fresh, never-run instance of `module` made ahead of time; one is made here when absent. */
+  prepared?: PreparedInstance;
+  /** The scope's deny globs, already compiled (a worker caches them by glob list). */
+  denyRules?: DenyRules;
+}
+
+/** The WASI functions the runtime implements (the shim's, some replaced by `patchImports`). */
+export const WASI_FUNCTIONS: ReadonlySet<string> = new Set(Object.keys(new WASI([], [], [], { debug: false }).wasiImport));
+
+/** proc_exit unwinds the module with this; not an Error, so no stack trace is captured per run. */
+class ProcExit {
+  constructor(readonly code: number) {}
 }
 
 /** stderr kept per run (the tail: the last line names the error). */
@@ -31,9 +49,9 @@ interface DirectPReader {
  * roots as preopens (guest name = host path), no environment. Every host descriptor the run
  * opened is closed before this returns, whatever the module did.
  */
-export function runModule(module: WebAssembly.Module, input: RunInput, tracker: FdTracker): ModuleRunResult {
+export function runModule(module: WebAssembly.Module, input: RunInput, tracker: FdTracker, options: RunOptions = {}): ModuleRunResult {
   const started = performance.now();
-  const ctx = new RunContext(input.scope, tracker);
+  const ctx = new RunContext(input.scope, tracker, options.denyRules);
   const stdout = new OutputFd(input.maxStdoutBytes, true);
   const stderr = new OutputFd(MAX_STDERR_BYTES, false);
   const fds: Fd[] = [
@@ -46,15 +64,19 @@ export function runModule(module: WebAssembly.Module, input: RunInput, tracker: 
   patchImports(shim);
   let exitCode: number;
   let note = "";
+  const prepared = options.prepared;
   try {
-    const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: shim.wasiImport as WebAssembly.ModuleImports });
-    exitCode = shim.start(instance as unknown as Parameters<WASI["start"]>[0]);
+    const instance = prepared
+      ? prepared.bind(shim.wasiImport)
+      : new WebAssembly.Instance(module, { wasi_snapshot_preview1: shim.wasiImport as WebAssembly.ModuleImports });
+    exitCode = start(shim, instance);
   } catch (err) {
     exitCode = 1;
     if (err instanceof OutputLimitExceeded) note = `EFBIG: output exceeded ${err.limit} bytes and the run was stopped`;
     else if (err instanceof WebAssembly.RuntimeError) note = `EIO: the module trapped: ${err.message}`;
     else note = `EIO: the module failed: ${err instanceof Error ? err.message : String(err)}`;
   } finally {
+    prepared?.release();
     // Descriptors are never reused by the shim; close whatever the module left open.
     for (const fd of shim.fds) {
       try {
@@ -78,6 +100,18 @@ export function runModule(module: WebAssembly.Module, input: RunInput, tracker: 
   };
 }
 
+/** Runs the command's `_start`; the exit code is proc_exit's, or 0 when `_start` returns. */
+function start(shim: WASI, instance: WebAssembly.Instance): number {
+  shim.inst = instance as unknown as WASI["inst"];
+  try {
+    (instance.exports._start as () => void)();
+    return 0;
+  } catch (err) {
+    if (err instanceof ProcExit) return err.code;
+    throw err;
+  }
+}
+
 /**
  * Replaces the shim imports that are wrong or slow for host files: argv sizes count UTF-8 bytes,
  * reads and writes go straight between wasm memory and the host (no per-call copies), rename is the host's (the shim's is in-memory only), links are refused, readlink
@@ -91,12 +125,36 @@ function patchImports(shim: WASI): void {
   const original = { fd_read: imports.fd_read!, fd_pread: imports.fd_pread!, fd_write: imports.fd_write! };
 
   // 0.4.2 sizes argv by UTF-16 length but writes UTF-8: non-ASCII arguments overflow and get mangled.
+  // Both calls use one UTF-8 encoding of the arguments.
+  const encoder = new TextEncoder();
+  const argv = shim.args.map((a) => encoder.encode(a));
   imports.args_sizes_get = (argcPtr: number, bufSizePtr: number) => {
     const view = new DataView(memory().buffer);
-    const encoder = new TextEncoder();
-    view.setUint32(argcPtr, shim.args.length, true);
-    view.setUint32(bufSizePtr, shim.args.reduce((n, a) => n + encoder.encode(a).byteLength + 1, 0), true);
+    view.setUint32(argcPtr, argv.length, true);
+    view.setUint32(bufSizePtr, argv.reduce((n, a) => n + a.byteLength + 1, 0), true);
     return 0;
+  };
+  imports.args_get = (argvPtr: number, bufPtr: number) => {
+    const mem = memory();
+    try {
+      const view = new DataView(mem.buffer);
+      const bytes = new Uint8Array(mem.buffer);
+      let at = bufPtr;
+      for (let i = 0; i < argv.length; i++) {
+        const a = argv[i]!;
+        view.setUint32(argvPtr + 4 * i, at, true);
+        bytes.set(a, at);
+        view.setUint8(at + a.byteLength, 0);
+        at += a.byteLength + 1;
+      }
+    } catch (err) {
+      if (err instanceof RangeError) return wasi.ERRNO_FAULT;
+      throw err;
+    }
+    return 0;
+  };
+  imports.proc_exit = (code: number) => {
+    throw new ProcExit(code);
   };
   imports.fd_read = (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
     const obj = shim.fds[fd] as (Fd & Partial<DirectReader>) | undefined;

@@ -45,7 +45,8 @@ export class StdinFd extends Fd {
 export class OutputFd extends Fd {
   /** Filled chunks, then the current one; chunks grow geometrically so big outputs need few. */
   private chunks: Uint8Array[] = [];
-  private current = new Uint8Array(16 * 1024);
+  /** Allocated on the first write (most runs never write to stderr). */
+  private current = new Uint8Array(0);
   private used = 0;
   private size = 0;
   truncated = false;

@@ -1,3 +1,5 @@
+import { isAscii, isUtf8 } from "node:buffer";
+
 /** How many bytes at the end of `bytes` are an incomplete UTF-8 sequence (0-3). */
 export function incompleteUtf8Tail(bytes: Uint8Array): number {
   const n = bytes.length;
@@ -10,13 +12,22 @@ export function incompleteUtf8Tail(bytes: Uint8Array): number {
   return 0;
 }
 
+const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /** Text is valid UTF-8 without NUL bytes; anything else is treated as binary. */
 export function isText(bytes: Uint8Array): boolean {
-  if (bytes.includes(0)) return false;
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  // Buffer#indexOf is a memchr; Uint8Array#includes walks element by element (40x slower on MBs).
+  return view(bytes).indexOf(0) < 0 && isUtf8(bytes);
+}
+
+/**
+ * The string for `bytes` when they are text (see `isText`), else null. One validation pass
+ * (simdutf) and one decode: pure ASCII, the common case for source files, decodes as latin1,
+ * which gives the same string several times faster than the UTF-8 decoder.
+ */
+export function decodeText(bytes: Uint8Array): string | null {
+  const buf = view(bytes);
+  if (buf.indexOf(0) >= 0) return null;
+  if (isAscii(bytes)) return buf.toString("latin1");
+  return isUtf8(bytes) ? buf.toString("utf8") : null;
 }
