@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import { RootsListChangedNotificationSchema, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ListRootsResultSchema,
+  RootsListChangedNotificationSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { AuditEntry } from "../audit/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import { redactArgs } from "../audit/redact.js";
@@ -24,14 +29,10 @@ export function createWardenServer(deps: WardenDeps): McpServer {
     },
   );
   const roots = new RootsManager(deps.configuredRoots, deps.fallbackRoot, deps.policy.filesystem.read_only, deps.log);
-  const listRoots = () => server.server.listRoots();
-
   server.server.oninitialized = () => {
-    if (server.server.getClientCapabilities()?.roots) void roots.refresh(listRoots);
+    if (server.server.getClientCapabilities()?.roots) roots.markStale();
   };
-  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
-    await roots.refresh(listRoots);
-  });
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => roots.markStale());
 
   // Background processes are per session: a session sees and controls only its own, and they end with it.
   const session = randomUUID();
@@ -57,8 +58,11 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
     async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
       const started = Date.now();
       const progressToken = extra._meta?.progressToken;
+      const clientRoots = server.server.getClientCapabilities()?.roots
+        ? () => extra.sendRequest({ method: "roots/list" }, ListRootsResultSchema)
+        : undefined;
       const ctx: ToolContext = {
-        roots: () => roots.current(),
+        roots: () => roots.current(clientRoots),
         sandbox: deps.sandbox,
         policy: deps.policy,
         services: deps.services,

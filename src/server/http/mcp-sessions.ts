@@ -4,10 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError } from "./respond.js";
-import { StandaloneStream } from "./server-requests.js";
 
-/** How long a server-initiated request (roots/list) waits for the client's GET stream. */
-const STREAM_WAIT_MS = 2000;
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -15,7 +12,6 @@ interface Session {
   lastSeen: number;
   /** Requests (including open SSE streams) still being served; a session with any is not idle. */
   active: number;
-  stream: StandaloneStream;
 }
 
 /**
@@ -48,7 +44,6 @@ export class McpSessions {
       const session = this.sessions.get(id);
       if (!session) throw new HttpError(404, "session_not_found", "Session not found (it expired or the server restarted): initialize again", { rpcCode: -32001 });
       session.lastSeen = Date.now();
-      if (req.method === "GET") session.stream.watch(res);
       session.active++;
       res.once("close", () => {
         session.active--;
@@ -70,12 +65,10 @@ export class McpSessions {
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const server = this.createServer();
-    const stream = new StandaloneStream(STREAM_WAIT_MS);
-    stream.guard(server);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
-        this.sessions.set(sid, { transport, server, lastSeen: Date.now(), active: 0, stream });
+        this.sessions.set(sid, { transport, server, lastSeen: Date.now(), active: 0 });
       },
     });
     transport.onclose = () => {
