@@ -8,6 +8,8 @@
 
 #include "common.h"
 
+#define CHUNK ((size_t)256 * 1024)
+
 static void emit(uint64_t size, uint64_t offset, const char *data, size_t n) {
   out_printf("size=%llu offset=%llu length=%zu\n", (unsigned long long)size, (unsigned long long)offset, n);
   out_write(data, n);
@@ -81,8 +83,23 @@ int main(int argc, char **argv) {
   uint64_t want = size - offset;
   if (want > length) want = length;
   if (want > SIZE_MAX / 2) fail("TOOBIG", "%s: length too large", path);
-  char *buf = xmalloc((size_t)want + 1);
   if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) fail_errno(errno, "%s", path);
+  if (!has_head && want > CHUNK) {
+    static char chunk[CHUNK];
+    out_printf("size=%llu offset=%llu length=%llu\n", (unsigned long long)size, (unsigned long long)offset, (unsigned long long)want);
+    uint64_t left = want;
+    while (left) {
+      size_t k = left < CHUNK ? (size_t)left : CHUNK;
+      ssize_t r = read_full(fd, chunk, k);
+      if (r < 0) fail_errno(errno, "%s", path);
+      if ((size_t)r < k) fail("EIO", "%s changed while it was read", path);
+      out_write(chunk, k);
+      left -= k;
+    }
+    out_flush();
+    exit(0);
+  }
+  char *buf = xmalloc((size_t)want + 1);
   ssize_t n = read_full(fd, buf, (size_t)want);
   if (n < 0) fail_errno(errno, "%s", path);
   size_t got = (size_t)n;

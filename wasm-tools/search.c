@@ -1,5 +1,5 @@
 /*
- * search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] PATH
+ * search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] [--shard=I/N] PATH
  * (PROTOCOL.md: search)
  *
  * Speed: POSIX regexec is slow, so content search reads each file whole into one reused buffer,
@@ -36,6 +36,8 @@ static wglob *globs, *excludes;
 static int nglobs, nexcludes;
 static int icase, use_gitignore = 1, content_mode;
 static uint64_t max_records = 1000, records, files_seen;
+/* --shard=I/N: of the candidate files, in walk order, only those with index % N == I. */
+static uint64_t shard_i, shard_n = 1, candidates;
 static int truncated;
 
 /* ---- required literals ------------------------------------------------------------------- */
@@ -189,6 +191,35 @@ static void scan_literals(const char *re, size_t n, litinfo *li) {
   li->pure = !breaks && li->lit_len > 0;
 }
 
+static unsigned char byte_rank(unsigned char c);
+static unsigned char lower_ascii(unsigned char c);
+
+/* How selective a literal is as the prefilter: its rarest byte first, then its length. The
+ * longest literal is often a common word (`struct`, `return`); a shorter one with a rarer byte
+ * (`_ops`) gives far fewer candidate lines to check. */
+static unsigned lit_score(const unsigned char *s, size_t n) {
+  unsigned rare = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned r = byte_rank(lower_ascii(s[i]));
+    if (r > rare) rare = r;
+  }
+  return rare * 64 + (unsigned)(n < 63 ? n : 63);
+}
+
+/* Makes the most selective literal of li (of 3+ bytes, or the longest) its prefilter literal. */
+static void pick_literal(litinfo *li) {
+  unsigned best = li->lit_len >= 3 ? lit_score(li->lit, li->lit_len) : 0;
+  for (int k = 0; k < li->nextra; k++) {
+    if (li->extra_len[k] < 3) continue;
+    unsigned sc = lit_score(li->extra[k], li->extra_len[k]);
+    if (sc > best) {
+      best = sc;
+      li->lit = li->extra[k]; /* extra[] keeps its own copy; the old lit stays allocated */
+      li->lit_len = li->extra_len[k];
+    }
+  }
+}
+
 /* Splits the pattern at top-level `|` and finds each branch's literals. With no usable literal in
  * some branch (or too many branches), nbranch stays 0 and the search runs regexec on regions. */
 static void plan_prefilter(const char *re) {
@@ -213,6 +244,7 @@ static void plan_prefilter(const char *re) {
   for (int k = 0; k < count; k++) {
     litinfo *li = &branch[k];
     scan_literals(re + starts[k], starts[k + 1] - 1 - starts[k], li);
+    if (!li->pure) pick_literal(li);
     if (li->lit_len == 0) {
       nbranch = 0;
       all_pure = 0;
@@ -289,6 +321,29 @@ static const char *find_in(const char *hs, size_t n, const unsigned char *nd, si
     if (lower_ascii(h[i]) == nd[0] && eq_fold(h + i, nd, m)) return (const char *)(h + i);
   return NULL;
 #endif
+}
+
+/* The first byte c in s[0..n), or NULL: memchr, 16 bytes at a time (wasi-libc's is scalar). */
+static const char *find_byte(const char *ss, size_t n, unsigned char c) {
+  const unsigned char *s = (const unsigned char *)ss;
+  size_t i = 0;
+#ifdef __wasm_simd128__
+  v128_t vc = wasm_u8x16_splat(c);
+  for (; i + 64 <= n; i += 64) {
+    v128_t a = wasm_i8x16_eq(wasm_v128_load(s + i), vc);
+    v128_t b = wasm_i8x16_eq(wasm_v128_load(s + i + 16), vc);
+    v128_t d = wasm_i8x16_eq(wasm_v128_load(s + i + 32), vc);
+    v128_t e = wasm_i8x16_eq(wasm_v128_load(s + i + 48), vc);
+    if (wasm_v128_any_true(wasm_v128_or(wasm_v128_or(a, b), wasm_v128_or(d, e)))) break;
+  }
+  for (; i + 16 <= n; i += 16) {
+    uint32_t mask = wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(s + i), vc));
+    if (mask) return (const char *)(s + i + __builtin_ctz(mask));
+  }
+#endif
+  for (; i < n; i++)
+    if (s[i] == c) return (const char *)(s + i);
+  return NULL;
 }
 
 /* 1 when the line b[0..n) holds every extra literal of li. */
@@ -406,7 +461,7 @@ static int search_region(char *b, size_t n, uint64_t first_line) {
       }
       if (hit == n) break;
       ls = (size_t)(line_start(b + pos, b + hit) - b);
-      const char *e = memchr(b + hit, '\n', n - hit);
+      const char *e = find_byte(b + hit, n - hit, '\n');
       le = e ? (size_t)(e - b) : n;
       if (!all_pure) {
         if (nbranch == 1 && !has_extras(&branch[0], b + ls, le - ls)) {
@@ -443,7 +498,7 @@ static int search_region(char *b, size_t n, uint64_t first_line) {
     } else {
       /* no literal and no DFA: every line goes through regexec */
       ls = pos;
-      const char *e = memchr(b + pos, '\n', n - pos);
+      const char *e = find_byte(b + pos, n - pos, '\n');
       le = e ? (size_t)(e - b) : n;
       if (!line_matches(b, ls, le)) {
         pos = le + 1;
@@ -485,7 +540,7 @@ static int search_file(int dfd, const char *name) {
     if (first) {
       first = 0;
       size_t probe = (size_t)r < BINARY_PROBE ? (size_t)r : BINARY_PROBE;
-      if (memchr(buf, 0, probe)) break; /* binary */
+      if (find_byte(buf, probe, 0)) break; /* binary */
     }
     have += (size_t)r;
     size_t end = have;
@@ -495,7 +550,7 @@ static int search_file(int dfd, const char *name) {
       end = (size_t)(nl - buf) + 1;
     }
     /* A NUL later in the file: search up to it, then stop (binary tail). */
-    const char *nul = memchr(buf, 0, end);
+    const char *nul = find_byte(buf, end, 0);
     if (nul) {
       end = (size_t)(line_start(buf, nul) - buf);
       eof = 1;
@@ -667,7 +722,7 @@ static int walk(int dfd, int depth) {
           int sub = openat(dirfd(d), es[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           if (sub >= 0) stop = walk(sub, depth + 1);
         }
-      } else if (included()) {
+      } else if (included() && candidates++ % shard_n == shard_i) {
         if (content_mode) stop = search_file(dirfd(d), es[i].name);
         else {
           files_seen++;
@@ -723,12 +778,19 @@ int main(int argc, char **argv) {
       icase = 1;
     } else if (strcmp(argv[i], "--no-gitignore") == 0) {
       use_gitignore = 0;
+    } else if (opt_value(argv[i], "--shard", &v)) {
+      char *end;
+      shard_i = strtoull(v, &end, 10);
+      if (end == v || *end != '/') usage("search: --shard=I/N");
+      const char *nv = end + 1;
+      shard_n = strtoull(nv, &end, 10);
+      if (end == nv || *end || shard_n < 1 || shard_n > 64 || shard_i >= shard_n) usage("search: --shard=I/N with 0 <= I < N <= 64");
 
     } else {
       usage("search: unknown option %s", argv[i]);
     }
   }
-  if (i != argc - 1) usage("search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] PATH");
+  if (i != argc - 1) usage("search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] [--shard=I/N] PATH");
   const char *path = argv[i];
   /* A default-only glob list is no filter at all. */
   if (nglobs == 1 && globs[0].match_all) nglobs = 0;

@@ -7,7 +7,7 @@ import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { askWithBackend, canonicalHostProgram, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
 import { ExecRefusal } from "./errors.js";
-import { normalizeCall, type NormalizedCall } from "./normalize.js";
+import { commandRoots, normalizeCall, type NormalizedCall } from "./normalize.js";
 import type { ProcessRegistry } from "./process-registry.js";
 import type { BridgeOutcome, CommandBridge, ExecBackend, ExecRequest, ExecResult, ExecuteArgs, ExecuteHooks, ProgramCheck } from "./types.js";
 
@@ -56,8 +56,9 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
   async function execute(args: ExecuteArgs, hooks: ExecuteHooks = {}): Promise<BridgeOutcome> {
     const started = performance.now();
     const roots = hooks.roots ?? (await opts.roots());
-    // 1. normalize: validated arguments, canonical working directory inside a root, built environment.
-    const normalized = normalizeCall(args, policy, roots, serverEnv, opts.home);
+    // 1. normalize: validated arguments, canonical working directory inside a root (on the backend
+    //    and its own roots when it has a filesystem of its own), built environment.
+    const normalized = await normalizeCall(args, policy, roots, serverEnv, opts.home, backend);
     // 2. decide: the command policy (or privileged mode) on exactly that input.
     const decision = normalized.ok ? await decideCall(normalized.call) : normalized;
     // 3. dispatch: only an allowed plan reaches the backend.
@@ -127,6 +128,8 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       outputCapBytes: e.output_cap_bytes,
       limits: { memoryMb: e.memory_mb, processes: e.processes, cpuS: e.cpu_s, fileSizeMb: e.file_size_mb, network: e.network },
       roots: call.roots.map((r) => ({ path: r.path, writable: r.writable })),
+      denyGlobs: policy.filesystem.deny,
+      denyScanLimit: e.deny_scan_limit,
       signal,
     };
   }
@@ -162,7 +165,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 
   async function checkProgram(program: string, hooks: Pick<ExecuteHooks, "roots"> = {}): Promise<ProgramCheck> {
     const name = program.trim();
-    const roots = hooks.roots ?? (await opts.roots());
+    const roots = commandRoots(backend, hooks.roots ?? (await opts.roots()));
     const cwd = roots[0]?.path ?? "/";
     const path = name.includes("/")
       ? backend.name === "native"

@@ -4,7 +4,7 @@ import { isWithin, type EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { buildCommandEnv } from "./command-env.js";
 import { executeArgsSchema } from "./execute-args.js";
-import type { ExecuteArgs } from "./types.js";
+import type { ExecBackend, ExecuteArgs, ResolvedWorkingDirectory } from "./types.js";
 
 /** A call after normalization: every value checked, canonical and bounded. */
 export interface NormalizedCall {
@@ -20,19 +20,70 @@ export interface NormalizedCall {
 export type Normalized = { ok: true; call: NormalizedCall } | { ok: false; rule: string; reason: string };
 
 /**
- * Validates and canonicalizes the arguments: the working directory is resolved (realpath) and
- * must lie inside an effective root; the timeout is bounded by the policy; the environment is
- * built from the policy's allowlist plus the checked caller variables.
+ * Validates and canonicalizes the arguments: the working directory is made canonical where the
+ * command runs and must lie inside a root there (see resolveCallDirectory); the timeout is bounded
+ * by the policy; the environment is built from the policy's allowlist plus the checked caller
+ * variables.
  */
-export function normalizeCall(raw: ExecuteArgs, policy: Policy, roots: EffectiveRoot[], serverEnv: NodeJS.ProcessEnv, home?: string): Normalized {
+export async function normalizeCall(
+  raw: ExecuteArgs,
+  policy: Policy,
+  roots: EffectiveRoot[],
+  serverEnv: NodeJS.ProcessEnv,
+  home?: string,
+  backend?: Pick<ExecBackend, "roots" | "resolveWorkingDirectory">,
+): Promise<Normalized> {
   const parsed = executeArgsSchema.safeParse(raw);
   if (!parsed.success) {
     return { ok: false, rule: "input.invalid", reason: parsed.error.issues.map((i) => `${i.path.join(".") || "(args)"}: ${i.message}`).join("; ") };
   }
   const args = parsed.data;
+  const place = await resolveCallDirectory(args.working_directory, roots, backend);
+  if (!place.ok) return place;
+  const exec = policy.execution;
+  const background = args.background ?? false;
+  const seconds = Math.min(args.timeout ?? (background ? exec.max_timeout_s : exec.timeout_s), exec.max_timeout_s);
+  const env = buildCommandEnv(policy, args.env, serverEnv, home);
+  if (!env.ok) return env;
+  return {
+    ok: true,
+    call: { command: args.command, cwd: place.cwd, roots: place.roots, timeoutMs: Math.round(seconds * 1000), env: env.env, stdin: args.stdin, background },
+  };
+}
+
+/**
+ * The roots commands are confined to: the backend's own when it has a filesystem of its own (ssh),
+ * else the local effective roots.
+ */
+export function commandRoots(backend: Pick<ExecBackend, "roots" | "resolveWorkingDirectory"> | undefined, local: EffectiveRoot[]): EffectiveRoot[] {
+  const own = backend?.resolveWorkingDirectory ? (backend.roots?.() ?? []) : [];
+  return own.length ? own : local;
+}
+
+/**
+ * working_directory made canonical where the command runs: on the backend, against its roots
+ * canonicalized there, when it has a filesystem of its own; else here, with a realpath against the
+ * local effective roots. A resolver that throws refuses (fail closed).
+ */
+export async function resolveCallDirectory(
+  path: string | undefined,
+  localRoots: EffectiveRoot[],
+  backend?: Pick<ExecBackend, "roots" | "resolveWorkingDirectory">,
+): Promise<ResolvedWorkingDirectory> {
+  const roots = commandRoots(backend, localRoots);
   if (roots.length === 0) return { ok: false, rule: "execution.no_root", reason: "there is no root to run commands in" };
+  if (!backend?.resolveWorkingDirectory) return resolveLocalDirectory(path, roots);
+  try {
+    return await backend.resolveWorkingDirectory(path, roots);
+  } catch (err) {
+    return { ok: false, rule: "execution.working_directory", reason: `working_directory could not be resolved on the backend: ${(err as Error).message}` };
+  }
+}
+
+/** A realpath on this machine, inside one of the (canonical) local roots. */
+function resolveLocalDirectory(path: string | undefined, roots: EffectiveRoot[]): ResolvedWorkingDirectory {
   const first = roots[0]!.path;
-  const wanted = args.working_directory === undefined ? first : isAbsolute(args.working_directory) ? args.working_directory : resolve(first, args.working_directory);
+  const wanted = path === undefined ? first : isAbsolute(path) ? path : resolve(first, path);
   let cwd: string;
   try {
     cwd = realpathSync(wanted);
@@ -43,13 +94,5 @@ export function normalizeCall(raw: ExecuteArgs, policy: Policy, roots: Effective
   if (!roots.some((r) => isWithin(r.path, cwd))) {
     return { ok: false, rule: "execution.working_directory", reason: "working_directory is outside the allowed roots" };
   }
-  const exec = policy.execution;
-  const background = args.background ?? false;
-  const seconds = Math.min(args.timeout ?? (background ? exec.max_timeout_s : exec.timeout_s), exec.max_timeout_s);
-  const env = buildCommandEnv(policy, args.env, serverEnv, home);
-  if (!env.ok) return env;
-  return {
-    ok: true,
-    call: { command: args.command, cwd, roots, timeoutMs: Math.round(seconds * 1000), env: env.env, stdin: args.stdin, background },
-  };
+  return { ok: true, cwd, roots };
 }

@@ -22,6 +22,10 @@ export interface ExecRequest {
   limits: { memoryMb: number; processes: number; cpuS: number; fileSizeMb: number; network: boolean };
   /** Read-write and read-only roots, for backends that bind them (bubblewrap, docker). */
   roots: { path: string; writable: boolean }[];
+  /** policy filesystem.deny: matches inside the roots are hidden from the command (native bubblewrap). */
+  denyGlobs?: string[];
+  /** policy execution.deny_scan_limit: entries per root the native backend reads to find them before refusing. */
+  denyScanLimit?: number;
   signal?: AbortSignal;
   /** Called with output as it arrives (for progress notifications and background retention). */
   onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
@@ -58,8 +62,27 @@ export interface ExecBackend {
   start(request: ExecRequest): Promise<BackendProcess>;
   /** Absolute path of `program` on the backend (searched on trustedPath), or null. */
   which(program: string, trustedPath: string[]): Promise<string | null>;
+  /**
+   * Backends with a filesystem of their own (ssh): the roots that confine commands there. They replace
+   * the server's local effective roots for working_directory and for the command policy (the client's
+   * MCP roots name the client's filesystem, not this one). Absent or empty: the local roots apply.
+   */
+  roots?(): EffectiveRoot[];
+  /**
+   * Backends with a filesystem of their own: canonicalizes `path` ON THE BACKEND (absolute, or
+   * relative to `roots[0]`; undefined means `roots[0]`) and checks that it is a directory inside one
+   * of `roots`, themselves canonicalized there. Absent: the bridge resolves with a local realpath
+   * (native and host-agent run here; docker binds the roots at the same paths).
+   */
+  resolveWorkingDirectory?(path: string | undefined, roots: EffectiveRoot[]): Promise<ResolvedWorkingDirectory>;
   close(): Promise<void>;
 }
+
+/**
+ * A canonical working directory with the canonical roots it was checked against (what the command
+ * policy then judges paths by), or the rule that refused it.
+ */
+export type ResolvedWorkingDirectory = { ok: true; cwd: string; roots: EffectiveRoot[] } | { ok: false; rule: string; reason: string };
 
 /** Arguments of execute_command / POST /api/v1/execute, already validated by zod. */
 export interface ExecuteArgs {

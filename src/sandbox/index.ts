@@ -21,9 +21,11 @@ export interface SandboxOptions {
  */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const cache = new ModuleCache(options.wasmDir ?? join(packageRoot(import.meta.url), "wasm-tools", "build"));
-  const pool = new WorkerPool(options.workers ?? 2);
+  const workers = options.workers ?? 2;
+  const pool = new WorkerPool(workers);
   const supported = process.platform === "linux" && existsSync("/proc/self/fd");
   return {
+    workers,
     async run(request: ModuleRunRequest): Promise<ModuleRunResult> {
       if (!supported) {
         return refusal("sandbox.unsupported_platform", "the WASI sandbox needs Linux with /proc mounted", "ENOTSUP");

@@ -53,5 +53,7 @@ export interface ModuleRunResult {
 /** The WASI runtime as the tool layer sees it. */
 export interface Sandbox {
   run(request: ModuleRunRequest): Promise<ModuleRunResult>;
+  /** Runs that can execute at once (worker threads); a caller may split work into that many runs. */
+  readonly workers?: number;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { callModule, keyValues, nulFields } from "./fs/module-call.js";
 import { toPosixEre } from "./fs/posix-regex.js";
+import { mergeWalkOrder } from "./fs/walk-order.js";
 import { defineTool, fail, ok } from "./tool.js";
 
 /** search_files: find files by glob, or lines by regex, under a directory. */
@@ -41,20 +42,48 @@ export const searchFilesTool = defineTool({
     for (const ex of typeof args.exclude === "string" ? [args.exclude] : (args.exclude ?? [])) flags.push(`--exclude=${ex}`);
     if (icase) flags.push("--icase");
     if (args.gitignore === false) flags.push("--no-gitignore");
-    const call = await callModule(ctx, "search", args.path, flags);
-    if (!call.ok) return call.outcome;
-    const stats = keyValues(call.stderr);
-    const truncated = stats.truncated === "1";
-    const fields = nulFields(call.stdout);
-    const more = truncated ? `\n[stopped at ${max} results; narrow the search or raise max_results]` : "";
     if (args.content === undefined) {
-      const files = fields;
+      const call = await callModule(ctx, "search", args.path, flags);
+      if (!call.ok) return call.outcome;
+      const truncated = keyValues(call.stderr).truncated === "1";
+      const files = nulFields(call.stdout);
       const text = files.length ? files.join("\n") : "No files found.";
-      return ok(text + more, { path: call.path, files, truncated }, { bytes: files.length });
+      return ok(text + moreNote(truncated, max), { path: call.path, files, truncated }, { bytes: files.length });
     }
-    const matches: { path: string; line: number; text: string }[] = [];
-    for (let i = 0; i + 2 < fields.length; i += 3) matches.push({ path: fields[i]!, line: Number(fields[i + 1]), text: fields[i + 2]! });
+    // Content search reads every file: one run per worker, each on every N-th file in walk order,
+    // merged back into the order (and the first max_results) one run would give.
+    const shards = Math.max(1, Math.min(ctx.sandbox.workers ?? 1, 4));
+    const calls = await Promise.all(
+      Array.from({ length: shards }, (_, i) => callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags)),
+    );
+    const parts: Match[][] = [];
+    let truncated = false;
+    let path = args.path;
+    for (const call of calls) {
+      if (!call.ok) return call.outcome;
+      path = call.path;
+      truncated ||= keyValues(call.stderr).truncated === "1";
+      const fields = nulFields(call.stdout);
+      const part: Match[] = [];
+      for (let i = 0; i + 2 < fields.length; i += 3) part.push({ path: fields[i]!, line: Number(fields[i + 1]), text: fields[i + 2]! });
+      parts.push(part);
+    }
+    let matches = mergeWalkOrder(parts, (m) => m.path);
+    if (matches.length > max) {
+      matches = matches.slice(0, max);
+      truncated = true;
+    }
     const text = matches.length ? matches.map((m) => `${m.path}:${m.line}:${m.text}`).join("\n") : "No matches found.";
-    return ok(text + more, { path: call.path, matches, truncated }, { bytes: matches.length });
+    return ok(text + moreNote(truncated, max), { path, matches, truncated }, { bytes: matches.length });
   },
 });
+
+interface Match {
+  path: string;
+  line: number;
+  text: string;
+}
+
+function moreNote(truncated: boolean, max: number): string {
+  return truncated ? `\n[stopped at ${max} results; narrow the search or raise max_results]` : "";
+}

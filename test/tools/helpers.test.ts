@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toGuestPath } from "../../src/tools/fs/guest-path.js";
 import { toPosixEre } from "../../src/tools/fs/posix-regex.js";
-import { incompleteUtf8Tail, isText } from "../../src/tools/fs/text.js";
+import { decodeText, incompleteUtf8Tail, isText } from "../../src/tools/fs/text.js";
 
 const roots = [{ path: "/r/proj", writable: true, aliases: ["/link/proj"] }, { path: "/other", writable: false }];
 
@@ -53,5 +53,19 @@ describe("text detection", () => {
     expect(isText(Buffer.from("plain\n"))).toBe(true);
     expect(isText(Buffer.from([0x61, 0, 0x62]))).toBe(false);
     expect(isText(Buffer.from([0xff, 0xfe]))).toBe(false);
+  });
+  it.each([
+    ["ascii", Buffer.from("plain\n"), "plain\n"],
+    ["utf-8", Buffer.from("héllo 😀"), "héllo 😀"],
+    ["a BOM is kept", Buffer.from("\ufeffbom"), "\ufeffbom"],
+    ["empty", Buffer.from(""), ""],
+    ["NUL", Buffer.from([0x61, 0, 0x62]), null],
+    ["invalid byte", Buffer.from([0x61, 0xff]), null],
+    ["lone surrogate", Buffer.from([0xed, 0xa0, 0x80]), null],
+    ["overlong", Buffer.from([0xc0, 0xaf]), null],
+    ["latin1 only", Buffer.from([0xe9]), null],
+  ])("decodeText: %s", (_name, bytes, want) => {
+    expect(decodeText(bytes)).toBe(want);
+    expect(isText(bytes)).toBe(want !== null);
   });
 });

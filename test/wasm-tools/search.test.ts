@@ -324,3 +324,26 @@ test("a pattern whose DFA outgrows its state budget still gives the right lines"
   const noLiteral = await lines("blowup", "--content=[a][ab]{11}$", "--max=100000");
   expect(noLiteral.rows).toEqual(want);
 });
+
+describe("--shard=I/N (a content search split over runs)", () => {
+  beforeAll(() => {
+    for (const f of ["a.txt", "a/x.txt", "a/y/z.txt", "a.b/k.txt", "b.txt", "c/d/e.txt", "c/f.txt", "ü.txt", "z.txt"]) put(`shard/${f}`, `one hit\nnone\nhit two\n`);
+  });
+
+  test("the shards' records, in walk order, are exactly one run's; files add up", async () => {
+    const whole = await lines("shard", "--content=hit");
+    const parts = [];
+    for (let i = 0; i < 3; i++) parts.push(await lines("shard", "--content=hit", `--shard=${i}/3`));
+    expect(parts.every((p) => p.rows.length > 0)).toBe(true);
+    const order = (row: string) => whole.rows.indexOf(row);
+    const merged = parts.flatMap((p) => p.rows).sort((x, y) => order(x) - order(y));
+    expect(merged).toEqual(whole.rows);
+    expect(parts.reduce((n, p) => n + Number(p.stats.files), 0)).toBe(Number(whole.stats.files));
+    for (const p of parts) expect([...p.rows].sort((x, y) => order(x) - order(y))).toEqual(p.rows);
+  });
+
+  test.each(["2/2", "1", "x/2", "0/0", "0/65", "1/2x"])("--shard=%s is bad usage", async (v) => {
+    const r = await h.run("search", ["--content=hit", `--shard=${v}`, join(h.root, "shard")]);
+    expect(r.exitCode).toBe(2);
+  });
+});

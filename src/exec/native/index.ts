@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { bwrapArgs } from "./bwrap-args.js";
+import { bwrapArgs, type BwrapScope } from "./bwrap-args.js";
+import { createDenyMaskCache, createEmptyMaskFile, EMPTY_MASKS } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
@@ -20,12 +21,16 @@ export interface NativeBackendOptions {
   cgroups?: boolean;
   /** Keep one launcher ready with its cgroups joined (zygote.ts). Default true. */
   prestart?: boolean;
+  /** Wall time bound of the filesystem.deny scan of one root (deny-masks.ts); beyond it the command is refused. Default 10 000 ms. */
+  denyScanTimeoutMs?: number;
 }
 
 /** What the native backend will actually do, for describe() and get_system_info. */
 export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
 
 const WRAPPER_SHELL = "/bin/sh";
+/** Same default as policy execution.deny_scan_limit, for requests that do not carry the knob. */
+const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 
 /**
  * Runs commands on this host with execa: argv directly, a shell only for an approved script,
@@ -44,6 +49,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     disposing.add(pending);
     void pending.finally(() => disposing.delete(pending));
   };
+  const denyMasks = createDenyMaskCache({ maxMs: options.denyScanTimeoutMs ?? 10_000 });
+  const emptyFile = createEmptyMaskFile();
   const instance = randomBytes(3).toString("hex");
   let seq = 0;
 
@@ -89,24 +96,36 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     }
   }
 
-  function plan(request: ExecRequest): LaunchPlan {
+  /** What bubblewrap gets for this request: its roots, with filesystem.deny matches inside them hidden. */
+  async function sandboxScope(request: ExecRequest): Promise<BwrapScope> {
+    const masks = request.denyGlobs?.length
+      ? await denyMasks.masksFor(request.roots, request.denyGlobs, request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT)
+      : EMPTY_MASKS;
+    return {
+      roots: request.roots,
+      cwd: request.cwd,
+      network: request.limits.network,
+      masks,
+      ...(masks.files.length > 0 ? { emptyFile: emptyFile.path() } : {}),
+    };
+  }
+
+  async function plan(request: ExecRequest): Promise<LaunchPlan> {
     if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
     const command = request.script !== undefined ? [request.argv[0]!, "-c", request.script] : request.argv;
-    if (mode.confinement === "bubblewrap") {
+    const scope = mode.confinement === "bubblewrap" ? await sandboxScope(request) : undefined;
+    if (scope && mode.confinement === "bubblewrap") {
       const z = takeZygote(request.limits);
       if (z) {
         // The zygote has an empty environment: bubblewrap sets the command's.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
-        const words = [mode.bwrap, "--clearenv", ...env, ...bwrapArgs({ roots: request.roots, cwd: request.cwd, network: request.limits.network }, layout), "--", ...command];
+        const words = [mode.bwrap, "--clearenv", ...env, ...bwrapArgs(scope, layout), "--", ...command];
         const feed = zygoteFeed(words, z.terminator);
         if (feed) return { file: "", args: [], cwd: request.cwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed } };
         discard(z);
       }
     }
-    const inner =
-      mode.confinement === "bubblewrap"
-        ? [mode.bwrap, ...bwrapArgs({ roots: request.roots, cwd: request.cwd, network: request.limits.network }, layout), "--", ...command]
-        : command;
+    const inner = scope && mode.confinement === "bubblewrap" ? [mode.bwrap, ...bwrapArgs(scope, layout), "--", ...command] : command;
     const cgroups = newCgroups(request.limits);
     return {
       file: WRAPPER_SHELL,
@@ -119,7 +138,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
 
   function track(proc: BackendProcess): BackendProcess {
     live.add(proc);
-    void proc.done.finally(() => live.delete(proc));
+    void proc.done.finally(() => {
+      live.delete(proc);
+      // It may have written into a root (a new key): a deny scan already under way may miss it.
+      denyMasks.invalidate();
+    });
     return proc;
   }
 
@@ -133,10 +156,10 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       return { backend: "native", confinement: "unavailable", detail: mode.why };
     },
     async run(request: ExecRequest): Promise<ExecResult> {
-      return track(launch(plan(request), request, { interactive: false, killGraceMs, onDispose })).done;
+      return track(launch(await plan(request), request, { interactive: false, killGraceMs, onDispose })).done;
     },
     async start(request: ExecRequest): Promise<BackendProcess> {
-      return track(launch(plan(request), request, { interactive: true, killGraceMs, onDispose }));
+      return track(launch(await plan(request), request, { interactive: true, killGraceMs, onDispose }));
     },
     async which(program: string, trustedPath: string[]) {
       return whichSync(program, trustedPath);
@@ -155,6 +178,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
       await Promise.all([...disposing]);
+      emptyFile.dispose();
     },
   };
 }

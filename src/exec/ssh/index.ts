@@ -1,29 +1,76 @@
 import { ExecRefusal } from "../errors.js";
-import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
+import type { EffectiveRoot } from "../../policy/roots.js";
+import type { BackendProcess, ExecBackend, ExecRequest, ExecResult, ResolvedWorkingDirectory } from "../types.js";
 import { HostKeyError, SshConnection, type SshTarget } from "./connection.js";
 import { failedResult, OutputCollector } from "./output-collector.js";
-import { cwdWithinRoots } from "./remote-roots.js";
+import { buildResolveCommand, cwdWithinRoots, decideResolved } from "./remote-roots.js";
 import { buildKillCommand, buildRemoteCommand, PID_MARKER } from "./remote-command.js";
 import { shellQuote } from "./shell-quote.js";
 
 export { HostKeyError } from "./connection.js";
 
 export interface SshBackendOptions extends SshTarget {
-  /** Remote roots confining working_directory; empty: the request's roots. */
+  /** Remote roots confining working_directory (policy execution.ssh.roots); empty: the local roots. */
   roots: string[];
+  /**
+   * Remote roots the command policy treats as read-only (redirects into them are denied); they
+   * confine working_directory like `roots`. Only the remote user's permissions enforce it there.
+   */
+  readOnlyRoots?: string[];
   killGraceMs?: number;
+  /** How long resolving working_directory on the remote host may take. Default 10 s. */
+  resolveTimeoutMs?: number;
 }
 
 /**
  * Runs commands on another host over one reused SSH connection. The remote host is the
- * confinement boundary: this backend pins its key, confines the working directory to the remote
- * roots, passes exactly the request's environment and kills the remote process group on timeout.
+ * confinement boundary: this backend pins its key, resolves the working directory on the remote
+ * host and confines it to the remote roots (remote-roots.ts), passes exactly the request's
+ * environment and kills the remote process group on timeout.
  * Limits other than time are the remote host's business (see the guide).
  */
 export function createSshBackend(options: SshBackendOptions): ExecBackend & { connection: SshConnection } {
   const connection = new SshConnection(options);
   const killGraceMs = options.killGraceMs ?? 2000;
   const live = new Set<BackendProcess>();
+  const configuredRoots: EffectiveRoot[] = [
+    ...options.roots.map((path) => ({ path, writable: true })),
+    ...(options.readOnlyRoots ?? []).filter((p) => !options.roots.includes(p)).map((path) => ({ path, writable: false })),
+  ];
+  const configured = configuredRoots.map((r) => r.path);
+  /** Remote canonical spellings of the configured roots, learned when resolving (for launch's last check). */
+  const canonicalRoots = new Set<string>();
+
+  /** Runs a short script on the connection and collects its stdout; a hung one is closed after timeoutMs. */
+  async function capture(script: string, timeoutMs = options.resolveTimeoutMs ?? 10_000): Promise<{ code: number | null; stdout: string }> {
+    const { channel, exit } = await connection.exec(script);
+    channel.end();
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => channel.close(), timeoutMs);
+      channel.on("data", (d: Buffer) => chunks.push(d));
+      channel.stderr.resume();
+      channel.on("close", async () => {
+        clearTimeout(timer);
+        resolve({ code: (await exit)?.code ?? null, stdout: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+  }
+
+  async function resolveWorkingDirectory(path: string | undefined, roots: EffectiveRoot[]): Promise<ResolvedWorkingDirectory> {
+    const plan = buildResolveCommand(path, roots.map((r) => r.path));
+    if (!plan.ok) return plan;
+    let answer: { code: number | null; stdout: string };
+    try {
+      answer = await capture(plan.command);
+    } catch (err) {
+      if (err instanceof HostKeyError) return { ok: false, rule: "execution.ssh.host_key", reason: err.message };
+      return { ok: false, rule: "execution.ssh.connection", reason: `cannot resolve working_directory on the remote host: ${(err as Error).message}` };
+    }
+    const resolved = decideResolved(answer, roots);
+    if (resolved.ok) for (const r of resolved.roots) if ([r.path, ...(r.aliases ?? [])].some((p) => configured.includes(p))) canonicalRoots.add(r.path);
+    return resolved;
+  }
 
   async function signalGroup(pid: number, signal: string): Promise<void> {
     const { channel: ch } = await connection.exec(buildKillCommand(pid, signal), { unqueued: true });
@@ -33,7 +80,7 @@ export function createSshBackend(options: SshBackendOptions): ExecBackend & { co
   }
 
   async function launch(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
-    const roots = options.roots.length ? options.roots : request.roots.map((r) => r.path);
+    const roots = configured.length ? [...configured, ...canonicalRoots] : request.roots.map((r) => r.path);
     if (!cwdWithinRoots(request.cwd, roots)) {
       throw new ExecRefusal("execution.ssh.roots", `working directory ${request.cwd} is not inside a remote root (${roots.join(", ") || "none configured"})`);
     }
@@ -149,19 +196,15 @@ export function createSshBackend(options: SshBackendOptions): ExecBackend & { co
         throw err;
       }
     },
+    roots: () => configuredRoots.map((r) => ({ ...r })),
+    resolveWorkingDirectory,
     async which(program, trustedPath) {
       if (program.includes("/") && !program.startsWith("/")) return null;
       const candidates = program.startsWith("/") ? [program] : trustedPath.filter((d) => d.startsWith("/")).map((d) => `${d.replace(/\/+$/, "")}/${program}`);
       if (!candidates.length) return null;
       const script = `for f in ${candidates.map(shellQuote).join(" ")}; do if [ -f "$f" ] && [ -x "$f" ]; then printf %s "$f"; exit 0; fi; done; exit 1`;
-      const { channel, exit } = await connection.exec(script);
-      channel.end();
-      return new Promise((resolve) => {
-        let out = "";
-        channel.on("data", (d: Buffer) => (out += d.toString()));
-        channel.stderr.resume();
-        channel.on("close", async () => resolve((await exit)?.code === 0 && out.startsWith("/") ? out : null));
-      });
+      const { code, stdout } = await capture(script);
+      return code === 0 && stdout.startsWith("/") ? stdout : null;
     },
     async close() {
       await Promise.all([...live].map((p) => p.kill("SIGKILL").catch(() => {})));

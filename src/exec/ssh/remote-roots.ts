@@ -1,9 +1,77 @@
 import { posix } from "node:path";
+import { isWithin, type EffectiveRoot } from "../../policy/roots.js";
+import type { ResolvedWorkingDirectory } from "../types.js";
+import { shellQuote } from "./shell-quote.js";
 
 /**
- * Whether `cwd` lies in one of `roots` (whole components, after normalizing `.` and `..`). Remote
- * hosts have their own filesystem: this is the one place the remote backends confine
- * `working_directory`, against the remote roots the policy names.
+ * Remote hosts have their own filesystem: this is the one place the ssh backend confines
+ * `working_directory`. The directory and the roots are canonicalized ON the remote host (one shell
+ * round trip, `cd -P` + `pwd -P`, so symlinks and `..` resolve there), then compared by whole
+ * components like src/policy/roots.ts. A local realpath would judge another machine's paths.
+ */
+
+/** First bytes of the answer: anything the remote user's shell start-up printed before it is skipped. */
+export const RESOLVE_MARKER = "warden-cwd:";
+
+/** Exit status of the resolve script when working_directory cannot be entered. */
+const NO_DIRECTORY = 3;
+
+export type ResolvePlan = { ok: true; command: string } | { ok: false; rule: string; reason: string };
+
+/**
+ * The remote script that canonicalizes each root and then `path` (absolute, or relative to the
+ * first root; undefined: the first root). Its answer is NUL-separated (a path may hold any other
+ * byte): the marker, one entry per root (empty when it cannot be entered), then the directory.
+ * Paths with NUL or a newline are refused before anything is sent.
+ */
+export function buildResolveCommand(path: string | undefined, roots: readonly string[]): ResolvePlan {
+  if (roots.length === 0) return { ok: false, rule: "execution.no_root", reason: "there is no remote root to run commands in" };
+  if (roots.some((r) => !r.startsWith("/") || /[\0\n]/.test(r))) return { ok: false, rule: "execution.ssh.roots", reason: "a remote root is not an absolute path without NUL or newline" };
+  if (path !== undefined && (path === "" || /[\0\n\r]/.test(path))) return { ok: false, rule: "execution.working_directory", reason: "working_directory must be a non-empty path without NUL or newline" };
+  const wanted = path === undefined ? roots[0]! : path.startsWith("/") ? path : `${roots[0]!.replace(/\/+$/, "")}/${path}`;
+  const command = [
+    `printf '${RESOLVE_MARKER}\\000'`,
+    `for r in ${roots.map(shellQuote).join(" ")}; do if cd -P -- "$r" 2>/dev/null; then pwd -P; fi; printf '\\000'; done`,
+    `cd -P -- ${shellQuote(wanted)} 2>/dev/null || exit ${NO_DIRECTORY}`,
+    `pwd -P; printf '\\000'`,
+  ].join("\n");
+  return { ok: true, command };
+}
+
+/**
+ * Reads the resolve script's answer and decides: the directory must exist there and lie inside a
+ * root that exists there, both canonical. Returns the canonical roots (configured spelling kept as
+ * an alias) so the command policy judges paths by the same names. Fails closed on any odd answer.
+ */
+export function decideResolved(answer: { code: number | null; stdout: string }, roots: readonly EffectiveRoot[]): ResolvedWorkingDirectory {
+  const start = answer.stdout.indexOf(`${RESOLVE_MARKER}\0`);
+  if (start < 0) return { ok: false, rule: "execution.working_directory", reason: `the remote shell gave no answer when resolving working_directory (exit ${answer.code})` };
+  const parts = answer.stdout.slice(start + RESOLVE_MARKER.length + 1).split("\0");
+  const entry = (i: number) => (parts[i] ?? "").replace(/\n$/, "");
+  const canonical: EffectiveRoot[] = [];
+  roots.forEach((r, i) => {
+    const real = entry(i);
+    if (!real.startsWith("/") || real.includes("\n")) return;
+    canonical.push({ path: real, writable: r.writable, ...(real !== r.path ? { aliases: [...new Set([r.path, ...(r.aliases ?? [])])] } : {}) });
+  });
+  const listed = roots.map((r) => r.path).join(", ");
+  if (canonical.length === 0) return { ok: false, rule: "execution.no_root", reason: `none of the remote roots (${listed}) exists on the remote host` };
+  if (answer.code === NO_DIRECTORY) return { ok: false, rule: "execution.working_directory", reason: "working_directory does not exist on the remote host (or is not a directory the remote user can enter)" };
+  const cwd = entry(roots.length);
+  if (answer.code !== 0 || parts.length < roots.length + 2 || !cwd.startsWith("/")) {
+    return { ok: false, rule: "execution.working_directory", reason: `working_directory could not be resolved on the remote host (exit ${answer.code})` };
+  }
+  if (cwd.includes("\n")) return { ok: false, rule: "execution.working_directory", reason: "working_directory resolves to a path with a newline" };
+  if (!canonical.some((r) => isWithin(r.path, cwd))) {
+    return { ok: false, rule: "execution.ssh.roots", reason: `working_directory resolves (on the remote host) outside the remote roots (${listed})` };
+  }
+  return { ok: true, cwd, roots: canonical };
+}
+
+/**
+ * Whether `cwd` lies in one of `roots` (whole components, after normalizing `.` and `..`): the
+ * backends' last check on a request, by name only. The bridge has already canonicalized `cwd`
+ * (remotely for ssh, see decideResolved); this refuses a request that bypassed it.
  */
 export function cwdWithinRoots(cwd: string, roots: readonly string[]): boolean {
   if (!cwd.startsWith("/")) return false;

@@ -41,6 +41,13 @@ export const executionSchema = z
       .default(4 * 1024 * 1024)
       .describe("Retained output per background process; older output is dropped."),
     max_background: z.number().int().min(0).default(16).describe("Background processes alive at once."),
+    deny_scan_limit: z
+      .number()
+      .int()
+      .min(1000)
+      .max(10_000_000)
+      .default(200_000)
+      .describe("Entries per root the native backend reads before each command to hide filesystem.deny matches from it; a larger root refuses the command (rule execution.deny_scan_limit)."),
     docker: z
       .object({
         image: z.string().min(1).default("warden-sandbox:latest").describe("Image of the session container (docker_socket); a minimal one (busybox) for volume_mount."),

@@ -1,4 +1,4 @@
-import type { BigIntStats } from "node:fs";
+import type { BigIntStats, Stats } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
 
 /**
@@ -44,6 +44,6 @@ export function filestatOf(st: BigIntStats): HostFilestat {
 export const ALL_RIGHTS = (1n << 30n) - 1n;
 
 /** Only regular files and directories may be opened (FIFOs, sockets and devices are refused). */
-export function isOpenable(st: BigIntStats): boolean {
+export function isOpenable(st: BigIntStats | Stats): boolean {
   return st.isFile() || st.isDirectory();
 }

@@ -10,13 +10,14 @@ import {
   renameSync,
   rmdirSync,
   unlinkSync,
+  type BigIntStats,
   type Dirent,
 } from "node:fs";
 import { Fd, wasi } from "@bjorn3/browser_wasi_shim";
 import { errnoOf } from "./errno.js";
 import { ALL_RIGHTS, filestatOf, isOpenable } from "./filestat.js";
 import { HostFile } from "./host-file.js";
-import { resolve, type Walk, type WalkStart } from "./resolve.js";
+import { resolve, type HostStats, type Walk, type WalkStart } from "./resolve.js";
 import { anchored, DIR_OPEN, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 import { timesFor } from "./times.js";
 
@@ -61,14 +62,17 @@ export class HostDirectory extends Fd {
     return path === "" || path === "." ? base : `${base === "/" ? "" : base}/${path}`;
   }
 
-  private walk(path: string, follow: boolean): Walk | number {
-    const w = resolve(this.ctx, this.start, path, { follow, display: this.guest(path) });
+  private walk(path: string, follow: boolean, typeOnly: boolean): Walk | number {
+    const w = resolve(this.ctx, this.start, path, { follow, display: this.guest(path), typeOnly });
     return w.ok ? w : w.errno;
   }
 
-  /** Runs `op` on a resolved path and always releases the walk. */
-  private withWalk<T>(path: string, follow: boolean, onError: (errno: number) => T, op: (w: Walk) => T): T {
-    const w = this.walk(path, follow);
+  /**
+   * Runs `op` on a resolved path and always releases the walk. `typeOnly`: `op` reads only the
+   * type of `w.stat` (no bigint stats needed).
+   */
+  private withWalk<T>(path: string, follow: boolean, onError: (errno: number) => T, op: (w: Walk) => T, typeOnly = false): T {
+    const w = this.walk(path, follow, typeOnly);
     if (typeof w === "number") return onError(w);
     try {
       return op(w);
@@ -190,7 +194,7 @@ export class HostDirectory extends Fd {
       const fd = this.ctx.openHost(anchored(w.dirFd, w.name), flags);
       let keep = false;
       try {
-        const opened = fstatSync(fd, { bigint: true });
+        const opened = fstatSync(fd);
         if (!isOpenable(opened)) return none(this.ctx.refuse("sandbox.file_type", guestPath, "only regular files and directories can be opened", wasi.ERRNO_ACCES));
         if (!this.ctx.isUnder(fd, w.door)) return none(this.ctx.refuse("sandbox.escape", guestPath, "the opened file lies outside the root", wasi.ERRNO_NOTCAPABLE));
         keep = true;
@@ -206,19 +210,19 @@ export class HostDirectory extends Fd {
       } finally {
         if (!keep) this.ctx.closeHost(fd);
       }
-    });
+    }, true);
   }
 
   override path_filestat_get(flags: number, path: string) {
     const none = (ret: number) => ({ ret, filestat: null });
-    return this.withWalk(path, (flags & LOOKUP_FOLLOW) !== 0, none, (w) => (w.stat ? { ret: 0, filestat: filestatOf(w.stat) } : none(wasi.ERRNO_NOENT)));
+    return this.withWalk(path, (flags & LOOKUP_FOLLOW) !== 0, none, (w) => (w.stat ? { ret: 0, filestat: filestatOf(exact(w.stat)) } : none(wasi.ERRNO_NOENT)));
   }
 
   override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
     return this.withWalk(path, (flags & LOOKUP_FOLLOW) !== 0, (e) => e, (w) => {
       if (!this.writable(w)) return this.ctx.refuseReadOnly(this.guest(path));
       if (w.stat === null) return wasi.ERRNO_NOENT;
-      const t = timesFor(w.stat, atim, mtim, fstFlags);
+      const t = timesFor(exact(w.stat), atim, mtim, fstFlags);
       if (typeof t === "number") return t;
       if (w.name === "") futimesSync(w.dirFd, t.atime, t.mtime);
       else lutimesSync(anchored(w.dirFd, w.name), t.atime, t.mtime);
@@ -321,4 +325,10 @@ export class HostDirectory extends Fd {
     if (!this.preopen) this.ctx.closeHost(this.fd);
     return 0;
   }
+}
+
+/** Stats of a walk made without `typeOnly` (always bigint: nanosecond times, 64-bit sizes). */
+function exact(st: HostStats): BigIntStats {
+  if (typeof st.ino !== "bigint") throw new Error("internal: a type-only walk was used for exact stats");
+  return st as BigIntStats;
 }

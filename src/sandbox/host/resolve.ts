@@ -1,10 +1,13 @@
-import { lstatSync, readlinkSync, type BigIntStats } from "node:fs";
+import { lstatSync, readlinkSync, type BigIntStats, type Stats } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
 import { codeOf, errnoOf } from "./errno.js";
 import { anchored, DIR_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 
 /** Symlinks followed in one resolution before ELOOP (Linux's own limit). */
 export const MAX_SYMLINK_HOPS = 40;
+
+/** lstat of a component: exact (bigint) by default, plain numbers when only its type is needed. */
+export type HostStats = BigIntStats | Stats;
 
 /** Where a walk starts: a preopen or a directory the module opened, with its physical path. */
 export interface WalkStart {
@@ -23,8 +26,11 @@ export interface Walk {
   dirRel: readonly string[];
   /** Final component, a single name; "" when the path names the directory `dirFd` itself. */
   name: string;
-  /** lstat of the final component (after following it when asked), or null when it does not exist. */
-  stat: BigIntStats | null;
+  /**
+   * lstat of the final component (after following it when asked), or null when it does not exist.
+   * BigIntStats unless the walk was asked for `typeOnly`.
+   */
+  stat: HostStats | null;
   /** Closes the directories the walk opened. Always call it. */
   release(): void;
 }
@@ -36,6 +42,8 @@ export interface WalkOptions {
   follow: boolean;
   /** The path as the module spelled it, for denials (default: `guestPath`). */
   display?: string;
+  /** The caller needs only the final component's type: lstat it with numbers (cheaper than bigints). */
+  typeOnly?: boolean;
 }
 
 interface Level {
@@ -118,7 +126,7 @@ export function resolve(ctx: RunContext, start: WalkStart, guestPath: string, op
       if (glob !== null) return fail(ctx.refuseDenied(glob, shown));
 
       if (last && !opts.follow && !mustBeDir) {
-        const stat = lstatAt(here.fd, name);
+        const stat = lstatAt(here.fd, name, !opts.typeOnly);
         if (typeof stat === "number") return fail(stat);
         return finish(ctx, door, stack, name, false, release, stat, shown);
       }
@@ -135,7 +143,7 @@ export function resolve(ctx: RunContext, start: WalkStart, guestPath: string, op
         }
       }
 
-      const stat = lstatAt(here.fd, name);
+      const stat = lstatAt(here.fd, name, last && !opts.typeOnly);
       if (typeof stat === "number") return fail(stat);
       if (stat === null) {
         if (last) return finish(ctx, door, stack, name, mustBeDir, release, null, shown);
@@ -186,9 +194,9 @@ export function resolve(ctx: RunContext, start: WalkStart, guestPath: string, op
 }
 
 /** lstat of one component anchored on a directory descriptor: stats, null (absent) or an errno. */
-function lstatAt(dirFd: number, name: string): BigIntStats | null | number {
+function lstatAt(dirFd: number, name: string, bigint: boolean): HostStats | null | number {
   try {
-    return lstatSync(anchored(dirFd, name), { bigint: true, throwIfNoEntry: false }) ?? null;
+    return lstatSync(anchored(dirFd, name), { bigint, throwIfNoEntry: false }) ?? null;
   } catch (err) {
     return errnoOf(err);
   }
@@ -216,7 +224,7 @@ function finish(
   name: string,
   mustBeDir: boolean,
   release: () => void,
-  known: BigIntStats | null | undefined,
+  known: HostStats | null | undefined,
   shown: string,
 ): WalkResult {
   const dir = stack[stack.length - 1]!;
@@ -225,7 +233,7 @@ function finish(
     release();
     return { ok: false, errno: ctx.refuse("sandbox.escape", shown, "a directory moved outside the root during the call", wasi.ERRNO_NOTCAPABLE) };
   }
-  let stat: BigIntStats | null;
+  let stat: HostStats | null;
   if (known !== undefined) stat = known;
   else if (name === "") {
     const s = ctx.fstat(dir.fd);

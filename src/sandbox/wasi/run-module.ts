@@ -198,6 +198,33 @@ function patchImports(shim: WASI): void {
     view.setUint32(nwrittenPtr, total, true);
     return 0;
   };
+  // The shim decodes every path through a copy and a new TextDecoder; a search opens one per file.
+  imports.path_open = (
+    fd: number,
+    dirflags: number,
+    pathPtr: number,
+    pathLen: number,
+    oflags: number,
+    rightsBase: bigint,
+    rightsInheriting: bigint,
+    fdflags: number,
+    openedPtr: number,
+  ) => {
+    const dir = shim.fds[fd];
+    if (dir === undefined) return wasi.ERRNO_BADF;
+    let path: string;
+    try {
+      path = str(pathPtr, pathLen);
+    } catch (err) {
+      if (err instanceof RangeError) return wasi.ERRNO_FAULT;
+      throw err;
+    }
+    const { ret, fd_obj } = dir.path_open(dirflags, path, oflags, rightsBase, rightsInheriting, fdflags);
+    if (ret !== 0 || fd_obj === null) return ret;
+    shim.fds.push(fd_obj);
+    new DataView(memory().buffer).setUint32(openedPtr, shim.fds.length - 1, true);
+    return 0;
+  };
   imports.path_rename = (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
     const from = shim.fds[fd];
     const to = shim.fds[newFd];

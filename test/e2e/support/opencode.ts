@@ -3,12 +3,17 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
-const require = createRequire(import.meta.url);
+/** Pinned OpenCode version; .ci/run installs it into .cache/e2e-tools. */
+export const OPENCODE_VERSION = "1.18.33";
+const TOOLS = join(import.meta.dirname, "..", "..", "..", ".cache", "e2e-tools");
+const require = createRequire(join(TOOLS, "package.json"));
 
 /**
- * The OpenCode binary installed from npm (devDependency `opencode-ai`, pinned). The platform
- * package (optionalDependency) holds the real binary; `opencode-ai/bin/opencode.exe` is a copy
- * its postinstall makes, used when the platform package is laid out differently.
+ * The OpenCode binary installed from npm (`opencode-ai`, pinned). It is not a devDependency:
+ * the registry here serves only some of its per-platform optional packages, which makes `npm ci`
+ * refuse the lock file, so .ci/run installs it on its own into .cache/e2e-tools. The platform
+ * package holds the real binary; `opencode-ai/bin/opencode.exe` is a copy its postinstall makes,
+ * used when the platform package is laid out differently.
  */
 export function opencodeBinary(): string {
   const arch = process.arch === "x64" ? "x64" : process.arch;
@@ -22,9 +27,13 @@ export function opencodeBinary(): string {
       // not installed for this platform
     }
   }
-  const fallback = join(dirname(require.resolve("opencode-ai/package.json")), "bin", "opencode.exe");
-  if (existsSync(fallback)) return fallback;
-  throw new Error("opencode binary not found: run `npm ci` (opencode-ai is a devDependency)");
+  try {
+    const fallback = join(dirname(require.resolve("opencode-ai/package.json")), "bin", "opencode.exe");
+    if (existsSync(fallback)) return fallback;
+  } catch {
+    // not installed
+  }
+  throw new Error(`opencode binary not found: run \`npm install --prefix .cache/e2e-tools --no-save opencode-ai@${OPENCODE_VERSION}\` (.ci/run does)`);
 }
 
 /** Port 9 (discard) on loopback: nothing listens, connections fail at once. */

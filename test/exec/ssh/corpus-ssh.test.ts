@@ -25,7 +25,7 @@ describe.skipIf(unsupported !== null)(`bypass corpus through the ssh backend${un
     chmodSync(fx.dir, 0o755);
     chownSync(fx.root, user.uid, user.gid);
     chmodSync(`${fx.outside}/secret.txt`, 0o600);
-    backend = createSshBackend({ host: engine.host, port: engine.port, user: engine.user, privateKeyPath: engine.privateKeyPath, agent: false, hostKeySha256: engine.hostKeySha256, roots: [fx.root, fx.ro], killGraceMs: 300 });
+    backend = createSshBackend({ host: engine.host, port: engine.port, user: engine.user, privateKeyPath: engine.privateKeyPath, agent: false, hostKeySha256: engine.hostKeySha256, roots: [fx.root], readOnlyRoots: [fx.ro], killGraceMs: 300 });
   });
   afterAll(async () => {
     await backend?.close();

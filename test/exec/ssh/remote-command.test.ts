@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildKillCommand, buildRemoteCommand, PID_MARKER } from "../../../src/exec/ssh/remote-command.js";
 import { cwdWithinRoots } from "../../../src/exec/ssh/remote-roots.js";
@@ -35,6 +38,17 @@ describe("remote command lines (a real /bin/sh parses them)", () => {
   it("fails with 126 when the directory does not exist", () => {
     const cmd = buildRemoteCommand({ argv: ["/bin/true"], cwd: "/no/such/dir", env: {} });
     expect(spawnSync("/bin/sh", ["-c", cmd]).status).toBe(126);
+  });
+
+  it("fails with 126 when the directory is not physically the canonical one (swapped for a symlink)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wrc-"));
+    try {
+      symlinkSync("/tmp", join(dir, "swapped"));
+      expect(spawnSync("/bin/sh", ["-c", buildRemoteCommand({ argv: ["/bin/true"], cwd: join(dir, "swapped"), env: {} })]).status).toBe(126);
+      expect(spawnSync("/bin/sh", ["-c", buildRemoteCommand({ argv: ["/bin/pwd"], cwd: realpathSync(dir), env: {} })], { encoding: "utf8" }).stdout).toBe(`${realpathSync(dir)}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("kill commands take only signal names and numbers", () => {
