@@ -94,6 +94,7 @@ export function createBackend(selection: BackendSelection, ctx: BackendContext):
         user: s.user,
         agent: s.agent,
         roots: s.roots,
+        readOnlyRoots: s.read_only_roots,
         env: ctx.env,
         ...(s.private_key_path ? { privateKeyPath: s.private_key_path } : {}),
         ...(s.known_hosts ? { knownHosts: s.known_hosts } : {}),

@@ -74,6 +74,10 @@ export const executionSchema = z
         known_hosts: z.string().optional().describe("known_hosts file pinning the host key (plain or hashed entries)."),
         host_key_sha256: z.string().regex(/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/, "an OpenSSH SHA256 fingerprint (SHA256:...)").optional().describe("Pinned host key fingerprint, as `ssh-keygen -lf` prints it."),
         roots: z.array(z.string().startsWith("/")).default([]).describe("Remote roots confining working_directory (default: the local roots' paths)."),
+        read_only_roots: z
+          .array(z.string().startsWith("/"))
+          .default([])
+          .describe("Read-only remote roots: a working_directory may lie in them, but the policy lets no redirection write into them."),
       })
       .strict()
       .refine((s) => s.known_hosts !== undefined || s.host_key_sha256 !== undefined, { message: "pin the host key: set known_hosts or host_key_sha256" })
