@@ -49,15 +49,22 @@ async function connect(command, args) {
   return client;
 }
 
-async function time(n, fn) {
-  const samples = [];
+/**
+ * Medians of `ours` and `peer`, run alternately (ours, peer, ours, ...) so that both see the same
+ * machine: on a shared machine the load changes from one second to the next.
+ */
+async function timePair(n, ours, peer) {
+  const a = [];
+  const b = [];
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
+    for (const [fn, samples] of [[ours, a], [peer, b]]) {
+      const t = performance.now();
+      await fn();
+      samples.push(performance.now() - t);
+    }
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  const median = (s) => s.sort((x, y) => x - y)[Math.floor(s.length / 2)];
+  return [median(a), median(b)];
 }
 
 async function call(client, name, args) {
@@ -87,14 +94,16 @@ spawnSync("rg", ["-uu", "-c", "x", TREE]);
 
 for (const [label, file] of [["read_file 4 KB", "bench-4k.txt"], ["read_file 2 MB", "bench-2m.txt"]]) {
   const path = join(TREE, file);
-  const ours = await time(ITER, () => call(warden, "read_file", { path }));
-  const peer = await time(ITER, () => call(official, "read_text_file", { path }));
+  const [ours, peer] = await timePair(ITER, () => call(warden, "read_file", { path }), () => call(official, "read_text_file", { path }));
   row(label, ours, peer, "official server", 1);
 }
 
 const glob = "**/*.h";
-const ours = await time(SEARCH_ITER, () => call(warden, "search_files", { path: TREE, pattern: glob, max_results: 10000, gitignore: false }));
-const peer = await time(SEARCH_ITER, () => call(official, "search_files", { path: TREE, pattern: glob }));
+const [ours, peer] = await timePair(
+  SEARCH_ITER,
+  () => call(warden, "search_files", { path: TREE, pattern: glob, max_results: 10000, gitignore: false }),
+  () => call(official, "search_files", { path: TREE, pattern: glob }),
+);
 row(`name search ${glob}`, ours, peer, "official server", 2);
 
 const rgVersion = spawnSync("rg", ["--version"]).stdout?.toString().split("\n")[0] ?? "rg missing";
@@ -103,16 +112,17 @@ const rgVersion = spawnSync("rg", ["--version"]).stdout?.toString().split("\n")[
 for (const re of ["pthread_mutex_lock", "pthread_mutex_[a-z]+", "\\bmalloc\\s*\\(", "struct\\s+\\w+_ops\\b"]) {
   let found = 0;
   let rgLines = 0;
-  const ours = await time(SEARCH_ITER, async () => {
+  const ours = async () => {
     const r = await call(warden, "search_files", { path: TREE, content: re, max_results: 10000, gitignore: false, exclude: "bench-*.txt" });
     found = r.structuredContent.matches.length;
-  });
-  const peer = await time(SEARCH_ITER, async () => {
-    const r = spawnSync("rg", ["-uu", "-n", "--no-heading", "-g", "!/bench-*.txt", "-e", re, TREE], { maxBuffer: 256 * 1024 * 1024 });
+  };
+  const peer = async () => {
+    const r = spawnSync("rg", ["-uu", "-n", "--no-heading", "-g", "!bench-*.txt", "-e", re, TREE], { maxBuffer: 256 * 1024 * 1024 });
     if (r.status !== 0 && r.status !== 1) throw new Error(`rg failed: ${r.stderr}`);
     rgLines = r.stdout.toString().split("\n").filter(Boolean).length;
-  });
-  row(`content search /${re}/`, ours, peer, "ripgrep (spawned)", 0.5, `${found} vs ${rgLines} lines`);
+  };
+  const [oursMs, peerMs] = await timePair(SEARCH_ITER, ours, peer);
+  row(`content search /${re}/`, oursMs, peerMs, "ripgrep (spawned)", 0.5, `${found} vs ${rgLines} lines`);
 }
 
 await warden.close();
@@ -120,7 +130,7 @@ await official.close();
 
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
 console.log(`\nmcp-warden file-tool benchmark: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-console.log(`tree: ${fileCount} files (/usr/include + node_modules packages); ${ITER} iterations for reads, ${SEARCH_ITER} for searches; medians; ${rgVersion}`);
+console.log(`tree: ${fileCount} files (/usr/include + node_modules packages); ${ITER} iterations for reads, ${SEARCH_ITER} for searches, each side alternately; medians; ${rgVersion}`);
 const load = (l) => l.map((x) => x.toFixed(2)).join(" ");
 console.log(`load average: ${load(loadBefore)} at the first measurement, ${load(loadavg())} at the end`);
 console.log(`ratio = peer time / mcp-warden time (>1: mcp-warden faster); goal = the issue's minimum ratio\n`);

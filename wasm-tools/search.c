@@ -36,8 +36,11 @@ static wglob *globs, *excludes;
 static int nglobs, nexcludes;
 static int icase, use_gitignore = 1, content_mode;
 static uint64_t max_records = 1000, records, files_seen;
-/* --shard=I/N: of the candidate files, in walk order, only those with index % N == I. */
-static uint64_t shard_i, shard_n = 1, candidates;
+/* --shard=I/N: this run searches its share of the tree. Directories SHARD_LEVEL levels below PATH
+ * (with everything under them) are dealt round-robin in walk order, so each run lists only its own
+ * subtrees; the files above that level are dealt the same way by their own count. */
+#define SHARD_LEVEL 2
+static uint64_t shard_i, shard_n = 1, candidates, subtrees;
 static int truncated;
 
 /* ---- required literals ------------------------------------------------------------------- */
@@ -718,11 +721,11 @@ static int walk(int dfd, int depth) {
     int is_dir = type == DT_DIR;
     if (!(use_gitignore && ig_ignored(is_dir)) && !excluded()) {
       if (is_dir) {
-        if (depth < MAX_WALK_DEPTH) {
+        if (depth < MAX_WALK_DEPTH && (depth != SHARD_LEVEL || subtrees++ % shard_n == shard_i)) {
           int sub = openat(dirfd(d), es[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           if (sub >= 0) stop = walk(sub, depth + 1);
         }
-      } else if (included() && candidates++ % shard_n == shard_i) {
+      } else if (included() && (depth > SHARD_LEVEL || candidates++ % shard_n == shard_i)) {
         if (content_mode) stop = search_file(dirfd(d), es[i].name);
         else {
           files_seen++;

@@ -327,7 +327,10 @@ test("a pattern whose DFA outgrows its state budget still gives the right lines"
 
 describe("--shard=I/N (a content search split over runs)", () => {
   beforeAll(() => {
-    for (const f of ["a.txt", "a/x.txt", "a/y/z.txt", "a.b/k.txt", "b.txt", "c/d/e.txt", "c/f.txt", "ü.txt", "z.txt"]) put(`shard/${f}`, `one hit\nnone\nhit two\n`);
+    // Files at every level, and directories two levels down (dealt to the shards whole).
+    const files = ["a.txt", "a/x.txt", "a/y/z.txt", "a.b/k.txt", "b.txt", "c/d/e.txt", "c/f.txt", "ü.txt", "z.txt", "p/q/r/s.txt", "p/q/r/t/u.txt",
+      "p/q/v/w.txt", "p/q/x/y/z/deep.txt", "p/q2/r/s.txt", "p/q2/s/t.txt", "p/q2.txt", "p/q/a.txt"];
+    for (const f of files) put(`shard/${f}`, `one hit\nnone\nhit two\n`);
   });
 
   test("the shards' records, in walk order, are exactly one run's; files add up", async () => {
