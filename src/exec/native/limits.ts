@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ExecRequest } from "../types.js";
 
@@ -82,7 +83,8 @@ export function createCommandCgroups(bases: CgroupBases, id: string, limits: Exe
       for (const dir of dirs) {
         for (let i = 0; i < 150; i++) {
           try {
-            rmdirSync(dir);
+            // Removing a cgroup waits for an RCU grace period: off the event loop, on libuv's pool.
+            await rmdir(dir);
             break;
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
