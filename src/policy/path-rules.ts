@@ -23,6 +23,14 @@ export function compileDenyRules(globs: readonly string[]): DenyRules {
     for (const m of matchers) if (m.test(relPath)) return m.glob;
     return null;
   };
+  return withPrefixes(matchOne);
+}
+
+/**
+ * Deny rules from a single-path matcher: `match` checks every prefix of the path, so a denied
+ * directory hides everything below it.
+ */
+export function withPrefixes(matchOne: (relPath: string) => string | null): DenyRules {
   return {
     matchOne,
     match(relPath) {

@@ -1,4 +1,4 @@
-import { compileDenyRules, type DenyRules } from "../../policy/path-rules.js";
+import { compileDenyRules, withPrefixes, type DenyRules } from "../../policy/path-rules.js";
 
 /** Distinct glob lists kept per worker (a server has one policy; tests make a few). */
 const MAX_ENTRIES = 32;
@@ -48,15 +48,5 @@ export function withLiteralPrefilter(globs: readonly string[]): DenyRules {
     }
     return null;
   };
-  return {
-    matchOne,
-    match(relPath) {
-      const parts = relPath.split("/").filter((p) => p !== "" && p !== ".");
-      for (let i = 1; i <= parts.length; i++) {
-        const hit = matchOne(parts.slice(0, i).join("/"));
-        if (hit !== null) return hit;
-      }
-      return null;
-    },
-  };
+  return withPrefixes(matchOne);
 }
