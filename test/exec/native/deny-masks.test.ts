@@ -81,6 +81,9 @@ describe("scanDenyMasks (real tree, pure matcher of the WASI sandbox)", () => {
     const again = await scanDenyMasks(root, rules, bounds, first.memo, -1);
     expect(again.read).toBe(0); // nothing changed: one lstat per directory, no readdir
     expect(again.files.sort()).toEqual(first.files.sort());
+    // ctime is coarse (a clock tick): let one pass, or a change in the scan's own tick looks like none
+    // (the trust window, disabled here with -1, covers that case in real use).
+    await new Promise((r) => setTimeout(r, 30));
     writeFileSync(join(root, "deep", "a", ".env.new"), canary); // deep in the tree
     renameSync(join(root, "sub"), join(root, "sub-renamed"));
     const third = await scanDenyMasks(root, rules, bounds, again.memo, -1);
@@ -90,6 +93,7 @@ describe("scanDenyMasks (real tree, pure matcher of the WASI sandbox)", () => {
     expect(third.files).not.toContain(join(root, "sub", ".env.local"));
     // A forged mtime does not hide a change: the memo follows the ctime.
     const before = lstatSync(join(root, "certs"));
+    await new Promise((r) => setTimeout(r, 30));
     writeFileSync(join(root, "certs", "new.key"), canary);
     utimesSync(join(root, "certs"), before.atime, before.mtime);
     const fourth = await scanDenyMasks(root, rules, bounds, third.memo, -1);
