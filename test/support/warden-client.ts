@@ -14,6 +14,8 @@ export interface WardenClient {
   text(result: CallToolResult): string;
   setRoots(paths: string[]): Promise<void>;
   stderr(): string;
+  /** The server's process id. */
+  pid(): number | null;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startWarden(args: string[], opts: { clientRoots?: string[]
       await client.sendRootsListChanged();
     },
     stderr: () => err,
+    pid: () => transport.pid,
     close: () => client.close(),
   };
 }
