@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } f
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { measureAll } from "./lib/measure.mjs";
 
 const REPO = join(import.meta.dirname, "..");
 const CACHE = join(REPO, ".bench-cache");
@@ -49,22 +50,10 @@ async function connect(command, args) {
   return client;
 }
 
-/**
- * Medians of `ours` and `peer`, run alternately (ours, peer, ours, ...) so that both see the same
- * machine: on a shared machine the load changes from one second to the next.
- */
+/** Medians of `ours` and `peer`, run alternately so both see the same machine (load changes by the second). */
 async function timePair(n, ours, peer) {
-  const a = [];
-  const b = [];
-  for (let i = 0; i < n; i++) {
-    for (const [fn, samples] of [[ours, a], [peer, b]]) {
-      const t = performance.now();
-      await fn();
-      samples.push(performance.now() - t);
-    }
-  }
-  const median = (s) => s.sort((x, y) => x - y)[Math.floor(s.length / 2)];
-  return [median(a), median(b)];
+  const [a, b] = await measureAll([{ name: "ours", fn: ours }, { name: "peer", fn: peer }], { n, warmup: 0 });
+  return [a.median, b.median];
 }
 
 async function call(client, name, args) {

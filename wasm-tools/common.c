@@ -88,6 +88,15 @@ char *xstrdup(const char *s) {
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
+const char *next_opt(int argc, char **argv, int *i) {
+  if (*i >= argc || strncmp(argv[*i], "--", 2) != 0) return NULL;
+  if (strcmp(argv[*i], "--") == 0) {
+    (*i)++;
+    return NULL;
+  }
+  return argv[(*i)++];
+}
+
 int opt_value(const char *arg, const char *name, const char **value) {
   size_t n = strlen(name);
   if (strncmp(arg, name, n) != 0 || arg[n] != '=') return 0;

@@ -33,6 +33,11 @@ char *xstrdup(const char *s);
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
+/**
+ * The next leading `--option` of argv at *i (advancing *i past it), or NULL at the first operand;
+ * a `--` ends the options and is skipped. Loop: `for (const char *a; (a = next_opt(argc, argv, &i));)`.
+ */
+const char *next_opt(int argc, char **argv, int *i);
 /** If arg is `--name=value`, stores value and returns 1. */
 int opt_value(const char *arg, const char *name, const char **value);
 /** Parses a non-negative decimal integer (no sign, no spaces); 0 on error. */

@@ -41,14 +41,11 @@ static int parse_frame(const char *in, size_t len, size_t *pos, int *flags, size
 int main(int argc, char **argv) {
   int dry_run = 0;
   int i = 1;
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    if (strcmp(argv[i], "--") == 0) {
-      i++;
-      break;
-    } else if (strcmp(argv[i], "--dry-run") == 0) {
+  for (const char *a; (a = next_opt(argc, argv, &i));) {
+    if (strcmp(a, "--dry-run") == 0) {
       dry_run = 1;
     } else {
-      usage("edit: unknown option %s", argv[i]);
+      usage("edit: unknown option %s", a);
     }
   }
   if (i != argc - 1) usage("edit [--dry-run] PATH");

@@ -71,20 +71,17 @@ static void walk(int dfd, strbuf *rel, uint64_t depth, const char *top) {
 
 int main(int argc, char **argv) {
   int i = 1;
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+  for (const char *a; (a = next_opt(argc, argv, &i));) {
     const char *v;
-    if (strcmp(argv[i], "--") == 0) {
-      i++;
-      break;
-    } else if (opt_value(argv[i], "--depth", &v)) {
+    if (opt_value(a, "--depth", &v)) {
       depth_limit = opt_u64("--depth", v);
       if (depth_limit == 0) usage("list: --depth must be at least 1");
-    } else if (opt_value(argv[i], "--max", &v)) {
+    } else if (opt_value(a, "--max", &v)) {
       max_entries = opt_u64("--max", v);
-    } else if (strcmp(argv[i], "--hidden") == 0) {
+    } else if (strcmp(a, "--hidden") == 0) {
       hidden = 1;
     } else {
-      usage("list: unknown option %s", argv[i]);
+      usage("list: unknown option %s", a);
     }
   }
   if (i != argc - 1) usage("list [--depth=N] [--hidden] [--max=N] PATH");

@@ -21,24 +21,21 @@ int main(int argc, char **argv) {
   uint64_t offset = 0, length = 0, head = 0, tail = 0;
   int has_length = 0, has_head = 0, has_tail = 0;
   int i = 1;
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+  for (const char *a; (a = next_opt(argc, argv, &i));) {
     const char *v;
-    if (strcmp(argv[i], "--") == 0) {
-      i++;
-      break;
-    } else if (opt_value(argv[i], "--offset", &v)) {
+    if (opt_value(a, "--offset", &v)) {
       offset = opt_u64("--offset", v);
-    } else if (opt_value(argv[i], "--length", &v)) {
+    } else if (opt_value(a, "--length", &v)) {
       length = opt_u64("--length", v);
       has_length = 1;
-    } else if (opt_value(argv[i], "--head", &v)) {
+    } else if (opt_value(a, "--head", &v)) {
       head = opt_u64("--head", v);
       has_head = 1;
-    } else if (opt_value(argv[i], "--tail", &v)) {
+    } else if (opt_value(a, "--tail", &v)) {
       tail = opt_u64("--tail", v);
       has_tail = 1;
     } else {
-      usage("read: unknown option %s", argv[i]);
+      usage("read: unknown option %s", a);
     }
   }
   if (i != argc - 1) usage("read [--offset=N] --length=N [--head=N|--tail=N] PATH");

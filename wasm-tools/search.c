@@ -762,26 +762,24 @@ int main(int argc, char **argv) {
   const char *content = NULL;
   int i = 1;
   /* two passes: --icase may come after the globs it applies to */
-  for (int k = 1; k < argc && strncmp(argv[k], "--", 2) == 0 && strcmp(argv[k], "--") != 0; k++)
-    if (strcmp(argv[k], "--icase") == 0) icase = 1;
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+  int k = 1;
+  for (const char *a; (a = next_opt(argc, argv, &k));)
+    if (strcmp(a, "--icase") == 0) icase = 1;
+  for (const char *a; (a = next_opt(argc, argv, &i));) {
     const char *v;
-    if (strcmp(argv[i], "--") == 0) {
-      i++;
-      break;
-    } else if (opt_value(argv[i], "--glob", &v)) {
+    if (opt_value(a, "--glob", &v)) {
       add_glob(&globs, &nglobs, v, "--glob");
-    } else if (opt_value(argv[i], "--exclude", &v)) {
+    } else if (opt_value(a, "--exclude", &v)) {
       add_glob(&excludes, &nexcludes, v, "--exclude");
-    } else if (opt_value(argv[i], "--content", &v)) {
+    } else if (opt_value(a, "--content", &v)) {
       content = v;
-    } else if (opt_value(argv[i], "--max", &v)) {
+    } else if (opt_value(a, "--max", &v)) {
       max_records = opt_u64("--max", v);
-    } else if (strcmp(argv[i], "--icase") == 0) {
+    } else if (strcmp(a, "--icase") == 0) {
       icase = 1;
-    } else if (strcmp(argv[i], "--no-gitignore") == 0) {
+    } else if (strcmp(a, "--no-gitignore") == 0) {
       use_gitignore = 0;
-    } else if (opt_value(argv[i], "--shard", &v)) {
+    } else if (opt_value(a, "--shard", &v)) {
       char *end;
       shard_i = strtoull(v, &end, 10);
       if (end == v || *end != '/') usage("search: --shard=I/N");
@@ -790,7 +788,7 @@ int main(int argc, char **argv) {
       if (end == nv || *end || shard_n < 1 || shard_n > 64 || shard_i >= shard_n) usage("search: --shard=I/N with 0 <= I < N <= 64");
 
     } else {
-      usage("search: unknown option %s", argv[i]);
+      usage("search: unknown option %s", a);
     }
   }
   if (i != argc - 1) usage("search [--glob=G]... [--exclude=G]... [--content=REGEX] [--icase] [--max=N] [--no-gitignore] [--shard=I/N] PATH");

@@ -7,8 +7,8 @@
 
 int main(int argc, char **argv) {
   int i = 1;
-  if (i < argc && strcmp(argv[i], "--") == 0) i++;
-  if (i < argc && strncmp(argv[i], "--", 2) == 0) usage("stat: unknown option %s", argv[i]);
+  const char *opt = next_opt(argc, argv, &i);
+  if (opt) usage("stat: unknown option %s", opt);
   if (i != argc - 1) usage("stat PATH");
   const char *path = argv[i];
   if (path[0] != '/') fail("EINVAL", "%s is not an absolute path", path);

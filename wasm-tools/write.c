@@ -29,16 +29,13 @@ static int copy_stdin(int fd, uint64_t *total, int *from_stdin) {
 int main(int argc, char **argv) {
   int append = 0, create_dirs = 0;
   int i = 1;
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    if (strcmp(argv[i], "--") == 0) {
-      i++;
-      break;
-    } else if (strcmp(argv[i], "--append") == 0) {
+  for (const char *a; (a = next_opt(argc, argv, &i));) {
+    if (strcmp(a, "--append") == 0) {
       append = 1;
-    } else if (strcmp(argv[i], "--create-dirs") == 0) {
+    } else if (strcmp(a, "--create-dirs") == 0) {
       create_dirs = 1;
     } else {
-      usage("write: unknown option %s", argv[i]);
+      usage("write: unknown option %s", a);
     }
   }
   if (i != argc - 1) usage("write [--append] [--create-dirs] PATH");

@@ -4,7 +4,7 @@ import { chainEntry } from "./chain.js";
 import { readTailState, type TornTail } from "./tail.js";
 import { RECOVERY_RULE, RECOVERY_TOOL, type AuditEntry, type ChainHead, type ChainedAuditSink } from "./types.js";
 
-export { createMemoryAuditSink, createNullAuditSink, type MemoryAuditSink } from "./memory-sink.js";
+export { createMemoryAuditSink, createNullAuditSink, NULL_AUDIT_SINK, type MemoryAuditSink } from "./memory-sink.js";
 
 export interface AuditLogOptions {
   /** fsync after every record, so records also survive a power loss (a server crash never loses one). Default false. */

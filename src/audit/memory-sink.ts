@@ -1,9 +1,14 @@
 import { chainEntry, GENESIS_HEAD } from "./chain.js";
 import type { AuditEntry, AuditRecord, AuditSink, ChainedAuditSink, ChainHead } from "./types.js";
 
-/** For `--audit-log` unset: every call is dropped. */
+/**
+ * For `--audit-log` unset: every call is dropped. One shared frozen instance, so callers can skip
+ * building (and redacting) a record nobody will write: `if (sink !== NULL_AUDIT_SINK) ...`.
+ */
+export const NULL_AUDIT_SINK: AuditSink = Object.freeze({ record: async () => {}, close: async () => {} });
+
 export function createNullAuditSink(): AuditSink {
-  return { record: async () => {}, close: async () => {} };
+  return NULL_AUDIT_SINK;
 }
 
 export interface MemoryAuditSink extends ChainedAuditSink {

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { redactArgs } from "../audit/redact.js";
+import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import type { AuditSink } from "../audit/types.js";
 import type { CommandDecision, ExecutionPlan } from "../policy/command/types.js";
 import { allow, deny, type Decision } from "../policy/decision.js";
@@ -8,6 +9,7 @@ import type { Policy } from "../policy/schema/index.js";
 import { askWithBackend, canonicalHostProgram, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
 import { ExecRefusal } from "./errors.js";
 import { commandRoots, normalizeCall, type NormalizedCall } from "./normalize.js";
+import { failedResult } from "./output/output-collector.js";
 import type { ProcessRegistry } from "./process-registry.js";
 import type { BridgeOutcome, CommandBridge, ExecBackend, ExecRequest, ExecResult, ExecuteArgs, ExecuteHooks, ProgramCheck } from "./types.js";
 
@@ -72,6 +74,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
   }
 
   async function audit(args: ExecuteArgs, outcome: BridgeOutcome, started: number, hooks: ExecuteHooks): Promise<void> {
+    if (opts.audit === NULL_AUDIT_SINK) return; // no log: skip building and redacting a record
     await opts.audit.record({
       time: new Date().toISOString(),
       tool: hooks.tool ?? "execute_command",
@@ -196,10 +199,6 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 /** An allowed decision that says how to run the command. */
 function isRunnable(d: CommandDecision | Decision | { rule: string }): d is CommandDecision & { plan: ExecutionPlan } {
   return "allow" in d && d.allow && "plan" in d && d.plan !== undefined;
-}
-
-function failedResult(message: string): ExecResult {
-  return { exit_code: null, signal: null, stdout: "", stderr: "", timed_out: false, truncated: false, duration_ms: 0, error: message };
 }
 
 /** Values of env and the stdin text never reach the audit log, whatever their names. */

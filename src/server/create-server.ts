@@ -11,6 +11,7 @@ import type { AuditEntry } from "../audit/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import { redactArgs } from "../audit/redact.js";
 import type { ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
+import { NULL_AUDIT_SINK } from "../audit/file-log.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
@@ -84,7 +85,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         deps.log(`${tool.name}: ${(err as Error).stack ?? String(err)}`);
         outcome = { ok: false, rule: "internal_error", message: `${tool.name} failed: ${(err as Error).message}` };
       }
-      if (!tool.selfAudited) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps));
+      if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps));
       return toCallToolResult(outcome);
     },
   );

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
@@ -12,6 +13,7 @@ import { createExecServices, COMMANDS_SERVICE, PROCESSES_SERVICE } from "../exec
 import { commandTools } from "../tools/command-tools.js";
 import { fileTools } from "../tools/file-tools.js";
 import type { ToolDefinition, ToolServices } from "../tools/tool.js";
+import { RootsManager } from "./roots-manager.js";
 
 /** Options of `warden serve` after the CLI parsed them (flags win over env, env over policy). */
 export interface ServeOptions {
@@ -21,6 +23,7 @@ export interface ServeOptions {
   allow: string[];
   backend?: string;
   auditLog?: string;
+  /** --dangerously-skip-policy; EXECUTION_MODE=privileged is read with the other backend names. */
   privileged: boolean;
   workers?: number;
   cwd: string;
@@ -60,21 +63,27 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   const audit = await openAudit(options, policy);
   closers.push(() => audit.close());
+  const sessionlessRoots = new RootsManager(configuredRoots, fallbackRoot, policy.filesystem.read_only, options.log);
   const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
+  // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
+  const privileged = options.privileged || selection.privileged;
+  if (privileged) options.log("WARNING: privileged mode: command policy checks are OFF. Every command the client sends runs (still audited).");
   const exec = createExecServices({
     backend,
     policy,
     audit,
     // REST and agent callers have no MCP session: they get the configured roots (or the working directory).
-    roots: async () => (configuredRoots.length ? configuredRoots : [fallbackRoot]).map((r) => (policy.filesystem.read_only ? { ...r, writable: false } : r)),
+    roots: () => sessionlessRoots.current(),
     extraAllowed: options.allow,
-    privileged: options.privileged || selection.privileged,
+    privileged,
     serverEnv: options.env,
   });
   closers.push(() => exec.close());
+  const version = packageVersion();
+  const startedAt = Date.now();
   const deps: WardenDeps = {
-    version: packageVersion(),
+    version,
     policy,
     policyPath,
     configuredRoots,
@@ -83,12 +92,12 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     sandbox,
     tools: [...fileTools, ...commandTools],
     services: {
-      server: { version: packageVersion(), startedAt: Date.now(), policyPath },
+      server: { version, startedAt, policyPath },
       [COMMANDS_SERVICE]: exec.commands,
       [PROCESSES_SERVICE]: exec.processes,
     },
     audit,
-    startedAt: Date.now(),
+    startedAt,
     log: options.log,
     async close() {
       for (const close of closers.reverse()) await close().catch((err) => options.log(`close: ${(err as Error).message}`));
@@ -99,7 +108,5 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
 
 async function openAudit(options: ServeOptions, policy: Policy): Promise<AuditSink> {
   const file = options.auditLog ?? options.env.WARDEN_AUDIT_LOG ?? policy.audit.file;
-  if (!file) return { record: async () => {}, close: async () => {} };
-  const { openAuditLog } = await import("../audit/file-log.js");
-  return openAuditLog(resolve(options.cwd, file));
+  return file ? openAuditLog(resolve(options.cwd, file)) : NULL_AUDIT_SINK;
 }

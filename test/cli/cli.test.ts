@@ -13,8 +13,8 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
-const warden = (args: string[], opts: { input?: string } = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", timeout: 30_000, input: opts.input ?? "" });
+const warden = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", timeout: 30_000, input: opts.input ?? "", env: { ...process.env, ...opts.env } });
 
 describe("warden CLI", () => {
   it("--version and --help", () => {
@@ -31,6 +31,20 @@ describe("warden CLI", () => {
     const r = warden(["serve", "--policy", "bad-policy.json"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("filesystem.roots[0].access");
+  });
+
+  it.each([
+    ["--dangerously-skip-policy", ["--dangerously-skip-policy"], {}],
+    ["--backend privileged", ["--backend", "privileged"], {}],
+    ["EXECUTION_MODE=privileged", [], { EXECUTION_MODE: "privileged" }],
+    ["EXECUTION_MODE=Privileged (any case)", [], { EXECUTION_MODE: " Privileged " }],
+  ] as const)("privileged mode via %s warns loudly at start", (_name, args, env) => {
+    const r = warden(["serve", "--root", "proj", ...args], { env });
+    expect(r.stderr).toContain("WARNING: privileged mode");
+  });
+
+  it("no warning without privileged mode", () => {
+    expect(warden(["serve", "--root", "proj"]).stderr).not.toContain("WARNING");
   });
 
   it("serve refuses a root that does not exist", () => {

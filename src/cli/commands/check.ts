@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
 import { canonicalRoot } from "../../config/resolve-roots.js";
-import { intersectRoots, type EffectiveRoot } from "../../policy/roots.js";
+import { intersectRoots, isWithin, type EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
 import { createSandbox } from "../../sandbox/index.js";
 import { callModule } from "../../tools/fs/module-call.js";
@@ -77,7 +77,7 @@ async function checkPath(path: string, write: boolean, roots: EffectiveRoot[], p
     // realpath is the rest of the line (it may contain spaces).
     const line = Buffer.from(call.stdout).toString("utf8").replace(/\n$/, "");
     const real = /(?:^| )realpath=(.*)$/.exec(line)?.[1] ?? call.path;
-    const root = [...roots].sort((a, b) => b.path.length - a.path.length).find((r) => real === r.path || real.startsWith(r.path === "/" ? "/" : r.path + "/"));
+    const root = [...roots].sort((a, b) => b.path.length - a.path.length).find((r) => isWithin(r.path, real));
     if (write && root && !root.writable) {
       process.stdout.write(`deny: filesystem.read_only: ${real} is in read-only root ${root.path}\n`);
       return 1;

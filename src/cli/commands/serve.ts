@@ -45,15 +45,12 @@ export function registerServeCommand(program: Command): void {
         allow: flags.allow,
         ...(flags.backend ? { backend: flags.backend } : {}),
         ...(flags.auditLog ? { auditLog: flags.auditLog } : {}),
-        privileged: flags.dangerouslySkipPolicy === true || process.env.EXECUTION_MODE === "privileged",
+        privileged: flags.dangerouslySkipPolicy === true,
         ...(flags.workers ? { workers: Number(flags.workers) } : {}),
         cwd: process.cwd(),
         env: process.env,
         log,
       };
-      if (options.privileged) {
-        log("WARNING: privileged mode: command policy checks are OFF. Every command the client sends runs (still audited).");
-      }
       const deps = await buildDeps(options);
       if (flags.http) {
         const { serveHttp } = await import("./serve-http.js");

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import type Docker from "dockerode";
-import { OutputCollector } from "../ssh/output-collector.js";
-import { isEnvName } from "../ssh/shell-quote.js";
+import { OutputCollector } from "../output/output-collector.js";
+import { isEnvName } from "../shell-quote.js";
 import type { BackendProcess, ExecRequest, ExecResult } from "../types.js";
 
 /**

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { ExecRefusal } from "../errors.js";
-import { failedResult } from "../ssh/output-collector.js";
+import { failedResult } from "../output/output-collector.js";
 import { cwdWithinRoots } from "../ssh/remote-roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
 import { containerSpec, HOST_BINARY_DIRS, scopeKey, type ContainerScope } from "./container-spec.js";

@@ -1,7 +1,7 @@
 import { DENIED_CALLER_ENV, envNameMatches } from "../command-env.js";
 import { ExecRefusal } from "../errors.js";
-import { failedResult } from "../ssh/output-collector.js";
-import { shellJoin } from "../ssh/shell-quote.js";
+import { failedResult, OutputCollector } from "../output/output-collector.js";
+import { shellJoin } from "../shell-quote.js";
 import type { BackendProcess, BridgeOutcome, ExecBackend, ExecRequest, ExecResult, ProgramCheck } from "../types.js";
 import { AgentClient } from "./agent-client.js";
 import type { AgentExecuteBody } from "./protocol.js";
@@ -45,10 +45,13 @@ export function createHostAgentBackend(options: HostAgentBackendOptions): ExecBa
     if (res.status !== 200) return failedResult(`host agent answered ${res.status}: ${(res.body as { error?: string })?.error ?? ""}`, started);
     const outcome = res.body as BridgeOutcome;
     if (!outcome.allowed) throw new ExecRefusal(`host_agent.${outcome.rule}`, `the host agent's policy denied this (rule ${outcome.rule}): ${outcome.reason}`);
-    const result = outcome.result ?? failedResult("the host agent returned no result", started);
-    request.onOutput?.("stdout", result.stdout);
-    if (result.stderr) request.onOutput?.("stderr", result.stderr);
-    return result;
+    if (!outcome.result) return failedResult("the host agent returned no result", started);
+    // The agent caps output with its own policy: cap it again with ours, which may be smaller.
+    const output = new OutputCollector(request);
+    output.push("stdout", Buffer.from(outcome.result.stdout ?? ""));
+    if (outcome.result.stderr) output.push("stderr", Buffer.from(outcome.result.stderr));
+    const capped = output.result(outcome.result);
+    return { ...outcome.result, stdout: capped.stdout, stderr: capped.stderr, truncated: outcome.result.truncated || capped.truncated };
   }
 
   return {

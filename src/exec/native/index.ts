@@ -56,24 +56,38 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
 
   // One launcher kept ready (bubblewrap mode with cgroups), replaced each time one is used.
   let ready: Zygote | undefined;
+  /** A launcher whose cgroups are being made (close waits for it). */
+  let preparing: Promise<void> | undefined;
   let closed = false;
-  const newCgroups = (limits: ExecRequest["limits"]) =>
+  const newCgroups = async (limits: ExecRequest["limits"]) =>
     bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, limits) : undefined;
   function prestart(limits: ExecRequest["limits"]) {
     if (closed || options.prestart === false || mode.confinement !== "bubblewrap" || !(bases.memory || bases.pids)) return;
     setImmediate(() => {
-      if (closed || ready) return;
-      const cgroups = newCgroups(limits);
-      ready = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, limitsKey(limits));
-      const z = ready;
-      void z.sub.then(
-        () => undefined,
-        () => undefined,
-      ).then(() => {
-        // Died while waiting (killed, or the server is closing): forget it and free its cgroups.
-        if (ready === z) ready = undefined;
-        if (z.cgroups && !z.used) onDispose(z.cgroups.dispose());
-      });
+      if (closed || ready || preparing) return;
+      preparing = prepareZygote(limits).finally(() => (preparing = undefined));
+    });
+  }
+  async function prepareZygote(limits: ExecRequest["limits"]) {
+    let cgroups;
+    try {
+      cgroups = await newCgroups(limits);
+    } catch {
+      return; // no launcher ready: the next command makes its own cgroups (and fails there if it cannot)
+    }
+    if (closed || ready) {
+      if (cgroups) onDispose(cgroups.dispose());
+      return;
+    }
+    ready = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, limitsKey(limits));
+    const z = ready;
+    void z.sub.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      // Died while waiting (killed, or the server is closing): forget it and free its cgroups.
+      if (ready === z) ready = undefined;
+      if (z.cgroups && !z.used) onDispose(z.cgroups.dispose());
     });
   }
   function takeZygote(limits: ExecRequest["limits"]): Zygote | undefined {
@@ -126,7 +140,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       }
     }
     const inner = scope && mode.confinement === "bubblewrap" ? [mode.bwrap, ...bwrapArgs(scope, layout), "--", ...command] : command;
-    const cgroups = newCgroups(request.limits);
+    const cgroups = await newCgroups(request.limits);
     return {
       file: WRAPPER_SHELL,
       args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...inner],
@@ -166,6 +180,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     },
     async close() {
       closed = true;
+      await preparing;
       const z = ready;
       ready = undefined;
       if (z) {

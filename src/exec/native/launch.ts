@@ -1,9 +1,7 @@
-import type { ChildProcess } from "node:child_process";
-import { StringDecoder } from "node:string_decoder";
-import { execa } from "execa";
-import { HeadTailBuffer } from "../output/head-tail.js";
+import { OutputCollector } from "../output/output-collector.js";
 import type { BackendProcess, ExecRequest, ExecResult } from "../types.js";
 import type { CommandCgroups } from "./limits.js";
+import { spawnGroup, type Spawned } from "./spawn-group.js";
 
 /** The host command line that runs one request (wrapper, bubblewrap, the command itself). */
 export interface LaunchPlan {
@@ -15,10 +13,8 @@ export interface LaunchPlan {
   /** The group leader is bubblewrap (not the command): signal it only to kill. */
   sandboxed: boolean;
   /** A launcher started ahead of time (zygote.ts) and the command line to feed it; replaces file/args. */
-  zygote?: { sub: PromiseLike<unknown>; feed: string };
+  zygote?: { sub: Spawned; feed: string };
 }
-
-type Spawned = ChildProcess & PromiseLike<unknown>;
 
 export interface LaunchOptions {
   /** Keep stdin open for write_process_input (background); otherwise stdin is the request's or empty. */
@@ -34,36 +30,14 @@ export interface LaunchOptions {
  * exits, and bounded capture of stdout and stderr (head and tail kept, never the whole flood).
  */
 export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): BackendProcess {
-  const started = performance.now();
-  const sub = (plan.zygote?.sub ??
-    execa(plan.file, plan.args, {
-      cwd: plan.cwd,
-      env: request.env,
-      extendEnv: false,
-      detached: true,
-      cleanup: false,
-      reject: false,
-      buffer: false,
-      encoding: "buffer",
-      stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    })) as Spawned;
+  const sub =
+    plan.zygote?.sub ??
+    spawnGroup(plan.file, plan.args, { cwd: plan.cwd, env: request.env, stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore" });
   if (plan.zygote) sub.stdin?.write(plan.zygote.feed);
   const pid = sub.pid;
-  const out = new HeadTailBuffer(request.outputCapBytes);
-  const err = new HeadTailBuffer(request.outputCapBytes);
-  // Decoders keep a character split across two chunks whole for onOutput.
-  const outText = new StringDecoder("utf8");
-  const errText = new StringDecoder("utf8");
-  sub.stdout?.on("data", (chunk: Buffer) => {
-    out.push(chunk);
-    if (request.onOutput) request.onOutput("stdout", outText.write(chunk));
-  });
-  sub.stderr?.on("data", (chunk: Buffer) => {
-    err.push(chunk);
-    if (request.onOutput) request.onOutput("stderr", errText.write(chunk));
-  });
+  const output = new OutputCollector(request);
+  sub.stdout?.on("data", (chunk: Buffer) => output.push("stdout", chunk));
+  sub.stderr?.on("data", (chunk: Buffer) => output.push("stderr", chunk));
   sub.stdin?.on("error", () => {}); // EPIPE when the command does not read its input
   if (request.stdin !== undefined) {
     // A background process gets its initial input and keeps stdin open for write_process_input.
@@ -149,16 +123,12 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
     // The kernel empties a cgroup a few ms after the last exit: remove it off the reply's path.
     if (plan.cgroups) options.onDispose?.(plan.cgroups.dispose());
     const startError = settled?.failed && code === null && !timedOut && !cancelled ? settled.shortMessage : undefined;
-    return {
+    return output.result({
       exit_code: timedOut || cancelled ? null : code,
       signal: signal ?? null,
-      stdout: out.text(),
-      stderr: err.text(),
       timed_out: timedOut,
-      truncated: out.truncated || err.truncated,
-      duration_ms: Math.round(performance.now() - started),
       ...(cancelled ? { error: "cancelled" } : startError ? { error: startError } : {}),
-    };
+    });
   })();
 
   return {

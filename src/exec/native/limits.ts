@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { rmdir } from "node:fs/promises";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { mkdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ExecRequest } from "../types.js";
 
@@ -49,25 +49,35 @@ export interface CommandCgroups {
   dispose(): Promise<void>;
 }
 
-export function createCommandCgroups(bases: CgroupBases, id: string, limits: ExecRequest["limits"]): CommandCgroups {
+/**
+ * Creates the command's cgroups with their limits written. Asynchronous: making a cgroup v1
+ * directory is kernel work that would otherwise stall the event loop on every command. If any step
+ * fails, the directories already made are removed and the error is thrown (no command runs unlimited).
+ */
+export async function createCommandCgroups(bases: CgroupBases, id: string, limits: ExecRequest["limits"]): Promise<CommandCgroups> {
   const dirs: string[] = [];
   let pidsDir: string | undefined;
-  if (bases.memory) {
-    const dir = join(bases.memory, id);
-    mkdirSync(dir);
-    dirs.push(dir);
-    writeFileSync(join(dir, "memory.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
-    try {
-      writeFileSync(join(dir, "memory.memsw.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
-    } catch {
-      // no swap accounting
+  try {
+    if (bases.memory) {
+      const dir = join(bases.memory, id);
+      await mkdir(dir);
+      dirs.push(dir);
+      await writeFile(join(dir, "memory.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
+      try {
+        await writeFile(join(dir, "memory.memsw.limit_in_bytes"), String(limits.memoryMb * 1024 * 1024));
+      } catch {
+        // no swap accounting
+      }
     }
-  }
-  if (bases.pids) {
-    pidsDir = join(bases.pids, id);
-    mkdirSync(pidsDir);
-    dirs.push(pidsDir);
-    writeFileSync(join(pidsDir, "pids.max"), String(limits.processes));
+    if (bases.pids) {
+      pidsDir = join(bases.pids, id);
+      await mkdir(pidsDir);
+      dirs.push(pidsDir);
+      await writeFile(join(pidsDir, "pids.max"), String(limits.processes));
+    }
+  } catch (err) {
+    await Promise.all(dirs.map((d) => rmdir(d).catch(() => {})));
+    throw err;
   }
   return {
     procsFiles: dirs.map((d) => join(d, "cgroup.procs")),

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { ChildProcess } from "node:child_process";
-import { execa } from "execa";
+import { shellJoin } from "../shell-quote.js";
 import type { ExecRequest } from "../types.js";
 import type { CommandCgroups } from "./limits.js";
+import { spawnGroup, type Spawned } from "./spawn-group.js";
 
 /**
  * A launcher started ahead of time: a `/bin/sh` that has already joined a fresh set of cgroups and
@@ -12,7 +12,7 @@ import type { CommandCgroups } from "./limits.js";
  * (newlines included) arrives intact; whatever follows on stdin is the command's own input.
  */
 export interface Zygote {
-  sub: ChildProcess & PromiseLike<unknown>;
+  sub: Spawned;
   cgroups?: CommandCgroups;
   /** Limits the zygote was prepared with; it only serves requests with the same limits. */
   key: string;
@@ -26,11 +26,7 @@ export const limitsKey = (limits: ExecRequest["limits"]) => `${limits.memoryMb}/
 /** The command line the zygote execs, as one shell-quoted string, ended by its terminator line. */
 export function zygoteFeed(words: string[], terminator: string): string | null {
   if (words.some((w) => w.includes(terminator) || w.includes("\0"))) return null;
-  return `${words.map(quote).join(" ")}\n${terminator}\n`;
-}
-
-function quote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  return `${shellJoin(words)}\n${terminator}\n`;
 }
 
 /** Starts a zygote: cgroups joined and rlimits set by `prologue`, then it reads its command. */
@@ -40,18 +36,7 @@ export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefine
   const head = prologue.replace(/ && exec "\$@"$/, "");
   const reader = `s= && ok= && while IFS= read -r l; do if [ "$l" = '${terminator}' ]; then ok=1; break; fi; s="$s$l
 "; done && [ -n "$ok" ] && eval "exec $s"`;
-  const sub = execa("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], {
-    env: {},
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    reject: false,
-    buffer: false,
-    encoding: "buffer",
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const sub = spawnGroup("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], { env: {}, stdin: "pipe" });
   sub.stdin?.on("error", () => {});
-  return { sub: sub as unknown as Zygote["sub"], cgroups, key, terminator, used: false };
+  return { sub, cgroups, key, terminator, used: false };
 }

@@ -2,10 +2,10 @@ import { ExecRefusal } from "../errors.js";
 import type { EffectiveRoot } from "../../policy/roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult, ResolvedWorkingDirectory } from "../types.js";
 import { HostKeyError, SshConnection, type SshTarget } from "./connection.js";
-import { failedResult, OutputCollector } from "./output-collector.js";
+import { failedResult, OutputCollector } from "../output/output-collector.js";
 import { buildResolveCommand, cwdWithinRoots, decideResolved } from "./remote-roots.js";
 import { buildKillCommand, buildRemoteCommand, PID_MARKER } from "./remote-command.js";
-import { shellQuote } from "./shell-quote.js";
+import { shellQuote } from "../shell-quote.js";
 
 export { HostKeyError } from "./connection.js";
 

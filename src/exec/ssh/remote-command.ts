@@ -1,5 +1,5 @@
 import type { ExecRequest } from "../types.js";
-import { isEnvName, shellJoin, shellQuote } from "./shell-quote.js";
+import { isEnvName, shellJoin, shellQuote } from "../shell-quote.js";
 
 /** The first stderr line of every remote command: the pid of its process group (see buildRemoteCommand). */
 export const PID_MARKER = "warden-pid:";

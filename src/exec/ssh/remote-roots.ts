@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { isWithin, type EffectiveRoot } from "../../policy/roots.js";
 import type { ResolvedWorkingDirectory } from "../types.js";
-import { shellQuote } from "./shell-quote.js";
+import { shellQuote } from "../shell-quote.js";
 
 /**
  * Remote hosts have their own filesystem: this is the one place the ssh backend confines

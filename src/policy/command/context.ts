@@ -1,4 +1,5 @@
 import { deny, type Decision } from "../decision.js";
+import { compileDenyRules, type DenyRules } from "../path-rules.js";
 import type { Policy } from "../schema/index.js";
 import type { CommandEnvironment, CommandVerdict } from "./types.js";
 
@@ -6,6 +7,8 @@ import type { CommandEnvironment, CommandVerdict } from "./types.js";
 export interface DecideContext {
   policy: Policy;
   env: CommandEnvironment;
+  /** policy.filesystem.deny compiled once per walk, not once per file a command names. */
+  denyRules: DenyRules;
   /** The script changes directory (cd, pushd, popd): relative targets cannot be judged. */
   changesDir: boolean;
   /** Set when a cd, pushd or popd was decided (the walk is then redone with changesDir). */
@@ -17,6 +20,12 @@ export interface DecideContext {
   verdicts: CommandVerdict[];
   /** Spans of the simple commands the walk decided, to prove none was skipped. */
   decided: Set<string>;
+}
+
+/** A fresh context for one walk over `source`. */
+export function newContext(policy: Policy, env: CommandEnvironment, source: string, changesDir: boolean): DecideContext {
+  const denyRules = compileDenyRules(policy.filesystem.deny);
+  return { policy, env, denyRules, source, changesDir, sawCd: false, depth: 0, verdicts: [], decided: new Set() };
 }
 
 /** Records a verdict for `program` and returns the decision, so callers can `return note(...)`. */

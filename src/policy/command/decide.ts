@@ -3,7 +3,7 @@ import type { ShSyntax } from "mvdan-sh";
 import { allNodes, type AstNode } from "./ast.js";
 import { allow, deny, type Decision } from "../decision.js";
 import type { Policy } from "../schema/index.js";
-import type { DecideContext } from "./context.js";
+import { newContext, type DecideContext } from "./context.js";
 import { decideInvocation, SHELLS } from "./invocation.js";
 import { loadParser, parseShell } from "./parse.js";
 import type { CommandDecision, CommandEnvironment, CommandVerdict, ExecutionPlan, ProgramDecision } from "./types.js";
@@ -72,7 +72,7 @@ function harmlessUnderDash(v: CommandVerdict, env: CommandEnvironment): boolean 
  */
 function walkFile(file: AstNode, source: string, policy: Policy, env: CommandEnvironment): DecideContext {
   const walk = (changesDir: boolean): DecideContext => {
-    const ctx: DecideContext = { policy, env, source, changesDir, sawCd: false, depth: 0, verdicts: [], decided: new Set() };
+    const ctx = newContext(policy, env, source, changesDir);
     walkStmts(ctx, file.Stmts ?? []);
     return ctx;
   };
@@ -130,7 +130,7 @@ function planFor(file: AstNode, source: string, env: CommandEnvironment): Execut
  * would run it (with no arguments; arguments can still deny it later).
  */
 export function decideProgram(name: string, policy: Policy, env: CommandEnvironment): ProgramDecision {
-  const ctx: DecideContext = { policy, env, source: name, changesDir: false, sawCd: false, depth: 0, verdicts: [], decided: new Set() };
+  const ctx = newContext(policy, env, name, false);
   const path = name.includes("/") ? env.canonicalProgramPath(name, env.cwd) : /^[A-Za-z0-9._+-]+$/.test(name) ? env.resolveProgram(name) : null;
   const d = decideInvocation(ctx, [name]);
   return { allow: d.allow, rule: d.rule, reason: d.reason, path };

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { allow, deny, type Decision } from "../decision.js";
 import { decideBuiltin, EVALUATING, NEVER, SHELL_ONLY } from "./builtins.js";
-import { CHECKERS, DENIED_RUNNERS, WRAPPERS, type CheckOutcome } from "./checks/index.js";
+import { CHECKERS, DENIED_RUNNERS, WRAPPERS, type CheckOutcome, type InnerCommand } from "./checks/index.js";
 import { note, type DecideContext } from "./context.js";
 import { envAssignAllowed } from "./names.js";
 import { checkTarget, inWritableRoot } from "./paths.js";
@@ -148,18 +148,7 @@ function unwrapDecision(ctx: DecideContext, name: string, args: Args, wrapper: (
   if (out.deny) return out.deny;
   const inner = out.inner ?? [];
   if (inner.length === 0) return allow(`wrapper:${name}`, `${name} runs no command`);
-  ctx.depth++;
-  try {
-    let result: Decision = allow(`wrapper:${name}`, `${name}`);
-    for (const c of inner) {
-      const d = decideInvocation(ctx, c.argv, { appended: c.appended, assigns: out.assigns ?? [], via: c.via });
-      if (!d.allow) return d;
-      result = d;
-    }
-    return result;
-  } finally {
-    ctx.depth--;
-  }
+  return decideInner(ctx, inner, out.assigns)!;
 }
 
 function runWrapper(ctx: DecideContext, label: string, name: string, args: Args, wrapper: (a: string[]) => CheckOutcome): Decision {
@@ -175,11 +164,19 @@ function runWrapper(ctx: DecideContext, label: string, name: string, args: Args,
     // env alone prints the environment: the wrapper must then be allowed itself.
     return note(ctx, label, allowRules(ctx.policy, ctx.env.extraAllowed, name, args));
   }
+  return decideInner(ctx, inner)!;
+}
+
+/**
+ * Decides the commands a wrapper or program will run, one nesting level deeper: the first denial,
+ * else the last inner decision (null when there are none).
+ */
+function decideInner(ctx: DecideContext, inner: InnerCommand[], assigns?: string[]): Decision | null {
   ctx.depth++;
   try {
-    let result: Decision = allow(`wrapper:${name}`, name);
+    let result: Decision | null = null;
     for (const c of inner) {
-      const d = decideInvocation(ctx, c.argv, { appended: c.appended, via: c.via });
+      const d = decideInvocation(ctx, c.argv, { appended: c.appended, assigns, via: c.via });
       if (!d.allow) return d;
       result = d;
     }
@@ -205,16 +202,8 @@ function checkSpecial(ctx: DecideContext, name: string, args: Args): Decision | 
     const d = checkTarget(ctx, w.path, "write", w.what);
     if (d) return d;
   }
-  ctx.depth++;
-  try {
-    for (const c of out.inner ?? []) {
-      const d = decideInvocation(ctx, c.argv, { appended: c.appended, via: c.via });
-      if (!d.allow) return d;
-    }
-  } finally {
-    ctx.depth--;
-  }
-  return null;
+  const inner = decideInner(ctx, out.inner ?? []);
+  return inner && !inner.allow ? inner : null;
 }
 
 /** bash's test builtin evaluates array subscripts for -v: `test -v 'a[$(id)]'` runs id. */

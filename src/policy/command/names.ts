@@ -9,6 +9,7 @@
 const SHELL_SPECIAL =
   /^(PATH|IFS|CDPATH|ENV|BASH_ENV|HOME|PS[0-4]|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|GLOBIGNORE|BASH|BASH_[A-Z0-9_]*|HISTFILE|FPATH|PWD|OLDPWD|OPTIND|OPTARG|TMOUT|EXECIGNORE|FUNCNEST|INPUTRC|MAIL|MAILPATH|SHELL|LD_[A-Z0-9_]*|DYLD_[A-Z0-9_]*|POSIXLY_CORRECT|TIMEFORMAT|TMPDIR|COMP_[A-Z0-9_]*|READLINE_[A-Z0-9_]*|ZDOTDIR)$/;
 
+/** A shell variable name (what `-v NAME` and assignments accept without evaluating anything). */
 export const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A variable a script may set for itself (not exported). */

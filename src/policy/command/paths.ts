@@ -1,5 +1,4 @@
 import { posix } from "node:path";
-import picomatch from "picomatch";
 import { deny, type Decision } from "../decision.js";
 import { isWithin } from "../roots.js";
 import type { DecideContext } from "./context.js";
@@ -17,8 +16,9 @@ const DEVICES: Record<string, "rw" | "write" | "read"> = {
 
 /**
  * Whether a file a command names (redirection target, `tee` file, `find -fprint` file, ...) obeys the
- * filesystem policy: inside a root (read-write for writes), not hidden by a deny glob. Lexical,
- * relative to the command's cwd: symlinks are the OS confinement's business. Null when fine.
+ * filesystem policy: inside a root (read-write for writes), not hidden by a deny glob (the sandbox's
+ * matcher, so a denied directory hides what lies below it). Lexical, relative to the command's cwd:
+ * symlinks are the OS confinement's business. Null when fine.
  */
 export function checkTarget(ctx: DecideContext, path: string, mode: "read" | "write", what: string): Decision | null {
   const dev = DEVICES[path];
@@ -31,13 +31,9 @@ export function checkTarget(ctx: DecideContext, path: string, mode: "read" | "wr
   const root = [...ctx.env.roots].sort((a, b) => b.path.length - a.path.length).find((r) => isWithin(r.path, abs));
   if (!root) return deny("redirect_outside_roots", `${what}: ${abs} is outside the roots`);
   if (mode === "write" && !root.writable) return deny("redirect_read_only_root", `${what}: ${abs} is in read-only root ${root.path}`);
-  const rel = posix.relative(root.path, abs);
-  const globs = ctx.policy.filesystem.deny;
-  for (let i = 0; i < globs.length; i++) {
-    if (rel !== "" && picomatch(globs[i]!, { dot: true })(rel)) {
-      return deny(`filesystem.deny[${i}]`, `${what}: ${abs} is hidden by ${globs[i]}`);
-    }
-  }
+  // The sandbox's matcher, prefixes included: a denied directory hides every file below it.
+  const hit = ctx.denyRules.match(posix.relative(root.path, abs));
+  if (hit !== null) return deny(`filesystem.deny[${ctx.policy.filesystem.deny.indexOf(hit)}]`, `${what}: ${abs} is hidden by ${hit}`);
   return null;
 }
 

@@ -1,7 +1,7 @@
 import type { AstNode } from "./ast.js";
 import { note, refuse, type DecideContext } from "./context.js";
 import { decideInvocation } from "./invocation.js";
-import { shellVariableAllowed } from "./names.js";
+import { shellVariableAllowed, VALID_NAME } from "./names.js";
 import { checkTarget } from "./paths.js";
 import type { Args } from "./rules.js";
 import { wordValue } from "./words.js";
@@ -261,7 +261,7 @@ function walkTest(ctx: DecideContext, x: AstNode | null): void {
     if (x.Op === VAR_TEST_OP) {
       // -v NAME[sub] evaluates the subscript as arithmetic; only a plain name is safe.
       const operand = x.X.type === "Word" ? wordValue(x.X).value : null;
-      if (operand === null || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(operand)) {
+      if (operand === null || !VALID_NAME.test(operand)) {
         return void refuse(ctx, "[[ -v ]]", "arithmetic_expansion", "-v evaluates array subscripts");
       }
     }

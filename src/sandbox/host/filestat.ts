@@ -1,5 +1,6 @@
 import type { BigIntStats, Stats } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
+import type { RunContext } from "./run-context.js";
 
 /**
  * `wasi.Filestat` with the layout fixed: 0.4.2 writes atim/mtim/ctim at offsets 38/46/52, which
@@ -38,6 +39,12 @@ export function filestatOf(st: BigIntStats): HostFilestat {
   f.mtim = st.mtimeNs;
   f.ctim = st.ctimeNs;
   return f;
+}
+
+/** `fd_filestat_get` on an open descriptor (file or directory). */
+export function filestatOfFd(ctx: RunContext, fd: number): { ret: number; filestat: HostFilestat | null } {
+  const st = ctx.fstat(fd);
+  return st.stat ? { ret: 0, filestat: filestatOf(st.stat) } : { ret: st.ret, filestat: null };
 }
 
 /** Every right: WASI rights are advisory here; the runtime enforces access itself. */

@@ -15,11 +15,11 @@ import {
 } from "node:fs";
 import { Fd, wasi } from "@bjorn3/browser_wasi_shim";
 import { errnoOf } from "./errno.js";
-import { ALL_RIGHTS, filestatOf, isOpenable } from "./filestat.js";
+import { ALL_RIGHTS, filestatOf, filestatOfFd, isOpenable } from "./filestat.js";
 import { HostFile } from "./host-file.js";
 import { resolve, type HostStats, type Walk, type WalkStart } from "./resolve.js";
 import { anchored, DIR_OPEN, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
-import { timesFor } from "./times.js";
+import { setFdTimes, timesFor } from "./times.js";
 
 const WRITE_RIGHTS = BigInt(wasi.RIGHTS_FD_WRITE | wasi.RIGHTS_FD_ALLOCATE | wasi.RIGHTS_FD_FILESTAT_SET_SIZE);
 const READ_RIGHTS = BigInt(wasi.RIGHTS_FD_READ | wasi.RIGHTS_FD_READDIR);
@@ -102,22 +102,12 @@ export class HostDirectory extends Fd {
   }
 
   override fd_filestat_get() {
-    const st = this.ctx.fstat(this.fd);
-    return st.stat ? { ret: 0, filestat: filestatOf(st.stat) } : { ret: st.ret, filestat: null };
+    return filestatOfFd(this.ctx, this.fd);
   }
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
     if (!this.ctx.writableAt(this.door, this.rel)) return this.ctx.refuseReadOnly(this.guest(""));
-    const st = this.ctx.fstat(this.fd);
-    if (!st.stat) return st.ret;
-    const t = timesFor(st.stat, atim, mtim, fstFlags);
-    if (typeof t === "number") return t;
-    try {
-      futimesSync(this.fd, t.atime, t.mtime);
-      return 0;
-    } catch (err) {
-      return errnoOf(err);
-    }
+    return setFdTimes(this.ctx, this.fd, atim, mtim, fstFlags);
   }
 
   override fd_readdir_single(cookie: bigint) {
@@ -268,7 +258,7 @@ export class HostDirectory extends Fd {
   }
 
   override path_link(): number {
-    return this.ctx.refuse("sandbox.link", this.guest(""), "modules cannot create links", wasi.ERRNO_PERM);
+    return this.symlink("");
   }
 
   override path_lookup() {

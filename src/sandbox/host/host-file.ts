@@ -1,9 +1,9 @@
-import { fsyncSync, ftruncateSync, futimesSync, readSync, writeSync } from "node:fs";
+import { fsyncSync, ftruncateSync, readSync, writeSync } from "node:fs";
 import { Fd, wasi } from "@bjorn3/browser_wasi_shim";
 import { errnoOf } from "./errno.js";
-import { ALL_RIGHTS, filestatOf } from "./filestat.js";
+import { ALL_RIGHTS, filestatOfFd } from "./filestat.js";
 import type { RunContext } from "./run-context.js";
-import { timesFor } from "./times.js";
+import { setFdTimes } from "./times.js";
 
 export interface HostFileMode {
   read: boolean;
@@ -110,8 +110,7 @@ export class HostFile extends Fd {
   }
 
   override fd_filestat_get() {
-    const st = this.ctx.fstat(this.fd);
-    return st.stat ? { ret: 0, filestat: filestatOf(st.stat) } : { ret: st.ret, filestat: null };
+    return filestatOfFd(this.ctx, this.fd);
   }
 
   override fd_fdstat_get() {
@@ -139,16 +138,7 @@ export class HostFile extends Fd {
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
     if (!this.rootWritable) return this.ctx.refuseReadOnly(this.guestPath);
-    const st = this.ctx.fstat(this.fd);
-    if (!st.stat) return st.ret;
-    const t = timesFor(st.stat, atim, mtim, fstFlags);
-    if (typeof t === "number") return t;
-    try {
-      futimesSync(this.fd, t.atime, t.mtime);
-      return 0;
-    } catch (err) {
-      return errnoOf(err);
-    }
+    return setFdTimes(this.ctx, this.fd, atim, mtim, fstFlags);
   }
 
   override fd_sync(): number {

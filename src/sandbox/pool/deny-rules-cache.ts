@@ -26,6 +26,9 @@ export class DenyRulesCache {
 /** Globs made only of these characters: words, `.`, `-`, `/` and the wildcards `*` and `?`. */
 const SIMPLE_GLOB = /^[A-Za-z0-9._\-/*?]+$/;
 
+/** A component of only dots: picomatch drops a leading `./`, so its `.` stands for nothing in the path. */
+const DOTS_COMPONENT = /(^|\/)\.+(\/|$)/;
+
 /**
  * The policy's own matcher (`compileDenyRules`, picomatch), glob by glob, in the same order, but a
  * glob is only asked when the path contains every literal run of it: in a glob of words, `.`,
@@ -33,12 +36,12 @@ const SIMPLE_GLOB = /^[A-Za-z0-9._\-/*?]+$/;
  * cannot match. The answer is always picomatch's; the prefilter only skips globs that cannot
  * match (most paths contain none of `.env`, `.pem`, `id_rsa`...). The resolver asks for every
  * component it walks and every directory entry it lists, so this is on the hot path of a search.
- * Other globs (classes, braces, extglobs, escapes) are always asked.
+ * Other globs (classes, braces, extglobs, escapes, `.`/`..` components) are always asked.
  */
 export function withLiteralPrefilter(globs: readonly string[]): DenyRules {
   const checks = globs.map((glob) => ({
     glob,
-    literals: SIMPLE_GLOB.test(glob) ? (glob.match(/[A-Za-z0-9._-]+/g) ?? []) : [],
+    literals: SIMPLE_GLOB.test(glob) && !DOTS_COMPONENT.test(glob) ? (glob.match(/[A-Za-z0-9._-]+/g) ?? []) : [],
     rule: compileDenyRules([glob]),
   }));
   const matchOne = (relPath: string): string | null => {

@@ -5,7 +5,6 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError } from "./respond.js";
 
-
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
@@ -31,10 +30,6 @@ export class McpSessions {
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, Math.max(1000, limits.idleMs / 4)));
     this.sweeper.unref();
-  }
-
-  get size(): number {
-    return this.sessions.size;
   }
 
   /** Serves one request on `/mcp`; `body` is the parsed JSON of a POST. */

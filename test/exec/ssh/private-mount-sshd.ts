@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { requireBinary } from "../../support/engines/require-binary.js";
-import { descendantsOf, type SshEngine } from "../../support/engines/ssh-engine.js";
+import { answersSsh, descendantsOf, freePort, type SshEngine } from "../../support/engines/ssh-engine.js";
 
 /**
  * A second sshd with the engine's keys and user, inside its own mount namespace where `setup`
@@ -35,38 +34,11 @@ export async function startPrivateMountSshd(engine: SshEngine, setup: string): P
   };
   for (const deadline = Date.now() + 15_000; ; ) {
     if (child.exitCode !== null) throw new Error(`private-mount sshd exited ${child.exitCode}: ${stderr}`);
-    if (await answers(engine.host, port)) return { port, stop };
+    if (await answersSsh(engine.host, port)) return { port, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`private-mount sshd on port ${port} did not answer within 15 s: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.setTimeout(1000);
-    s.once("data", (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith("SSH-"));
-    });
-    s.once("error", () => resolve(false));
-    s.once("timeout", () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 }

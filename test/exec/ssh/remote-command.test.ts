@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildKillCommand, buildRemoteCommand, PID_MARKER } from "../../../src/exec/ssh/remote-command.js";
 import { cwdWithinRoots } from "../../../src/exec/ssh/remote-roots.js";
-import { shellJoin, shellQuote } from "../../../src/exec/ssh/shell-quote.js";
+import { shellJoin, shellQuote } from "../../../src/exec/shell-quote.js";
 
 const NASTY = ["plain", "", "a b", "it's", "$(touch /tmp/pwned)", "`id`", "a\nb", "*", "~", "x;y", "--", "-c", '"q"', "\\", "$HOME", "!"];
 

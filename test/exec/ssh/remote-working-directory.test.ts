@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryAuditSink } from "../../../src/audit/memory-sink.js";
 import { createCommandBridge } from "../../../src/exec/bridge.js";
 import { createSshBackend } from "../../../src/exec/ssh/index.js";
-import { shellQuote } from "../../../src/exec/ssh/shell-quote.js";
+import { shellQuote } from "../../../src/exec/shell-quote.js";
 import type { CommandBridge, ExecuteArgs } from "../../../src/exec/types.js";
 import { engineUnsupported } from "../../support/engines/require-binary.js";
 import { ensureTestUser, startSshEngine, SSH_TEST_USER, type SshEngine } from "../../support/engines/ssh-engine.js";

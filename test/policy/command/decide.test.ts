@@ -153,6 +153,14 @@ describe("roots", () => {
     const d = await decide("cat a.txt > sub/.env.local");
     expect(d).toMatchObject({ allow: false, rule: "filesystem.deny[1]" });
   });
+
+  test.each(["cat a.txt > secrets/key", "cat < secrets/key", "cat a.txt > sub/secrets/deeper/key", "cat a.txt | tee secrets/key"])(
+    "a denied directory hides what lies below it, as in the sandbox: %s",
+    async (input) => {
+      const policy = withCommands({ allow: [{ program: "cat" }, { program: "tee" }] }, { deny: ["**/*.pem", "**/secrets"] });
+      expect(await decide(input, policy)).toMatchObject({ allow: false, rule: "filesystem.deny[1]" });
+    },
+  );
 });
 
 describe("decideProgram (check_command_exists)", () => {

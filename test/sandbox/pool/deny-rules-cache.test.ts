@@ -13,6 +13,8 @@ const GLOB_LISTS: string[][] = [
   ["secrets/**", "**/*.key", "a?c/*.txt", "**/node_modules/**/.env*"],
   ["**/{a,b}.txt", "**/[xy].pem", "!(keep)/*.env", "**/@(p|q)", "dir\\*name", "**/*"],
   ["*", "**", "?", ".*", "*.", "-x-", "x/**/y"],
+  // picomatch drops a leading `./`: its `.` is not a literal of the path.
+  ["./secrets", "././id_rsa", "./**/*.pem", "./.env", "a/./b", "x/..", "./"],
 ];
 
 const NAMES = [".env", ".env.local", "env", "x.env", "id_rsa", "id_rsa.pub", "id_rsa2", "id_ed25519", "key.pem", ".pem", "a.key",

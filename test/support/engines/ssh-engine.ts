@@ -52,7 +52,8 @@ export function ensureTestUser(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, "127.0.0.1", () => {
@@ -63,25 +64,29 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Whether something on host:port sends an SSH banner within a second. */
+export function answersSsh(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.setTimeout(1000);
+    s.once("data", (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith("SSH-"));
+    });
+    s.once("error", () => resolve(false));
+    s.once("timeout", () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
 /** Resolves once something on host:port sends an SSH banner. */
 async function waitForBanner(host: string, port: number, child: ChildProcess, stderr: () => string, netns?: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sshd exited (${child.exitCode ?? child.signalCode}): ${stderr()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host, port });
-      s.setTimeout(1000);
-      s.once("data", (d) => {
-        s.destroy();
-        resolve(d.toString().startsWith("SSH-"));
-      });
-      s.once("error", () => resolve(false));
-      s.once("timeout", () => {
-        s.destroy();
-        resolve(false);
-      });
-    });
-    if (ok) return;
+    if (await answersSsh(host, port)) return;
     if (Date.now() > deadline) throw new Error(`sshd on ${host}:${port}${netns ? ` (netns ${netns})` : ""} did not answer within 15 s: ${stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }

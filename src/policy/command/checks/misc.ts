@@ -49,12 +49,6 @@ export function checkTee(args: string[]): CheckOutcome {
   return { writes };
 }
 
-/** bash's printf builtin assigns a variable with -v (printf -v PATH ...). */
-export function checkPrintf(args: string[]): CheckOutcome {
-  if (args[0] === "-v" || args[0]?.startsWith("-v")) return refuse("shell_assignment", "printf -v assigns a shell variable");
-  return {};
-}
-
 /** uniq INPUT OUTPUT writes OUTPUT. */
 export function checkUniq(args: string[]): CheckOutcome {
   const operands: string[] = [];

@@ -18,7 +18,7 @@ export function checkAwk(args: string[], program: string): CheckOutcome {
       break;
     }
     if (!a.startsWith("-") || a === "-") break;
-    if (a === "-f" || a.startsWith("-f") || longOption(a, ["file", "include", "load", "exec"]) || /^-[ilE]/.test(a)) {
+    if (a.startsWith("-f") || longOption(a, ["file", "include", "load", "exec"]) || /^-[ilE]/.test(a)) {
       return refuse("wrapper:awk-exec", `${program} ${a}: program text from a file or an extension cannot be checked`);
     }
     if (a === "--sandbox" || a === "-S") sandbox = true;

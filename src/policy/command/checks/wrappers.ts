@@ -96,7 +96,7 @@ function checkXargs(args: string[]): CheckOutcome {
       return refuse("wrapper:xargs", `xargs ${a}: option not understood`);
     }
     const c = a[1]!;
-    if ("0rtpxo".includes(c) && /^-[0rtpxo]+$/.test(a)) continue;
+    if (/^-[0rtpxo]+$/.test(a)) continue;
     if (c === "I") {
       replace = a.length > 2 ? a.slice(2) : (args[++i] ?? "");
       continue;

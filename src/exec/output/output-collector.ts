@@ -1,15 +1,19 @@
-import { HeadTailBuffer } from "../output/head-tail.js";
+import { StringDecoder } from "node:string_decoder";
+import { HeadTailBuffer } from "./head-tail.js";
 import type { ExecRequest, ExecResult } from "../types.js";
 
 /**
- * stdout and stderr of one remote command, each capped (head and tail kept) and forwarded to
- * `onOutput` as it arrives. Shared by the docker, ssh and host-agent backends so all three report
- * the same result shape as the native one.
+ * stdout and stderr of one command, each capped (head and tail kept) and forwarded to `onOutput`
+ * as it arrives. Every backend (native, docker, ssh) builds its result here, so all report the
+ * same shape and the same caps.
  */
 export class OutputCollector {
   private readonly out: HeadTailBuffer;
   private readonly err: HeadTailBuffer;
-  private readonly started = Date.now();
+  // Decoders keep a character split across two chunks whole for onOutput.
+  private readonly outText = new StringDecoder("utf8");
+  private readonly errText = new StringDecoder("utf8");
+  private readonly started = performance.now();
 
   constructor(private readonly request: Pick<ExecRequest, "outputCapBytes" | "onOutput">) {
     this.out = new HeadTailBuffer(request.outputCapBytes);
@@ -17,8 +21,9 @@ export class OutputCollector {
   }
 
   push(stream: "stdout" | "stderr", chunk: Buffer): void {
-    (stream === "stdout" ? this.out : this.err).push(chunk);
-    this.request.onOutput?.(stream, chunk.toString("utf8"));
+    const stdout = stream === "stdout";
+    (stdout ? this.out : this.err).push(chunk);
+    if (this.request.onOutput) this.request.onOutput(stream, (stdout ? this.outText : this.errText).write(chunk));
   }
 
   result(fields: { exit_code: number | null; signal?: string | null; timed_out: boolean; error?: string }): ExecResult {
@@ -29,13 +34,13 @@ export class OutputCollector {
       stderr: this.err.text(),
       timed_out: fields.timed_out,
       truncated: this.out.truncated || this.err.truncated,
-      duration_ms: Date.now() - this.started,
+      duration_ms: Math.round(performance.now() - this.started),
       ...(fields.error !== undefined ? { error: fields.error } : {}),
     };
   }
 }
 
-/** A result for a command that never started (connection refused, container gone). */
+/** A result for a command that never started (connection refused, container gone, refused spawn). */
 export function failedResult(error: string, started = Date.now()): ExecResult {
   return { exit_code: null, signal: null, stdout: "", stderr: "", timed_out: false, truncated: false, duration_ms: Date.now() - started, error };
 }
