@@ -25,6 +25,15 @@ mem_of() {
     edit | search) echo 268435456 ;;
   esac
 }
+# Stack sizes: 1 MiB where regexes, globs or recursion run; 128 KiB for the straight-line tools
+# (their largest frame is 8 KiB), which keeps their memory small: each run's memory is zeroed for
+# reuse, so its size is paid on every call.
+stack_of() {
+  case "$1" in
+    read | write | stat) echo 131072 ;;
+    *) echo 1048576 ;;
+  esac
+}
 extra_of() {
   case "$1" in
     search) echo "glob.c dfa.c" ;;
@@ -36,7 +45,9 @@ extra_of() {
 # stripped, so no path, time or host detail reaches the bytes.
 CFLAGS=(--target=wasm32-wasi -O2 -msimd128 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror
   -Wno-unused-parameter -Wno-sign-compare -ffile-prefix-map="$PWD"=. -fno-ident)
-LDFLAGS=(-Wl,--strip-all -Wl,-z,stack-size=1048576 -Wl,--no-export-dynamic)
+# --import-memory: the runtime creates each run's memory (and recycles it zeroed) instead of the engine
+# reserving a fresh one per instance; --max-memory below is its cap, which the engine enforces.
+LDFLAGS=(-Wl,--strip-all -Wl,--no-export-dynamic -Wl,--import-memory)
 
 build_into() {
   local out=$1
@@ -44,7 +55,7 @@ build_into() {
   for m in $MODULES; do
     # shellcheck disable=SC2046
     "$CC" "${CFLAGS[@]}" -o "$out/$m.wasm" "$m.c" common.c $(extra_of "$m") \
-      "${LDFLAGS[@]}" -Wl,--max-memory="$(mem_of "$m")"
+      "${LDFLAGS[@]}" -Wl,-z,stack-size="$(stack_of "$m")" -Wl,--max-memory="$(mem_of "$m")"
   done
 }
 

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
   if (want > SIZE_MAX / 2) fail("TOOBIG", "%s: length too large", path);
   if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) fail_errno(errno, "%s", path);
   if (!has_head && want > CHUNK) {
-    static char chunk[CHUNK];
+    char *chunk = xmalloc(CHUNK); /* not static: small reads keep a small memory */
     out_printf("size=%llu offset=%llu length=%llu\n", (unsigned long long)size, (unsigned long long)offset, (unsigned long long)want);
     uint64_t left = want;
     while (left) {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { packageRoot } from "../config/package-root.js";
 import { ModuleCache } from "./module-cache.js";
 import { WorkerPool } from "./pool/worker-pool.js";
+import type { SandboxModule } from "./wasi/memory-import.js";
 import type { ModuleRunRequest, ModuleRunResult, Sandbox } from "./types.js";
 
 export type { ModuleRunRequest, ModuleRunResult, Preopen, Sandbox, SandboxDenial, SandboxScope } from "./types.js";
@@ -32,7 +33,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       }
       if (!Number.isFinite(request.deadlineMs) || request.deadlineMs <= 0) throw new Error("deadlineMs must be a positive number");
       if (!Number.isInteger(request.maxStdoutBytes) || request.maxStdoutBytes < 0) throw new Error("maxStdoutBytes must be a non-negative integer");
-      let module: WebAssembly.Module;
+      let module: SandboxModule;
       try {
         module = await cache.get(request.module);
       } catch (err) {

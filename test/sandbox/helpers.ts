@@ -7,6 +7,8 @@ import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import type { ModuleRunResult, SandboxScope } from "../../src/sandbox/types.js";
 
 const PROBE_SOURCE = new URL("../fixtures/wasm/probe.c", import.meta.url);
+/** Linked like wasm-tools/build.sh: the runtime gives the module its memory (capped at 64 MiB). */
+const PROBE_FLAGS = ["--target=wasm32-wasi", "-O2", "-Wl,--strip-all", "-Wl,--import-memory", "-Wl,--max-memory=67108864"];
 
 /**
  * Builds test/fixtures/wasm/probe.c with clang (wasm32-wasi) into a temp dir named by the source
@@ -14,13 +16,13 @@ const PROBE_SOURCE = new URL("../fixtures/wasm/probe.c", import.meta.url);
  */
 export function probeWasmDir(): string {
   const source = readFileSync(PROBE_SOURCE);
-  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(source).update(PROBE_FLAGS.join(" ")).digest("hex").slice(0, 16);
   const dir = join(tmpdir(), `mcp-warden-probe-${hash}`);
   const wasm = join(dir, "probe.wasm");
   if (existsSync(wasm)) return dir;
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `probe.${process.pid}.${Date.now()}.wasm`);
-  execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-Wl,--strip-all", "-o", tmp, new URL(PROBE_SOURCE).pathname], { stdio: "pipe" });
+  execFileSync("clang", [...PROBE_FLAGS, "-o", tmp, new URL(PROBE_SOURCE).pathname], { stdio: "pipe" });
   renameSync(tmp, wasm);
   return dir;
 }

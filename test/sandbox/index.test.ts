@@ -59,6 +59,46 @@ describe("createSandbox", () => {
   });
 });
 
+describe("one worker, many runs: nothing carries over", () => {
+  test("static, heap and stack memory a run dirtied are zero in the next run on the same worker", async () => {
+    const one = probeSandbox(1);
+    try {
+      expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
+      for (let i = 0; i < 5; i++) {
+        expect((await probe(one, scope, ["scribble"])).out).toBe("ok");
+        expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
+      }
+      // A run whose memory grew: its memory is dropped, the next run gets a new one.
+      expect((await probe(one, scope, ["scribble-grow"])).out).toBe("ok");
+      expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
+      // A run stopped at its deadline takes its worker (and memory) with it.
+      await probe(one, scope, ["scribble"]);
+      expect((await probe(one, scope, ["loop"], { deadlineMs: 200 })).timedOut).toBe(true);
+      expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
+    } finally {
+      await one.close();
+    }
+  });
+
+  test("runs and replies too large for the shared channel go through the port, intact", async () => {
+    const one = probeSandbox(1);
+    try {
+      // stdin of 3 MiB (the channel holds 64 KiB of request) echoed back (1 MiB of reply)
+      const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => 97 + (i % 26));
+      const r = await probe(one, scope, ["stdin"], { stdin: big, maxStdoutBytes: 4 * 1024 * 1024 });
+      expect(r.exitCode).toBe(0);
+      expect(r.out).toBe("ok " + new TextDecoder().decode(big));
+      // then a small one through the channel again, on the same worker
+      expect((await probe(one, scope, ["read", join(root, "a.txt")])).out).toBe("ok alpha");
+      // non-ASCII in arguments, paths and results survives the channel's encoding
+      writeFileSync(join(root, "é ✓.txt"), "ünïcödé ✓");
+      expect((await probe(one, scope, ["read", join(root, "é ✓.txt")])).out).toBe("ok ünïcödé ✓");
+    } finally {
+      await one.close();
+    }
+  });
+});
+
 describe("deadlines", () => {
   test("a runaway module is stopped at its deadline while another call still succeeds", async () => {
     // Both workers up first (they start lazily).
@@ -121,12 +161,14 @@ describe("deadlines", () => {
 
 describe("descriptors across many calls", () => {
   test("open descriptors of the process are stable across 2000 runs through the pool", async () => {
-    await Promise.all([probe(sandbox, scope, ["args"]), probe(sandbox, scope, ["args"])]);
-    const before = openFdCount();
-    for (let i = 0; i < 1000; i++) {
+    const round = async () => {
       const [a, b] = await Promise.all([probe(sandbox, scope, ["cat-many", "3", join(root, "a.txt"), "leak"]), probe(sandbox, scope, ["readdir", root])]);
       expect(a.exitCode + b.exitCode).toBe(0);
-    }
+    };
+    // Warm up first: both workers started (a worker still booting opens its own descriptors).
+    for (let i = 0; i < 50; i++) await round();
+    const before = openFdCount();
+    for (let i = 0; i < 1000; i++) await round();
     expect(openFdCount()).toBe(before);
   });
 });

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
+import { memoryImportOf, newMemory } from "../../src/sandbox/wasi/memory-import.js";
 
 /* wasm-tools/build.sh: committed modules match the manifest, and a rebuild reproduces them. */
 
@@ -25,17 +26,24 @@ describe("wasm-tools build", () => {
     }
   });
 
-  test("modules cap their memory at link time (build.sh: 64 MiB read/list, 16 MiB write/stat, 256 MiB edit/search)", () => {
+  test("modules import a memory capped at link time (build.sh: 64 MiB read/list, 16 MiB write/stat, 256 MiB edit/search)", () => {
     const MIB = 16; // wasm pages per MiB
     const caps: Record<string, number> = { read: 64, list: 64, write: 16, stat: 16, edit: 256, search: 256 };
     for (const name of MODULES) {
-      const mod = new WebAssembly.Module(readFileSync(`${dir}build/${name}.wasm`));
-      expect(WebAssembly.Module.exports(mod).some((e) => e.kind === "memory"), name).toBe(true);
-      const inst = new WebAssembly.Instance(mod, stubImports(mod));
-      const mem = inst.exports.memory as WebAssembly.Memory;
+      const bytes = readFileSync(`${dir}build/${name}.wasm`);
+      const mod = new WebAssembly.Module(bytes);
+      const limits = memoryImportOf(bytes);
+      expect(limits.maximum, name).toBe(caps[name]! * MIB);
+      // The engine refuses a memory allowed to grow past the module's cap ...
+      const larger = new WebAssembly.Memory({ initial: limits.initial, maximum: limits.maximum + 1 });
+      expect(() => new WebAssembly.Instance(mod, stubImports(mod, larger)), name).toThrow(WebAssembly.LinkError);
+      // ... and the runtime's memory (newMemory) stops growing exactly there.
+      const mem = newMemory(limits);
+      new WebAssembly.Instance(mod, stubImports(mod, mem));
       const pages = mem.buffer.byteLength / 65536;
-      expect(() => mem.grow(caps[name]! * MIB - pages + 1), name).toThrow(RangeError);
-      expect(mem.grow(caps[name]! * MIB - pages), name).toBe(pages);
+      expect(pages, name).toBe(limits.initial);
+      expect(() => mem.grow(limits.maximum - pages + 1), name).toThrow(RangeError);
+      expect(mem.grow(limits.maximum - pages), name).toBe(pages);
     }
   });
 
@@ -45,8 +53,8 @@ describe("wasm-tools build", () => {
   });
 });
 
-function stubImports(mod: WebAssembly.Module): WebAssembly.Imports {
+function stubImports(mod: WebAssembly.Module, memory: WebAssembly.Memory): WebAssembly.Imports {
   const imports: Record<string, Record<string, unknown>> = {};
-  for (const i of WebAssembly.Module.imports(mod)) (imports[i.module] ??= {})[i.name] = () => 0;
+  for (const i of WebAssembly.Module.imports(mod)) (imports[i.module] ??= {})[i.name] = i.kind === "memory" ? memory : () => 0;
   return imports as WebAssembly.Imports;
 }

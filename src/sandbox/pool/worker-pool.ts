@@ -1,6 +1,8 @@
-import { Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { ModuleRunResult } from "../types.js";
 import type { RunInput } from "../wasi/run-module.js";
+import type { SandboxModule } from "../wasi/memory-import.js";
+import { Channel, REPLY, WAKE } from "./channel.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
 import { workerScript, type WorkerScript } from "./worker-script.js";
 
@@ -9,7 +11,7 @@ export const TIMEOUT_EXIT_CODE = 124;
 
 interface Job {
   input: RunInput;
-  module: WebAssembly.Module;
+  module: SandboxModule;
   deadlineMs: number;
   resolve: (result: ModuleRunResult) => void;
 }
@@ -17,6 +19,9 @@ interface Job {
 interface Slot {
   /** null while the worker script is being prepared. */
   worker: Worker | null;
+  /** Runs and replies (channel.ts); `port` carries the ones too large for it. */
+  channel: Channel;
+  port: MessagePort | null;
   /** The worker has loaded and said so; only then does it get runs (and their deadlines start). */
   ready: boolean;
   /** Modules this worker already holds. */
@@ -42,7 +47,7 @@ export class WorkerPool {
     if (!Number.isInteger(size) || size < 1) throw new Error(`sandbox workers must be a positive integer (got ${size})`);
   }
 
-  run(input: RunInput, module: WebAssembly.Module, deadlineMs: number): Promise<ModuleRunResult> {
+  run(input: RunInput, module: SandboxModule, deadlineMs: number): Promise<ModuleRunResult> {
     if (this.closed) return Promise.reject(new Error("the sandbox is closed"));
     return new Promise((resolve) => {
       this.queue.push({ input, module, deadlineMs, resolve });
@@ -71,7 +76,7 @@ export class WorkerPool {
   }
 
   private async spawn(): Promise<Slot | null> {
-    const slot: Slot = { worker: null, ready: false, modules: new Set(), job: null, dead: false };
+    const slot: Slot = { worker: null, channel: new Channel(), port: null, ready: false, modules: new Set(), job: null, dead: false };
     this.slots.push(slot);
     let worker: Worker;
     try {
@@ -79,7 +84,13 @@ export class WorkerPool {
       const script = await this.script;
       // trackUnmanagedFds: a worker killed mid-run has its fs descriptors closed by Node. (Closing
       // them ourselves afterwards would be wrong: the numbers may already belong to another thread.)
-      worker = new Worker(script.url, { workerData: script.data, trackUnmanagedFds: true });
+      const { port1, port2 } = new MessageChannel();
+      slot.port = port1;
+      worker = new Worker(script.url, {
+        workerData: { ...script.data, channel: slot.channel.buffer, port: port2 },
+        transferList: [port2],
+        trackUnmanagedFds: true,
+      });
     } catch {
       this.script = null;
       this.retire(slot);
@@ -107,7 +118,6 @@ export class WorkerPool {
       return null;
     }
     slot.ready = true;
-    worker.on("message", (msg: ReplyMessage) => this.onReply(slot, msg));
     worker.on("error", (err) => void this.onCrash(slot, `EIO: the sandbox worker failed: ${err.message}`));
     worker.on("exit", () => void this.onCrash(slot, "EIO: the sandbox worker exited"));
     return slot;
@@ -123,7 +133,23 @@ export class WorkerPool {
     const timer = setTimeout(() => void this.onDeadline(slot), Math.max(1, job.deadlineMs));
     slot.job = { id, job, timer, started: performance.now() };
     slot.worker!.ref();
-    slot.worker!.postMessage(msg);
+    const words = slot.channel.words;
+    if (!slot.channel.putRequest(msg)) slot.port!.postMessage(msg);
+    const replies = Atomics.load(words, REPLY);
+    Atomics.add(words, WAKE, 1);
+    Atomics.notify(words, WAKE);
+    // The reply wakes this thread through Atomics (an async wait resolves on this event loop).
+    const waiting = Atomics.waitAsync(words, REPLY, replies);
+    if (waiting.async) void waiting.value.then(() => this.collect(slot, id));
+    else this.collect(slot, id);
+  }
+
+  /** Takes the reply to run `id` from the channel (or the port, for a large one). */
+  private collect(slot: Slot, id: number): void {
+    if (slot.dead || slot.job?.id !== id) return;
+    const reply = slot.channel.takeReply() ?? (receiveMessageOnPort(slot.port!)?.message as ReplyMessage | undefined);
+    if (reply === undefined) this.finish(slot, failure("EIO: the sandbox worker sent no reply", performance.now() - slot.job.started));
+    else this.onReply(slot, reply);
   }
 
   private finish(slot: Slot, result: ModuleRunResult): void {

@@ -1,3 +1,5 @@
+import { MEMORY_IMPORT, type SandboxModule } from "./memory-import.js";
+
 /** The WASI import module every command module links against. */
 const WASI_MODULE = "wasi_snapshot_preview1";
 
@@ -8,10 +10,13 @@ function unbound(): never {
 
 /**
  * A fresh instance of a module, made before the run that will use it (the worker makes the next
- * one while it is idle, off the request's path: a new instance costs a new wasm memory, the
- * biggest fixed cost of a small run). Its WASI imports are trampolines that reach the run's
- * imports only once `bind` is called, and it can be bound exactly once: an instance never carries
- * anything from one run to the next, it has simply not been run yet.
+ * one while it is idle, off the request's path). Its WASI imports are trampolines that reach the
+ * run's imports only once `bind` is called, and it can be bound exactly once: an instance never
+ * carries anything from one run to the next, it has simply not been run yet.
+ *
+ * `memory` is the memory the module imports: all zeros at exactly the module's initial size (new,
+ * or recycled and zeroed by MemoryRecycler); instantiation writes the module's data segments into
+ * it, so the instance starts exactly as one with a memory of its own would.
  */
 export class PreparedInstance {
   readonly instance: WebAssembly.Instance;
@@ -19,9 +24,13 @@ export class PreparedInstance {
   private used = false;
 
   /** `names`: the WASI functions the runtime implements; any other import fails to link, as before. */
-  constructor(module: WebAssembly.Module, names: ReadonlySet<string>) {
+  constructor(
+    { module, imports: declared }: SandboxModule,
+    names: ReadonlySet<string>,
+    readonly memory: WebAssembly.Memory,
+  ) {
     const imports: Record<string, (...args: unknown[]) => unknown> = {};
-    for (const imp of WebAssembly.Module.imports(module)) {
+    for (const imp of declared) {
       if (imp.module !== WASI_MODULE || imp.kind !== "function" || !names.has(imp.name)) continue;
       const name = imp.name;
       // Fixed arity (no rest/spread on the hot path); WASI functions take at most 9 arguments.
@@ -30,7 +39,7 @@ export class PreparedInstance {
         return fn ? fn(a, b, c, d, e, f, g, h, i) : unbound();
       };
     }
-    this.instance = new WebAssembly.Instance(module, { [WASI_MODULE]: imports });
+    this.instance = new WebAssembly.Instance(module, { [WASI_MODULE]: imports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } });
   }
 
   /** Connects the instance to one run's WASI imports; a second bind is refused. */

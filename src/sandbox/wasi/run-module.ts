@@ -5,6 +5,7 @@ import { HostDirectory } from "../host/host-directory.js";
 import { HostFile } from "../host/host-file.js";
 import { RunContext } from "../host/run-context.js";
 import type { ModuleRunResult, SandboxScope } from "../types.js";
+import { newMemory, type SandboxModule } from "./memory-import.js";
 import { PreparedInstance } from "./prepared-instance.js";
 import { OutputFd, OutputLimitExceeded, StdinFd } from "./stdio.js";
 
@@ -49,7 +50,7 @@ interface DirectPReader {
  * roots as preopens (guest name = host path), no environment. Every host descriptor the run
  * opened is closed before this returns, whatever the module did.
  */
-export function runModule(module: WebAssembly.Module, input: RunInput, tracker: FdTracker, options: RunOptions = {}): ModuleRunResult {
+export function runModule(module: SandboxModule, input: RunInput, tracker: FdTracker, options: RunOptions = {}): ModuleRunResult {
   const started = performance.now();
   const ctx = new RunContext(input.scope, tracker, options.denyRules);
   const stdout = new OutputFd(input.maxStdoutBytes, true);
@@ -64,12 +65,10 @@ export function runModule(module: WebAssembly.Module, input: RunInput, tracker: 
   patchImports(shim);
   let exitCode: number;
   let note = "";
-  const prepared = options.prepared;
+  let prepared = options.prepared;
   try {
-    const instance = prepared
-      ? prepared.bind(shim.wasiImport)
-      : new WebAssembly.Instance(module, { wasi_snapshot_preview1: shim.wasiImport as WebAssembly.ModuleImports });
-    exitCode = start(shim, instance);
+    prepared ??= new PreparedInstance(module, WASI_FUNCTIONS, newMemory(module.memory));
+    exitCode = start(shim, prepared.bind(shim.wasiImport), prepared.memory);
   } catch (err) {
     exitCode = 1;
     if (err instanceof OutputLimitExceeded) note = `EFBIG: output exceeded ${err.limit} bytes and the run was stopped`;
@@ -101,8 +100,9 @@ export function runModule(module: WebAssembly.Module, input: RunInput, tracker: 
 }
 
 /** Runs the command's `_start`; the exit code is proc_exit's, or 0 when `_start` returns. */
-function start(shim: WASI, instance: WebAssembly.Instance): number {
-  shim.inst = instance as unknown as WASI["inst"];
+function start(shim: WASI, instance: WebAssembly.Instance, memory: WebAssembly.Memory): number {
+  // The shim reaches memory through `inst.exports.memory`; the module imports it instead.
+  shim.inst = { exports: { memory } } as unknown as WASI["inst"];
   try {
     (instance.exports._start as () => void)();
     return 0;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { localFdTracker } from "../../../src/sandbox/host/fd-tracker.js";
 import type { SandboxScope } from "../../../src/sandbox/types.js";
+import { compileSandboxModule, type SandboxModule } from "../../../src/sandbox/wasi/memory-import.js";
 import { runModule } from "../../../src/sandbox/wasi/run-module.js";
 import { buildEscapeTree, CANARY } from "../escape-tree.js";
 import { openFdCount, probeWasmDir, tempTree } from "../helpers.js";
@@ -19,11 +20,11 @@ const t = tempTree("warden-run-");
 const base = t.dir;
 const { allow, outside, ro } = buildEscapeTree(base);
 const scope: SandboxScope = { preopens: [{ hostPath: allow, writable: true }, { hostPath: ro, writable: false }], denyGlobs: ["**/.env", "secrets/**"] };
-let module: WebAssembly.Module;
+let module: SandboxModule;
 let server: Server;
 
 beforeAll(async () => {
-  module = await WebAssembly.compile(readFileSync(join(probeWasmDir(), "probe.wasm")));
+  module = await compileSandboxModule(readFileSync(join(probeWasmDir(), "probe.wasm")));
   mkdirSync(join(allow, "ops"));
   writeFileSync(join(allow, "ops/f.txt"), "hello world");
   execFileSync("mkfifo", [join(allow, "fifo")]);
