@@ -7,6 +7,13 @@ export interface AgentResponse {
 }
 
 /**
+ * Largest agent response read by default: both output streams at the schema's largest
+ * `output_cap_bytes` (64 MiB each), JSON-escaped with room to spare. Past it the response is
+ * dropped, so a broken or hostile agent cannot make this server buffer without end.
+ */
+export const MAX_AGENT_RESPONSE_BYTES = 257 * 1024 * 1024;
+
+/**
  * A small keep-alive JSON client for the agent API (loopback TCP or a unix socket). Requests reuse
  * connections, so a call costs one round trip on loopback.
  */
@@ -17,6 +24,7 @@ export class AgentClient {
   constructor(
     url: string,
     private readonly token: string,
+    private readonly maxResponseBytes = MAX_AGENT_RESPONSE_BYTES,
   ) {
     this.address = parseAgentAddress(url);
     this.agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -40,7 +48,16 @@ export class AgentClient {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on("data", (c: Buffer) => {
+            size += c.length;
+            if (size > this.maxResponseBytes) {
+              chunks.length = 0;
+              req.destroy(new Error(`the host agent's response exceeds ${this.maxResponseBytes} bytes and was dropped`));
+              return;
+            }
+            chunks.push(c);
+          });
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             let parsed: unknown = text;

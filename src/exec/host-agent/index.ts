@@ -13,6 +13,8 @@ export interface HostAgentBackendOptions {
   url: string;
   /** HOST_AGENT_TOKEN. */
   token: string;
+  /** Largest agent response read (default MAX_AGENT_RESPONSE_BYTES); a larger one fails the call. */
+  maxResponseBytes?: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface HostAgentBackendOptions {
 export function createHostAgentBackend(options: HostAgentBackendOptions): ExecBackend & { client: AgentClient } {
   if (!options.url) throw new Error("host-agent backend: set HOST_AGENT_URL (http://127.0.0.1:8001 or unix:/path)");
   if (!options.token) throw new Error("host-agent backend: set HOST_AGENT_TOKEN (the agent's bearer token)");
-  const client = new AgentClient(options.url, options.token);
+  const client = new AgentClient(options.url, options.token, options.maxResponseBytes);
 
   async function execute(request: ExecRequest, signal?: AbortSignal): Promise<ExecResult> {
     const started = Date.now();
