@@ -14,11 +14,12 @@ import {
   type Dirent,
 } from "node:fs";
 import { Fd, wasi } from "@bjorn3/browser_wasi_shim";
+import { HostDirent } from "./dirent.js";
 import { errnoOf } from "./errno.js";
 import { ALL_RIGHTS, filestatOf, filestatOfFd, isOpenable } from "./filestat.js";
 import { HostFile } from "./host-file.js";
-import { resolve, type HostStats, type Walk, type WalkStart } from "./resolve.js";
-import { anchored, DIR_OPEN, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
+import { listedEntries, openListed, resolve, type HostStats, type OpenIntent, type Walk, type WalkStart } from "./resolve.js";
+import { anchored, DIR_OPEN, fdPath, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 import { setFdTimes, timesFor } from "./times.js";
 
 const WRITE_RIGHTS = BigInt(wasi.RIGHTS_FD_WRITE | wasi.RIGHTS_FD_ALLOCATE | wasi.RIGHTS_FD_FILESTAT_SET_SIZE);
@@ -28,6 +29,11 @@ const LOOKUP_FOLLOW = 1;
 interface Listing {
   names: string[];
   types: number[];
+  /** Dirents made so far, by index (wasi-libc reads a large directory in several calls). */
+  dirents: (HostDirent | undefined)[];
+  encoder: TextEncoder;
+  /** Its regular files and directories by name, for the resolver's listed fast path (`openListed`). */
+  openable: ReadonlyMap<string, number>;
 }
 
 /**
@@ -39,6 +45,7 @@ interface Listing {
 export class HostDirectory extends Fd {
   private listing: Listing | null = null;
   private prestat: wasi.Prestat | null = null;
+  private fdstat: wasi.Fdstat | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -95,10 +102,15 @@ export class HostDirectory extends Fd {
   }
 
   override fd_fdstat_get() {
-    const fdstat = new wasi.Fdstat(wasi.FILETYPE_DIRECTORY, 0);
-    fdstat.fs_rights_base = ALL_RIGHTS;
-    fdstat.fs_rights_inherited = ALL_RIGHTS;
-    return { ret: 0, fdstat };
+    // wasi-libc asks before every openat (for the inherited rights); the answer never changes and
+    // the shim only serializes it.
+    if (this.fdstat === null) {
+      const fdstat = new wasi.Fdstat(wasi.FILETYPE_DIRECTORY, 0);
+      fdstat.fs_rights_base = ALL_RIGHTS;
+      fdstat.fs_rights_inherited = ALL_RIGHTS;
+      this.fdstat = fdstat;
+    }
+    return { ret: 0, fdstat: this.fdstat };
   }
 
   override fd_filestat_get() {
@@ -117,17 +129,20 @@ export class HostDirectory extends Fd {
       this.listing = listing;
     }
     const i = Number(cookie);
-    if (i >= this.listing.names.length) return { ret: 0, dirent: null };
+    const { names, types, dirents, encoder } = this.listing;
+    if (i >= names.length) return { ret: 0, dirent: null };
     // Node's readdir gives no inode numbers; a stable non-zero one per entry keeps wasi-libc from
     // stat'ing every entry to fill d_ino.
-    return { ret: 0, dirent: new wasi.Dirent(BigInt(i + 1), BigInt(i + 1), this.listing.names[i]!, this.listing.types[i]!) };
+    const next = BigInt(i + 1);
+    const dirent = (dirents[i] ??= new HostDirent(next, next, encoder.encode(names[i]!), types[i]!));
+    return { ret: 0, dirent };
   }
 
   /** The entries of this directory (anchored on its descriptor), minus those hidden by deny globs. */
   private list(): Listing | number {
     let entries: Dirent[];
     try {
-      entries = readdirSync(`/proc/self/fd/${this.fd}`, { withFileTypes: true });
+      entries = readdirSync(fdPath(this.fd), { withFileTypes: true });
     } catch (err) {
       return errnoOf(err);
     }
@@ -146,7 +161,7 @@ export class HostDirectory extends Fd {
         : wasi.FILETYPE_UNKNOWN,
       );
     }
-    return { names, types };
+    return { names, types, dirents: [], encoder: new TextEncoder(), openable: listedEntries(names, types) };
   }
 
   override path_open(dirflags: number, path: string, oflags: number, rightsBase: bigint, _rightsInh: bigint, fdflags: number) {
@@ -158,6 +173,13 @@ export class HostDirectory extends Fd {
     const append = (fdflags & wasi.FDFLAGS_APPEND) !== 0;
     const write = (rightsBase & WRITE_RIGHTS) !== 0n || trunc || append;
     const read = (rightsBase & READ_RIGHTS) !== 0n || !write;
+    const intent: OpenIntent = { create, excl, trunc, append, write, wantDir };
+    const listed = openListed(this.ctx, this.start, this.listing?.openable ?? null, path, intent);
+    if (listed !== null) {
+      const rel = [...this.rel, path];
+      if (listed.dir) return { ret: 0, fd_obj: new HostDirectory(this.ctx, this.door, listed.fd, rel) };
+      return { ret: 0, fd_obj: new HostFile(this.ctx, this.ctx.writableAt(this.door, rel), listed.fd, this.guest(path), { read: true, write: false, append: false }) };
+    }
     // O_CREAT|O_EXCL never follows a final symlink (POSIX).
     const follow = (dirflags & LOOKUP_FOLLOW) !== 0 && !(create && excl);
     return this.withWalk(path, follow, none, (w) => {

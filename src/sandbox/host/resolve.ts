@@ -1,7 +1,7 @@
-import { lstatSync, readlinkSync, type BigIntStats, type Stats } from "node:fs";
+import { constants, fstatSync, lstatSync, readlinkSync, type BigIntStats, type Stats } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
 import { codeOf, errnoOf } from "./errno.js";
-import { anchored, DIR_OPEN, type RootDoor, type RunContext } from "./run-context.js";
+import { anchored, DIR_OPEN, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 
 /** Symlinks followed in one resolution before ELOOP (Linux's own limit). */
 export const MAX_SYMLINK_HOPS = 40;
@@ -191,6 +191,103 @@ export function resolve(ctx: RunContext, start: WalkStart, guestPath: string, op
   } catch (err) {
     return fail(errnoOf(err));
   }
+}
+
+/** What a `path_open` asks for, decoded from its flags and rights by the caller. */
+export interface OpenIntent {
+  create: boolean;
+  excl: boolean;
+  trunc: boolean;
+  append: boolean;
+  write: boolean;
+  wantDir: boolean;
+}
+
+/**
+ * The regular files and directories of a directory listing (WASI file types), kept so that opening
+ * one of them can take the listed fast path (`openListed`). The listing leaves out names hidden by
+ * deny globs, so they never get here.
+ */
+export function listedEntries(names: readonly string[], types: readonly number[]): ReadonlyMap<string, number> {
+  const entries = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) {
+    const type = types[i]!;
+    if (type === wasi.FILETYPE_REGULAR_FILE || type === wasi.FILETYPE_DIRECTORY) entries.set(names[i]!, type);
+  }
+  return entries;
+}
+
+/** Open flags of the listed fast path for a file: read-only, never a final symlink, never block, never a controlling tty. */
+const LISTED_FILE_OPEN = constants.O_RDONLY | SAFE_OPEN;
+
+/** A descriptor opened by the listed fast path: a regular file, or a directory verified under the root. */
+export interface ListedOpen {
+  fd: number;
+  dir: boolean;
+}
+
+/**
+ * The listed fast path: a read-only open of a name the directory's most recent listing typed as a
+ * regular file or a directory. A search opens every file it lists; the full path (`resolve`'s
+ * lstat, open, fstat, readlink of the result) costs four host calls per file, this one two.
+ *
+ * It applies only to a single plain component (no `/`, not `.` or `..`, no NUL) found in `listed`,
+ * opened with no create/excl/trunc/append/write (and a file not as a directory). Anything it does
+ * not accept (an open error such as ELOOP or ENOENT, a type other than the listed one, a directory
+ * outside the root) closes what it opened and returns null: the caller then takes the full path,
+ * which answers (errors, denials) exactly as if the fast path did not exist.
+ * - A listed file is opened with O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY (a symlink swapped in
+ *   fails with ELOOP, a FIFO opens at once) and kept only when fstat says it is a regular file. The
+ *   readlink that checks an opened file lies under the root is skipped: the file was opened by one
+ *   name, without following a symlink, from a directory that was verified under the root when it
+ *   was opened (every HostDirectory is: a root when the run starts, any other by its open).
+ * - A listed directory is opened with O_DIRECTORY|O_NOFOLLOW (so it is one, and not a symlink)
+ *   and checked under the root with readlink exactly as the full path does; only the lstat before
+ *   the open is saved.
+ *
+ * Residual races, both between listing and open: a listed file swapped for a device node has its
+ * driver's open() called before the fstat refuses it (the full path has the same window between its
+ * lstat and its open; making device nodes needs CAP_MKNOD); a directory the module holds open,
+ * moved outside its root by another host process, lets the module read the regular files in it
+ * (the full path re-checks every opened file; a listing cannot be trusted more than its descriptor,
+ * since the module chooses when to list and when to open).
+ */
+export function openListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMap<string, number> | null, path: string, intent: OpenIntent): ListedOpen | null {
+  if (listed === null || intent.create || intent.excl || intent.trunc || intent.append || intent.write) return null;
+  const type = listed.get(path);
+  if (type === undefined || !isPlainName(path)) return null;
+  if (type === wasi.FILETYPE_DIRECTORY) {
+    let fd: number;
+    try {
+      fd = ctx.openHost(anchored(start.fd, path), DIR_OPEN);
+    } catch {
+      return null;
+    }
+    if (ctx.isUnder(fd, start.door)) return { fd, dir: true };
+    ctx.closeHost(fd);
+    return null;
+  }
+  if (intent.wantDir) return null;
+  let fd: number;
+  try {
+    fd = ctx.openHost(anchored(start.fd, path), LISTED_FILE_OPEN);
+  } catch {
+    return null;
+  }
+  let regular = false;
+  try {
+    regular = fstatSync(fd).isFile();
+  } catch {
+    // unknown: take the full path
+  }
+  if (regular) return { fd, dir: false };
+  ctx.closeHost(fd);
+  return null;
+}
+
+/** A single name of a directory: not empty, not `.` or `..`, no `/`, no NUL. */
+function isPlainName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");
 }
 
 /** lstat of one component anchored on a directory descriptor: stats, null (absent) or an errno. */

@@ -15,9 +15,34 @@ export interface RootDoor {
 /** At most this many denials are kept per run (a module looping on refusals cannot grow memory). */
 const MAX_DENIALS = 64;
 
-/** Open flags every host open gets: never follow a final symlink, never block on a FIFO. */
-export const SAFE_OPEN = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/**
+ * Open flags every host open gets: never follow a final symlink, never block on a FIFO, never make
+ * a terminal the controlling one (only relevant if a device slips in between a check and an open).
+ */
+export const SAFE_OPEN = constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 export const DIR_OPEN = constants.O_RDONLY | constants.O_DIRECTORY | SAFE_OPEN;
+
+/**
+ * This process's descriptor directory in /proc. `/proc/<pid>/fd` saves the kernel a symlink
+ * (`/proc/self`) on every anchored call, but names this process only when /proc belongs to our PID
+ * namespace: used when `/proc/self` reads back as our own pid, else `/proc/self/fd`. Fixed for the
+ * life of the process (threads share the pid and the descriptor table).
+ */
+const PROC_FD = procFdDir();
+
+function procFdDir(): string {
+  try {
+    if (readlinkSync("/proc/self") === String(process.pid)) return `/proc/${process.pid}/fd`;
+  } catch {
+    // no /proc: the platform check refuses runs anyway
+  }
+  return "/proc/self/fd";
+}
+
+/** The /proc path of an open descriptor (`/proc/self/fd/N`): readlink gives its host path, readdir lists it. */
+export function fdPath(fd: number): string {
+  return `${PROC_FD}/${fd}`;
+}
 
 /**
  * A host path anchored on an open directory descriptor: the kernel resolves `/proc/self/fd/N` to
@@ -26,7 +51,7 @@ export const DIR_OPEN = constants.O_RDONLY | constants.O_DIRECTORY | SAFE_OPEN;
  * directory itself.
  */
 export function anchored(dirFd: number, name: string): string {
-  return name === "" ? `/proc/self/fd/${dirFd}/.` : `/proc/self/fd/${dirFd}/${name}`;
+  return name === "" ? `${PROC_FD}/${dirFd}/.` : `${PROC_FD}/${dirFd}/${name}`;
 }
 
 /**
@@ -112,7 +137,7 @@ export class RunContext {
   /** The host path an open descriptor refers to now (kernel's view), or "" when unknown. */
   hostPathOf(fd: number): string {
     try {
-      return readlinkSync(`/proc/self/fd/${fd}`);
+      return readlinkSync(fdPath(fd));
     } catch {
       return "";
     }

@@ -1,8 +1,8 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { localFdTracker } from "../../../src/sandbox/host/fd-tracker.js";
-import { RunContext } from "../../../src/sandbox/host/run-context.js";
+import { anchored, fdPath, RunContext } from "../../../src/sandbox/host/run-context.js";
 import { tempTree } from "../helpers.js";
 
 /*
@@ -52,5 +52,19 @@ describe("RunContext root doors", () => {
     for (let i = 0; i < 1000; i++) ctx.refuse("r", `/p${i}`, "x", 1);
     for (let i = 0; i < 10; i++) ctx.refuse("r", "/p0", "x", 1);
     expect(ctx.denials.length).toBe(64);
+  });
+});
+
+describe("descriptor paths in /proc", () => {
+  test("/proc/<pid>/fd when /proc/self is this process (else /proc/self/fd), naming the same objects", () => {
+    const dir = readlinkSync("/proc/self") === String(process.pid) ? `/proc/${process.pid}/fd` : "/proc/self/fd";
+    expect(fdPath(7)).toBe(`${dir}/7`);
+    expect(anchored(7, "a.txt")).toBe(`${dir}/7/a.txt`);
+    expect(anchored(7, "")).toBe(`${dir}/7/.`);
+    const ctx = new RunContext({ preopens: [{ hostPath: join(base, "real"), writable: false }], denyGlobs: [] }, localFdTracker());
+    const door = ctx.doors[0]!;
+    expect(readlinkSync(fdPath(door.fd))).toBe(readlinkSync(`/proc/self/fd/${door.fd}`));
+    expect(ctx.hostPathOf(door.fd)).toBe(join(base, "real"));
+    ctx.closeAll();
   });
 });
