@@ -36,11 +36,25 @@ static wglob *globs, *excludes;
 static int nglobs, nexcludes;
 static int icase, use_gitignore = 1, content_mode;
 static uint64_t max_records = 1000, records, files_seen;
-/* --shard=I/N: this run searches its share of the tree. Directories SHARD_LEVEL levels below PATH
- * (with everything under them) are dealt round-robin in walk order, so each run lists only its own
- * subtrees; the files above that level are dealt the same way by their own count. */
+/* --shard=I/N: this run searches its share of the tree. The units are the directories SHARD_LEVEL
+ * levels below PATH (with everything under them) and the files above that level, numbered in walk
+ * order (the same in every shard). Each unit goes to the first shard to claim it through the
+ * host's `warden.claim` (a table the host shares between the shards of one search), so a shard
+ * that finishes early takes more; without a table (claim returns -1) unit k goes to shard k % N. */
 #define SHARD_LEVEL 2
-static uint64_t shard_i, shard_n = 1, candidates, subtrees;
+static uint64_t shard_i, shard_n = 1, subtrees, candidates;
+
+__attribute__((import_module("warden"), import_name("claim"))) int32_t warden_claim(uint32_t unit);
+
+/* Whether this run searches the next subtree (kind 0) or top-level file (kind 1), counted apart:
+ * claim ids interleave the two counts (2k + kind); the static split deals each count round-robin. */
+static int take_unit(int kind) {
+  uint64_t k = kind ? candidates++ : subtrees++;
+  if (shard_n == 1) return 1;
+  uint64_t id = 2 * k + (uint64_t)kind;
+  int32_t c = id <= UINT32_MAX ? warden_claim((uint32_t)id) : -1;
+  return c >= 0 ? c : k % shard_n == shard_i;
+}
 static int truncated;
 
 /* ---- required literals ------------------------------------------------------------------- */
@@ -721,11 +735,11 @@ static int walk(int dfd, int depth) {
     int is_dir = type == DT_DIR;
     if (!(use_gitignore && ig_ignored(is_dir)) && !excluded()) {
       if (is_dir) {
-        if (depth < MAX_WALK_DEPTH && (depth != SHARD_LEVEL || subtrees++ % shard_n == shard_i)) {
+        if (depth < MAX_WALK_DEPTH && (depth != SHARD_LEVEL || take_unit(0))) {
           int sub = openat(dirfd(d), es[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           if (sub >= 0) stop = walk(sub, depth + 1);
         }
-      } else if (included() && (depth > SHARD_LEVEL || candidates++ % shard_n == shard_i)) {
+      } else if (included() && (depth > SHARD_LEVEL || take_unit(1))) {
         if (content_mode) stop = search_file(dirfd(d), es[i].name);
         else {
           files_seen++;

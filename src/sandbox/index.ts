@@ -45,6 +45,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
           name: request.module,
           args: request.args,
           ...(request.stdin ? { stdin: request.stdin } : {}),
+          ...(request.claims ? { claims: request.claims } : {}),
           scope: { preopens: request.scope.preopens.map((p) => ({ ...p })), denyGlobs: [...request.scope.denyGlobs] },
           maxStdoutBytes: request.maxStdoutBytes,
         },
@@ -54,6 +55,11 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     },
     close: () => pool.close(),
   };
+}
+
+/** A claim table for the shards of one search: 2^19 units (directories or files near the top). */
+export function newClaimTable(): SharedArrayBuffer {
+  return new SharedArrayBuffer(64 * 1024);
 }
 
 function refusal(rule: string, reason: string, code: string): ModuleRunResult {

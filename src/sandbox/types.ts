@@ -28,6 +28,11 @@ export interface ModuleRunRequest {
   deadlineMs: number;
   /** Largest stdout kept; the run is stopped with EFBIG beyond it. */
   maxStdoutBytes: number;
+  /**
+   * A table shared by the shards of one search (`--shard=I/N`): each unit of work goes to the
+   * first shard that claims it (`newClaimTable()`). Without it the shards split statically.
+   */
+  claims?: SharedArrayBuffer;
 }
 
 /** A refusal the runtime made during a run, kept so the tool can name the rule that denied. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { newClaimTable } from "../sandbox/index.js";
 import { callModule, keyValues, nulFields } from "./fs/module-call.js";
 import { toPosixEre } from "./fs/posix-regex.js";
 import { mergeWalkOrder } from "./fs/walk-order.js";
@@ -50,11 +51,15 @@ export const searchFilesTool = defineTool({
       const text = files.length ? files.join("\n") : "No files found.";
       return ok(text + moreNote(truncated, max), { path: call.path, files, truncated }, { bytes: files.length });
     }
-    // Content search reads every file: one run per worker, each on every N-th file in walk order,
-    // merged back into the order (and the first max_results) one run would give.
+    // Content search reads every file: one run per worker, sharing the tree's units through one
+    // claim table (a shard that finishes early takes more), merged back into the order (and the
+    // first max_results) one run would give.
     const shards = Math.max(1, Math.min(ctx.sandbox.workers ?? 1, 4));
+    const claims = shards > 1 ? newClaimTable() : undefined;
     const calls = await Promise.all(
-      Array.from({ length: shards }, (_, i) => callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags)),
+      Array.from({ length: shards }, (_, i) =>
+        callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags, claims ? { claims } : {}),
+      ),
     );
     const parts: Match[][] = [];
     let truncated = false;

@@ -18,7 +18,7 @@ export interface Run extends ModuleRunResult {
 export interface Harness {
   root: string;
   scope: SandboxScope;
-  run(module: string, args: string[], opts?: { stdin?: string | Uint8Array; scope?: SandboxScope; maxStdoutBytes?: number }): Promise<Run>;
+  run(module: string, args: string[], opts?: { stdin?: string | Uint8Array; scope?: SandboxScope; maxStdoutBytes?: number; claims?: SharedArrayBuffer }): Promise<Run>;
   close(): Promise<void>;
 }
 
@@ -39,6 +39,7 @@ export function harness(prefix = "warden-wt-"): Harness {
         deadlineMs: 30_000,
         maxStdoutBytes: opts.maxStdoutBytes ?? 64 << 20,
         ...(stdin ? { stdin } : {}),
+        ...(opts.claims ? { claims: opts.claims } : {}),
       });
       const last = r.stderr.trim().split("\n").pop() ?? "";
       return { ...r, out: Buffer.from(r.stdout).toString("utf8"), code: /^([A-Z][A-Z0-9_]*): /.exec(last)?.[1] ?? "" };

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createSandbox, newClaimTable } from "../../src/sandbox/index.js";
 import { fields, harness, kv, records, type Harness } from "./helpers.js";
 
 /* wasm-tools/search.c (and glob.c) through the real sandbox (PROTOCOL.md: search). */
@@ -343,6 +344,47 @@ describe("--shard=I/N (a content search split over runs)", () => {
     expect(merged).toEqual(whole.rows);
     expect(parts.reduce((n, p) => n + Number(p.stats.files), 0)).toBe(Number(whole.stats.files));
     for (const p of parts) expect([...p.rows].sort((x, y) => order(x) - order(y))).toEqual(p.rows);
+  });
+
+  test("with a claim table the first shard to claim a unit takes it: still exactly one run's records", async () => {
+    const whole = await lines("shard", "--content=hit");
+    const order = (row: string) => whole.rows.indexOf(row);
+    const run = async (i: number, claims: SharedArrayBuffer) => {
+      const r = await h.run("search", ["--content=hit", `--shard=${i}/3`, join(h.root, "shard")], { claims });
+      return { rows: records(r.out, 3).map(([p, l, t]) => `${p}:${l}:${t}`), files: Number(kv(r.stderr.trim().split("\n").pop() ?? "").files) };
+    };
+    // One after the other: the first shard claims every unit, the others find nothing left.
+    const table = newClaimTable();
+    const first = await run(1, table);
+    expect(first.rows).toEqual(whole.rows);
+    expect(first.files).toBe(Number(whole.stats.files));
+    for (const i of [0, 2]) expect(await run(i, table)).toEqual({ rows: [], files: 0 });
+    // All at once (this harness has one worker, so they interleave only through the table): the
+    // union is one run's, nothing twice.
+    const shared = newClaimTable();
+    const parts = await Promise.all([0, 1, 2].map((i) => run(i, shared)));
+    const merged = parts.flatMap((p) => p.rows).sort((x, y) => order(x) - order(y));
+    expect(merged).toEqual(whole.rows);
+    expect(parts.reduce((n, p) => n + p.files, 0)).toBe(Number(whole.stats.files));
+  });
+
+  test("parallel shards on two workers sharing a claim table search every file exactly once", async () => {
+    const sandbox = createSandbox({ workers: 2 });
+    try {
+      // Enough level-2 directories that a shard cannot finish before the other starts claiming.
+      for (let d = 0; d < 40; d++) for (let f = 0; f < 20; f++) put(`wide/t/d${d}/f${f}.txt`, `hit ${d}/${f}\n`.repeat(200));
+      const table = newClaimTable();
+      const runs = await Promise.all([0, 1].map((i) =>
+        sandbox.run({ module: "search", args: ["--content=hit", "--max=1000000", `--shard=${i}/2`, join(h.root, "wide")], scope: h.scope, deadlineMs: 30_000, maxStdoutBytes: 64 << 20, claims: table }),
+      ));
+      const files = runs.map((r) => Number(kv(r.stderr.trim().split("\n").pop() ?? "").files));
+      expect(files[0]! + files[1]!).toBe(800);
+      const paths = runs.flatMap((r) => records(Buffer.from(r.stdout).toString("utf8"), 3).map(([p, l]) => `${p}:${l}`));
+      expect(new Set(paths).size).toBe(paths.length);
+      expect(paths.length).toBe(800 * 200);
+    } finally {
+      await sandbox.close();
+    }
   });
 
   test.each(["2/2", "1", "x/2", "0/0", "0/65", "1/2x"])("--shard=%s is bad usage", async (v) => {

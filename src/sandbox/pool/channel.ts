@@ -5,7 +5,8 @@ import type { ReplyMessage, RunMessage } from "./messages.js";
  * The shared-memory channel between the pool and one worker. Small runs and small replies travel
  * through one SharedArrayBuffer and wake the other side with Atomics: a futex wake-up costs a
  * fraction of an event-loop message hop. A run carrying a module, a large stdin, or a large reply
- * goes through the MessagePort instead, and the shared header says so.
+ * goes through the MessagePort instead, and the shared header says so (so does a run carrying a
+ * search's shared claim table, which must stay one SharedArrayBuffer).
  *
  * Header (Int32 words):
  *   WAKE   the pool increments it for every run it hands over (the worker waits on it)
@@ -37,7 +38,7 @@ export class Channel {
 
   /** Writes a run into the request area; false when it must go by port (it carries a module or is too large). */
   putRequest(msg: RunMessage): boolean {
-    if (msg.wasm !== undefined) return this.mark(REQ, ON_PORT);
+    if (msg.wasm !== undefined || msg.input.claims !== undefined) return this.mark(REQ, ON_PORT);
     const { stdin, ...rest } = msg.input;
     const n = this.put(HEADER_BYTES, REQUEST_BYTES, { id: msg.id, input: rest }, stdin ?? null);
     return this.mark(REQ, n);

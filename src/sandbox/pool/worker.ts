@@ -3,7 +3,7 @@ import { localFdTracker } from "../host/fd-tracker.js";
 import type { SandboxModule } from "../wasi/memory-import.js";
 import { MemoryRecycler } from "../wasi/memory-recycler.js";
 import { PreparedInstance } from "../wasi/prepared-instance.js";
-import { runModule, WASI_FUNCTIONS } from "../wasi/run-module.js";
+import { runModule, RUNTIME_IMPORTS } from "../wasi/run-module.js";
 import { DenyRulesCache } from "./deny-rules-cache.js";
 import { Channel, REPLY, WAKE } from "./channel.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
@@ -29,7 +29,7 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
     const module = modules.get(name);
     if (!module || spares.has(name)) return;
     try {
-      spares.set(name, new PreparedInstance(module, WASI_FUNCTIONS, memories.take(name, module.memory)));
+      spares.set(name, new PreparedInstance(module, RUNTIME_IMPORTS, memories.take(name, module.memory)));
     } catch {
       // The run will instantiate (and report the failure) itself.
     }
@@ -50,7 +50,7 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
       }
       const module = modules.get(name);
       if (!module) throw new Error(`module ${name} was never sent to this worker`);
-      const prepared = spares.get(name) ?? new PreparedInstance(module, WASI_FUNCTIONS, memories.take(name, module.memory));
+      const prepared = spares.get(name) ?? new PreparedInstance(module, RUNTIME_IMPORTS, memories.take(name, module.memory));
       spares.delete(name);
       const result = runModule(module, msg.input, tracker, { prepared, denyRules: denyRules.get(msg.input.scope.denyGlobs) });
       reply({ id: msg.id, result });
@@ -65,12 +65,16 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
   // Deadlines start when a run reaches a ready worker, not while the worker is still loading.
   ready.postMessage({ ready: true } satisfies ReplyMessage);
   let seen = 0;
-  for (;;) {
+  const next = () => {
     Atomics.wait(channel.words, WAKE, seen);
     seen = Atomics.load(channel.words, WAKE);
     const msg = channel.takeRequest() ?? (receiveMessageOnPort(port)?.message as RunMessage | undefined);
     if (msg) run(msg);
-  }
+    // Back to the event loop between runs: V8's own tasks for this thread (garbage collection
+    // steps, freeing transferred buffers) run there, and would starve in a tight loop.
+    setImmediate(next);
+  };
+  next();
 }
 
 const data = workerData as { channel?: SharedArrayBuffer; port?: MessagePort } | null;

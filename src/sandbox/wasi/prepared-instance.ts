@@ -1,7 +1,7 @@
 import { MEMORY_IMPORT, type SandboxModule } from "./memory-import.js";
 
-/** The WASI import module every command module links against. */
-const WASI_MODULE = "wasi_snapshot_preview1";
+/** One run's host functions, by import module (`wasi_snapshot_preview1`, `warden`). */
+export type RuntimeImports = Record<string, Record<string, unknown>>;
 
 /** Marks an instance whose imports were never bound to a run (or were bound twice). */
 function unbound(): never {
@@ -20,33 +20,33 @@ function unbound(): never {
  */
 export class PreparedInstance {
   readonly instance: WebAssembly.Instance;
-  private target: Record<string, unknown> | null = null;
+  private target: RuntimeImports | null = null;
   private used = false;
 
-  /** `names`: the WASI functions the runtime implements; any other import fails to link, as before. */
+  /** `provided`: the host functions the runtime implements, by import module; any other import fails to link. */
   constructor(
     { module, imports: declared }: SandboxModule,
-    names: ReadonlySet<string>,
+    provided: ReadonlyMap<string, ReadonlySet<string>>,
     readonly memory: WebAssembly.Memory,
   ) {
-    const imports: Record<string, (...args: unknown[]) => unknown> = {};
+    const imports: Record<string, Record<string, (...args: unknown[]) => unknown>> = {};
     for (const imp of declared) {
-      if (imp.module !== WASI_MODULE || imp.kind !== "function" || !names.has(imp.name)) continue;
-      const name = imp.name;
+      if (imp.kind !== "function" || !provided.get(imp.module)?.has(imp.name)) continue;
+      const { module: from, name } = imp;
       // Fixed arity (no rest/spread on the hot path); WASI functions take at most 9 arguments.
-      imports[name] = (a, b, c, d, e, f, g, h, i) => {
-        const fn = this.target?.[name] as ((...args: unknown[]) => unknown) | undefined;
+      (imports[from] ??= {})[name] = (a, b, c, d, e, f, g, h, i) => {
+        const fn = this.target?.[from]?.[name] as ((...args: unknown[]) => unknown) | undefined;
         return fn ? fn(a, b, c, d, e, f, g, h, i) : unbound();
       };
     }
-    this.instance = new WebAssembly.Instance(module, { [WASI_MODULE]: imports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } });
+    this.instance = new WebAssembly.Instance(module, { ...imports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } });
   }
 
-  /** Connects the instance to one run's WASI imports; a second bind is refused. */
-  bind(wasiImport: Record<string, unknown>): WebAssembly.Instance {
+  /** Connects the instance to one run's host functions (by import module); a second bind is refused. */
+  bind(imports: RuntimeImports): WebAssembly.Instance {
     if (this.used) throw new Error("EIO: a sandbox instance cannot be reused");
     this.used = true;
-    this.target = wasiImport;
+    this.target = imports;
     return this.instance;
   }
 

@@ -16,6 +16,8 @@ export interface RunInput {
   stdin?: Uint8Array;
   scope: SandboxScope;
   maxStdoutBytes: number;
+  /** Work-sharing table of the shards of one search (see `warden.claim`). */
+  claims?: SharedArrayBuffer;
 }
 
 /** Per-worker helpers for a run; each is optional and changes speed only, never what a run may do. */
@@ -28,6 +30,32 @@ export interface RunOptions {
 
 /** The WASI functions the runtime implements (the shim's, some replaced by `patchImports`). */
 export const WASI_FUNCTIONS: ReadonlySet<string> = new Set(Object.keys(new WASI([], [], [], { debug: false }).wasiImport));
+
+const WASI_MODULE = "wasi_snapshot_preview1";
+/** The runtime's own import module: `claim(unit) -> i32` (wasm-tools/PROTOCOL.md, search --shard). */
+const WARDEN_MODULE = "warden";
+
+/** Every host function a module may import, by import module; anything else fails to link. */
+export const RUNTIME_IMPORTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  [WASI_MODULE, WASI_FUNCTIONS],
+  [WARDEN_MODULE, new Set(["claim"])],
+]);
+
+/**
+ * `warden.claim(unit)`: 1 when this run is the first of the shards sharing `table` to claim
+ * `unit`, 0 when another took it, -1 without a table (or past its end: the module then splits
+ * statically). A claim only ever sets a bit: a run can take work, never see another's.
+ */
+function claimImport(table: SharedArrayBuffer | undefined): (unit: number) => number {
+  const words = table ? new Int32Array(table) : null;
+  return (unit: number) => {
+    const k = unit >>> 0;
+    const word = k >>> 5;
+    if (words === null || word >= words.length) return -1;
+    const bit = 1 << (k & 31);
+    return (Atomics.or(words, word, bit) & bit) === 0 ? 1 : 0;
+  };
+}
 
 /** proc_exit unwinds the module with this; not an Error, so no stack trace is captured per run. */
 class ProcExit {
@@ -67,8 +95,9 @@ export function runModule(module: SandboxModule, input: RunInput, tracker: FdTra
   let note = "";
   let prepared = options.prepared;
   try {
-    prepared ??= new PreparedInstance(module, WASI_FUNCTIONS, newMemory(module.memory));
-    exitCode = start(shim, prepared.bind(shim.wasiImport), prepared.memory);
+    prepared ??= new PreparedInstance(module, RUNTIME_IMPORTS, newMemory(module.memory));
+    const imports = { [WASI_MODULE]: shim.wasiImport, [WARDEN_MODULE]: { claim: claimImport(input.claims) } };
+    exitCode = start(shim, prepared.bind(imports), prepared.memory);
   } catch (err) {
     exitCode = 1;
     if (err instanceof OutputLimitExceeded) note = `EFBIG: output exceeded ${err.limit} bytes and the run was stopped`;

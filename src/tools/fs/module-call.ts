@@ -17,7 +17,7 @@ export async function callModule(
   module: string,
   inputPath: string,
   args: string[],
-  opts: { stdin?: Uint8Array; maxStdoutBytes?: number } = {},
+  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer } = {},
 ): Promise<ModuleCall> {
   const roots = await ctx.roots();
   const guest = toGuestPath(inputPath, roots);
@@ -26,6 +26,7 @@ export async function callModule(
     module,
     args: [...args, guest.path],
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    ...(opts.claims ? { claims: opts.claims } : {}),
     scope: {
       preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable })),
       denyGlobs: ctx.policy.filesystem.deny,
