@@ -151,7 +151,7 @@ function patchImports(shim: WASI): void {
   const memory = () => shim.inst.exports.memory;
   const decoder = new TextDecoder();
   const str = (ptr: number, len: number) => decoder.decode(new Uint8Array(memory().buffer, ptr, len));
-  const original = { fd_read: imports.fd_read!, fd_pread: imports.fd_pread!, fd_write: imports.fd_write! };
+  const original = { fd_read: imports.fd_read!, fd_pread: imports.fd_pread!, fd_write: imports.fd_write!, fd_readdir: imports.fd_readdir! };
 
   // 0.4.2 sizes argv by UTF-16 length but writes UTF-8: non-ASCII arguments overflow and get mangled.
   // Both calls use one UTF-8 encoding of the arguments.
@@ -184,6 +184,18 @@ function patchImports(shim: WASI): void {
   };
   imports.proc_exit = (code: number) => {
     throw new ProcExit(code);
+  };
+  // The shim allocates a buffer, a view and a copy per entry; a search lists every directory.
+  imports.fd_readdir = (fd: number, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number) => {
+    const dir = shim.fds[fd];
+    if (!(dir instanceof HostDirectory)) return original.fd_readdir(fd, buf, bufLen, cookie, bufusedPtr);
+    const mem = memory();
+    try {
+      return readdirInto(dir, new DataView(mem.buffer), new Uint8Array(mem.buffer), buf, bufLen, cookie, bufusedPtr);
+    } catch (err) {
+      if (err instanceof RangeError) return wasi.ERRNO_FAULT;
+      throw err;
+    }
   };
   imports.fd_read = (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
     const obj = shim.fds[fd] as (Fd & Partial<DirectReader>) | undefined;
@@ -278,6 +290,50 @@ function patchImports(shim: WASI): void {
     new DataView(memory().buffer).setUint32(nreadPtr, bytes.byteLength, true);
     return 0;
   };
+}
+
+/** Size of a WASI dirent head (d_next u64, d_ino u64, d_namlen u32, d_type u8, padding). */
+const DIRENT_HEAD = 24;
+
+/**
+ * WASI fd_readdir for a host directory, written straight into the module's buffer: entries from
+ * `cookie` on, each a head and its name, until the buffer is full. A head cut off by the end of
+ * the buffer is written in part, a name that does not fit not at all, and either is reported as a
+ * full buffer (`bufused == bufLen`), which tells wasi-libc to ask again with a larger one: exactly
+ * what the shim does.
+ */
+function readdirInto(dir: HostDirectory, view: DataView, bytes: Uint8Array, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number): number {
+  if (buf + bufLen > bytes.byteLength) throw new RangeError("buffer outside memory");
+  const head = new DataView(new ArrayBuffer(DIRENT_HEAD));
+  let used = 0;
+  for (;;) {
+    const { ret, dirent } = dir.fd_readdir_single(cookie);
+    if (ret !== 0) {
+      view.setUint32(bufusedPtr, used, true);
+      return ret;
+    }
+    if (dirent === null) break;
+    const room = bufLen - used;
+    if (room < DIRENT_HEAD) {
+      dirent.write_head_bytes(head, 0);
+      bytes.set(new Uint8Array(head.buffer, 0, room), buf + used);
+      used = bufLen;
+      break;
+    }
+    dirent.write_head_bytes(view, buf + used);
+    bytes.fill(0, buf + used + 21, buf + used + DIRENT_HEAD); // padding after d_type
+    used += DIRENT_HEAD;
+    const nameLen = dirent.name_length();
+    if (bufLen - used < nameLen) {
+      used = bufLen;
+      break;
+    }
+    dirent.write_name_bytes(bytes, buf + used, nameLen);
+    used += nameLen;
+    cookie = dirent.d_next;
+  }
+  view.setUint32(bufusedPtr, used, true);
+  return 0;
 }
 
 /** Scatter-read into the module's iovecs; an iovec outside memory is EFAULT. */

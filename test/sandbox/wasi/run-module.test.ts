@@ -200,6 +200,26 @@ describe("special files", () => {
   });
 });
 
+describe("directory listings", () => {
+  test("a listing larger than wasi-libc's buffer, with long and non-ASCII names, comes back whole", () => {
+    mkdirSync(A("many"));
+    const names: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      // 20 to 255 bytes: entries straddle the ends of the module's 4 KiB readdir buffer in every way
+      const name = `${String(i).padStart(3, "0")}-${"é".repeat(i % 3)}${"n".repeat(16 + ((i * 37) % 230))}`.slice(0, 250);
+      names.push(name);
+      writeFileSync(A(`many/${name}`), "");
+    }
+    mkdirSync(A("many/sub"));
+    const r = probe(["readdir", A("many")]);
+    expect(r.out.startsWith("ok ")).toBe(true);
+    const got = r.out.slice(3).split(" ").map((e) => e.slice(0, e.lastIndexOf(":")));
+    expect(got.sort()).toEqual([".", "..", "sub", ...names].sort());
+    expect(r.out).toContain(" sub:3");
+    expect(r.out).toContain(` ${names[7]}:4`);
+  });
+});
+
 describe("run limits", () => {
   test("stdout beyond maxStdoutBytes stops the run with EFBIG", () => {
     const r = probe(["spam", "100000"], { maxStdoutBytes: 1000 });
