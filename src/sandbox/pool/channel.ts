@@ -2,22 +2,23 @@ import type { ModuleRunResult } from "../types.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
 
 /*
- * The shared-memory channel between the pool and one worker. Small runs and small replies travel
- * through one SharedArrayBuffer and wake the other side with Atomics: a futex wake-up costs a
- * fraction of an event-loop message hop. A run carrying a module, a large stdin, or a large reply
- * goes through the MessagePort instead, and the shared header says so (so does a run carrying a
- * search's shared claim table, which must stay one SharedArrayBuffer).
+ * The shared-memory channel between the pool and one worker. A run is written into one
+ * SharedArrayBuffer and the worker, asleep in `Atomics.wait`, is woken with `Atomics.notify`: a
+ * futex wake-up costs a fraction of an event-loop message hop, and the worker needs no event loop
+ * turn to take it. The reply is written into the same buffer and announced with a small message
+ * on the slot's MessagePort (its event loop wakes the pool's thread; `Atomics.waitAsync` would do
+ * the same but its integration in Node is still unfinished). A run carrying a module, a search's
+ * claim table (it must stay one SharedArrayBuffer) or a large stdin, and a large reply, go whole
+ * through the MessagePort instead, and the shared header says so.
  *
  * Header (Int32 words):
  *   WAKE   the pool increments it for every run it hands over (the worker waits on it)
- *   REPLY  the worker increments it for every reply (the pool waits on it, or waits async)
  *   REQ    bytes of the run in the request area, or ON_PORT
  *   REP    bytes of the reply in the reply area, or ON_PORT
  * A slot has at most one run in flight, so each area holds one message at a time.
  * Message bytes: u32 length of a JSON header, the JSON, then raw bytes (stdin or stdout).
  */
 export const WAKE = 0;
-export const REPLY = 1;
 const REQ = 2;
 const REP = 3;
 const HEADER_BYTES = 16;
@@ -25,6 +26,11 @@ export const ON_PORT = -1;
 const REQUEST_BYTES = 64 * 1024;
 /** Replies up to a default read_file reply (1 MiB) plus headroom stay in shared memory. */
 const REPLY_BYTES = 1024 * 1024 + 64 * 1024;
+
+/** The port message that says "the reply to run `id` is in the channel". */
+export interface ReplyInChannel {
+  inChannel: number;
+}
 
 export class Channel {
   readonly words: Int32Array;

@@ -1,8 +1,8 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { ModuleRunResult } from "../types.js";
 import type { RunInput } from "../wasi/run-module.js";
 import type { SandboxModule } from "../wasi/memory-import.js";
-import { Channel, REPLY, WAKE } from "./channel.js";
+import { Channel, WAKE, type ReplyInChannel } from "./channel.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
 import { workerScript, type WorkerScript } from "./worker-script.js";
 
@@ -19,7 +19,7 @@ interface Job {
 interface Slot {
   /** null while the worker script is being prepared. */
   worker: Worker | null;
-  /** Runs and replies (channel.ts); `port` carries the ones too large for it. */
+  /** Runs and replies (channel.ts); `port` announces replies and carries what the channel cannot. */
   channel: Channel;
   port: MessagePort | null;
   /** The worker has loaded and said so; only then does it get runs (and their deadlines start). */
@@ -86,6 +86,9 @@ export class WorkerPool {
       // them ourselves afterwards would be wrong: the numbers may already belong to another thread.)
       const { port1, port2 } = new MessageChannel();
       slot.port = port1;
+      port1.on("message", (msg: ReplyMessage | ReplyInChannel) => this.onPortMessage(slot, msg));
+      // Never keeps the process alive itself: a running job refs its worker and its deadline timer.
+      port1.unref();
       worker = new Worker(script.url, {
         workerData: { ...script.data, channel: slot.channel.buffer, port: port2 },
         transferList: [port2],
@@ -135,21 +138,20 @@ export class WorkerPool {
     slot.worker!.ref();
     const words = slot.channel.words;
     if (!slot.channel.putRequest(msg)) slot.port!.postMessage(msg);
-    const replies = Atomics.load(words, REPLY);
     Atomics.add(words, WAKE, 1);
     Atomics.notify(words, WAKE);
-    // The reply wakes this thread through Atomics (an async wait resolves on this event loop).
-    const waiting = Atomics.waitAsync(words, REPLY, replies);
-    if (waiting.async) void waiting.value.then(() => this.collect(slot, id));
-    else this.collect(slot, id);
   }
 
-  /** Takes the reply to run `id` from the channel (or the port, for a large one). */
-  private collect(slot: Slot, id: number): void {
-    if (slot.dead || slot.job?.id !== id) return;
-    const reply = slot.channel.takeReply() ?? (receiveMessageOnPort(slot.port!)?.message as ReplyMessage | undefined);
-    if (reply === undefined) this.finish(slot, failure("EIO: the sandbox worker sent no reply", performance.now() - slot.job.started));
-    else this.onReply(slot, reply);
+  /** A message on the slot's port: a reply, or word that the reply is in the channel. */
+  private onPortMessage(slot: Slot, msg: ReplyMessage | ReplyInChannel): void {
+    if ("inChannel" in msg) {
+      if (slot.dead || slot.job?.id !== msg.inChannel) return;
+      const reply = slot.channel.takeReply();
+      if (reply === null) this.finish(slot, failure("EIO: the sandbox worker's reply is missing", performance.now() - slot.job.started));
+      else this.onReply(slot, reply);
+      return;
+    }
+    this.onReply(slot, msg);
   }
 
   private finish(slot: Slot, result: ModuleRunResult): void {
@@ -203,6 +205,7 @@ export class WorkerPool {
 
   private retire(slot: Slot): void {
     slot.dead = true;
+    slot.port?.close();
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
   }

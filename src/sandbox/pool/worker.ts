@@ -5,7 +5,7 @@ import { MemoryRecycler } from "../wasi/memory-recycler.js";
 import { PreparedInstance } from "../wasi/prepared-instance.js";
 import { runModule, RUNTIME_IMPORTS } from "../wasi/run-module.js";
 import { DenyRulesCache } from "./deny-rules-cache.js";
-import { Channel, REPLY, WAKE } from "./channel.js";
+import { Channel, WAKE, type ReplyInChannel } from "./channel.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
 
 /**
@@ -35,10 +35,9 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
     }
   };
 
-  const reply = (msg: ReplyMessage) => {
-    if (!channel.putReply(msg)) port.postMessage(msg, "result" in msg ? [msg.result.stdout.buffer as ArrayBuffer] : []);
-    Atomics.add(channel.words, REPLY, 1);
-    Atomics.notify(channel.words, REPLY);
+  const reply = (msg: Exclude<ReplyMessage, { ready: true }>) => {
+    if (channel.putReply(msg)) port.postMessage({ inChannel: msg.id } satisfies ReplyInChannel);
+    else port.postMessage(msg, "result" in msg ? [msg.result.stdout.buffer as ArrayBuffer] : []);
   };
 
   const run = (msg: RunMessage) => {
