@@ -467,42 +467,67 @@ static size_t utf8_prefix(const char *s, size_t n, size_t max) {
   return k;
 }
 
-int atomic_begin(atomic_file *a, const char *target) {
+const char *atomic_tag = NULL;
+
+int opt_tmp_tag(const char *a) {
+  const char *v;
+  if (!opt_value(a, "--tmp-tag", &v)) return 0;
+  size_t n = strlen(v);
+  int ok = n == 8;
+  for (size_t k = 0; ok && k < n; k++) ok = (v[k] >= '0' && v[k] <= '9') || (v[k] >= 'a' && v[k] <= 'f');
+  if (!ok) usage("--tmp-tag must be 8 lowercase hex digits");
+  atomic_tag = v;
+  return 1;
+}
+
+char *atomic_tmp_path(const char *target, const char *tag) {
   char *dir = path_dir(target);
   char *base = path_base(target);
   /* `.` + NAME + `.warden-` + 8 + `.tmp` must fit NAME_MAX (255). */
   size_t keep = utf8_prefix(base, strlen(base), 255 - 21);
+  strbuf b;
+  sb_init(&b);
+  sb_adds(&b, dir);
+  if (b.p[b.len - 1] != '/') sb_addc(&b, '/');
+  sb_addc(&b, '.');
+  sb_add(&b, base, keep);
+  sb_adds(&b, ".warden-");
+  sb_adds(&b, tag);
+  sb_adds(&b, ".tmp");
+  free(dir);
+  free(base);
+  return b.p;
+}
+
+int atomic_begin(atomic_file *a, const char *target) {
   int err = EEXIST;
   a->fd = -1;
   a->tmp = NULL;
   a->target = xstrdup(target);
-  for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
-    unsigned char rnd[4];
-    if (getentropy(rnd, sizeof rnd) != 0) {
-      err = errno;
-      break;
+  /* A host-chosen tag gets one try; a random one up to 16. */
+  for (int attempt = 0; attempt < (atomic_tag ? 1 : 16) && err == EEXIST; attempt++) {
+    char tag[9];
+    if (atomic_tag) {
+      memcpy(tag, atomic_tag, sizeof tag);
+    } else {
+      unsigned char rnd[4];
+      if (getentropy(rnd, sizeof rnd) != 0) {
+        err = errno;
+        break;
+      }
+      snprintf(tag, sizeof tag, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
     }
-    strbuf b;
-    sb_init(&b);
-    sb_adds(&b, dir);
-    if (b.p[b.len - 1] != '/') sb_addc(&b, '/');
-    sb_addc(&b, '.');
-    sb_add(&b, base, keep);
-    char suffix[32];
-    snprintf(suffix, sizeof suffix, ".warden-%02x%02x%02x%02x.tmp", rnd[0], rnd[1], rnd[2], rnd[3]);
-    sb_adds(&b, suffix);
-    int fd = open(b.p, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0666);
+    char *tmp = atomic_tmp_path(target, tag);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0666);
     if (fd >= 0) {
       a->fd = fd;
-      a->tmp = b.p;
+      a->tmp = tmp;
       err = 0;
     } else {
       err = errno;
-      sb_free(&b);
+      free(tmp);
     }
   }
-  free(dir);
-  free(base);
   if (err) {
     free(a->target);
     a->target = NULL;

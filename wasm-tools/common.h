@@ -108,6 +108,17 @@ typedef struct {
   char *target; /* final path */
 } atomic_file;
 
+/**
+ * `--tmp-tag=XXXXXXXX` (8 lowercase hex digits): the temporary file's suffix, chosen by the host
+ * instead of at random, so the host can remove the file if it has to stop the run midway.
+ * NULL: random. Set by opt_tmp_tag.
+ */
+extern const char *atomic_tag;
+/** Whether `a` is `--tmp-tag=...`; sets atomic_tag (exits with usage on a malformed tag). */
+int opt_tmp_tag(const char *a);
+/** The temporary file path atomic_begin uses beside target with suffix tag (8 hex digits); malloc'd. */
+char *atomic_tmp_path(const char *target, const char *tag);
+
 /** Creates `.NAME.warden-XXXXXXXX.tmp` beside target (O_CREAT|O_EXCL). 0 or an errno. */
 int atomic_begin(atomic_file *a, const char *target);
 /** Closes and renames over the target; on failure removes the temp file. 0 or an errno. */

@@ -44,11 +44,11 @@ int main(int argc, char **argv) {
   for (const char *a; (a = next_opt(argc, argv, &i));) {
     if (strcmp(a, "--dry-run") == 0) {
       dry_run = 1;
-    } else {
+    } else if (!opt_tmp_tag(a)) {
       usage("edit: unknown option %s", a);
     }
   }
-  if (i != argc - 1) usage("edit [--dry-run] PATH");
+  if (i != argc - 1) usage("edit [--dry-run] [--tmp-tag=T] PATH");
   const char *path = argv[i];
 
   size_t in_len;

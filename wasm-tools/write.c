@@ -1,4 +1,5 @@
-/* write [--append] [--create-dirs] PATH, content on stdin  (PROTOCOL.md: write) */
+/* write [--append] [--create-dirs] [--tmp-tag=T] PATH, content on stdin
+ * write --discard-tmp --tmp-tag=T PATH   (PROTOCOL.md: write) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,20 +28,44 @@ static int copy_stdin(int fd, uint64_t *total, int *from_stdin) {
 }
 
 int main(int argc, char **argv) {
-  int append = 0, create_dirs = 0;
+  int append = 0, create_dirs = 0, discard = 0;
   int i = 1;
   for (const char *a; (a = next_opt(argc, argv, &i));) {
     if (strcmp(a, "--append") == 0) {
       append = 1;
     } else if (strcmp(a, "--create-dirs") == 0) {
       create_dirs = 1;
-    } else {
+    } else if (strcmp(a, "--discard-tmp") == 0) {
+      discard = 1;
+    } else if (!opt_tmp_tag(a)) {
       usage("write: unknown option %s", a);
     }
   }
-  if (i != argc - 1) usage("write [--append] [--create-dirs] PATH");
+  if (i != argc - 1) usage("write [--append] [--create-dirs] [--tmp-tag=T] PATH | write --discard-tmp --tmp-tag=T PATH");
   const char *path = argv[i];
   if (!path[0]) usage("write: empty path");
+
+  if (discard) {
+    /* Removes the temporary file a stopped run with this tag left beside PATH (or its symlink's
+     * target), if any. Touches nothing else. */
+    if (!atomic_tag || append || create_dirs) usage("write: --discard-tmp takes only --tmp-tag=T");
+    char *target;
+    struct stat st;
+    int exists;
+    int err = resolve_final(path, &target, &st, &exists);
+    if (err == ENOENT) {
+      out_printf("discarded=0\n");
+      out_flush();
+      return 0;
+    }
+    if (err) fail_errno(err, "%s", path);
+    char *tmp = atomic_tmp_path(target, atomic_tag);
+    int gone = unlink(tmp) == 0;
+    if (!gone && errno != ENOENT) fail_errno(errno, "removing the temporary file beside %s", path);
+    out_printf("discarded=%d\n", gone);
+    out_flush();
+    return 0;
+  }
 
   if (create_dirs) {
     char *dir = path_dir(path);

@@ -1,6 +1,6 @@
 import { createTwoFilesPatch } from "diff";
 import { z } from "zod";
-import { callModule, splitHeader } from "./fs/module-call.js";
+import { callModule, callReplacing, splitHeader } from "./fs/module-call.js";
 import { isText } from "./fs/text.js";
 import { defineTool, fail, ok } from "./tool.js";
 
@@ -36,7 +36,8 @@ export const editFileTool = defineTool({
     const stdin = Buffer.concat(frames);
     if (stdin.length > ctx.policy.filesystem.max_write_bytes) return fail("filesystem.max_write_bytes", "edits are larger than this policy accepts");
     const max = ctx.policy.filesystem.max_write_bytes;
-    const call = await callModule(ctx, "edit", args.path, args.dry_run ? ["--dry-run"] : [], { stdin, maxStdoutBytes: 2 * max + 4096 });
+    const opts = { stdin, maxStdoutBytes: 2 * max + 4096 };
+    const call = args.dry_run ? await callModule(ctx, "edit", args.path, ["--dry-run"], opts) : await callReplacing(ctx, "edit", args.path, [], opts);
     if (!call.ok) return call.outcome;
     const { header, body } = splitHeader(call.stdout);
     const oldSize = Number(header.old_size ?? 0);

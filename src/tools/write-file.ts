@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { callModule, keyValues } from "./fs/module-call.js";
+import { callModule, callReplacing, keyValues } from "./fs/module-call.js";
 import { defineTool, fail, ok } from "./tool.js";
 
 /** write_file: atomic replace (or append) of one file inside a read-write root. */
@@ -22,7 +22,9 @@ export const writeFileTool = defineTool({
     const max = ctx.policy.filesystem.max_write_bytes;
     if (data.length > max) return fail("filesystem.max_write_bytes", `content is ${data.length} bytes; this policy accepts at most ${max}`);
     const flags = [...(args.append ? ["--append"] : []), ...(args.create_dirs ? ["--create-dirs"] : [])];
-    const call = await callModule(ctx, "write", args.path, flags, { stdin: data, maxStdoutBytes: 4096 });
+    const opts = { stdin: data, maxStdoutBytes: 4096 };
+    // Appends write in place; replacements go through a temporary file (removed if the run is stopped).
+    const call = args.append ? await callModule(ctx, "write", args.path, flags, opts) : await callReplacing(ctx, "write", args.path, flags, opts);
     if (!call.ok) return call.outcome;
     const info = keyValues(Buffer.from(call.stdout).toString("utf8"));
     const bytes = Number(info.bytes ?? data.length);

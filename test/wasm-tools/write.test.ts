@@ -157,3 +157,60 @@ describe("write", () => {
     }
   });
 });
+
+describe("--tmp-tag and --discard-tmp (a stopped run's temporary file)", () => {
+  test("a write with --tmp-tag replaces the file through `.NAME.warden-TAG.tmp` and leaves nothing", async () => {
+    writeFileSync(p("tagged.txt"), "old");
+    const r = await h.run("write", ["--tmp-tag=0123abcd", p("tagged.txt")], { stdin: "new" });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(p("tagged.txt"), "utf8")).toBe("new");
+  });
+
+  test("--discard-tmp removes exactly the temporary file with that tag, and nothing else", async () => {
+    writeFileSync(p("kept.txt"), "original");
+    writeFileSync(p(".kept.txt.warden-abcdef01.tmp"), "half a write");
+    writeFileSync(p(".kept.txt.warden-12345678.tmp"), "another writer's");
+    const r = await h.run("write", ["--discard-tmp", "--tmp-tag=abcdef01", p("kept.txt")]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.out).toBe("discarded=1\n");
+    expect(existsSync(p(".kept.txt.warden-abcdef01.tmp"))).toBe(false);
+    expect(readFileSync(p(".kept.txt.warden-12345678.tmp"), "utf8")).toBe("another writer's");
+    expect(readFileSync(p("kept.txt"), "utf8")).toBe("original");
+    expect((await h.run("write", ["--discard-tmp", "--tmp-tag=abcdef01", p("kept.txt")])).out).toBe("discarded=0\n");
+    // a missing file or directory: nothing to discard
+    expect((await h.run("write", ["--discard-tmp", "--tmp-tag=abcdef01", p("nope/x.txt")])).out).toBe("discarded=0\n");
+    writeFileSync(p(".kept.txt.warden-12345678.tmp"), "");
+    await h.run("write", ["--discard-tmp", "--tmp-tag=12345678", p("kept.txt")]);
+  });
+
+  test("through a symlink the temporary file is the one beside its target", async () => {
+    mkdirSync(p("real"));
+    writeFileSync(p("real/t.txt"), "t");
+    symlinkSync("real/t.txt", p("via.txt"));
+    writeFileSync(p("real/.t.txt.warden-00ff00ff.tmp"), "x");
+    expect((await h.run("write", ["--discard-tmp", "--tmp-tag=00ff00ff", p("via.txt")])).out).toBe("discarded=1\n");
+    expect(existsSync(p("real/.t.txt.warden-00ff00ff.tmp"))).toBe(false);
+  });
+
+  test("a temporary file already there with the tag is not overwritten: the write fails, the file is unchanged", async () => {
+    writeFileSync(p("busy.txt"), "before");
+    writeFileSync(p(".busy.txt.warden-deadbeef.tmp"), "someone's");
+    const r = await h.run("write", ["--tmp-tag=deadbeef", p("busy.txt")], { stdin: "after" });
+    expect(r.exitCode).toBe(1);
+    expect(r.code).toBe("EEXIST");
+    expect(readFileSync(p("busy.txt"), "utf8")).toBe("before");
+    expect(readFileSync(p(".busy.txt.warden-deadbeef.tmp"), "utf8")).toBe("someone's");
+    await h.run("write", ["--discard-tmp", "--tmp-tag=deadbeef", p("busy.txt")]);
+  });
+
+  test.each(["--tmp-tag=ABCDEF01", "--tmp-tag=abc", "--tmp-tag=abcdef012", "--tmp-tag=../../x1", "--tmp-tag="])("%s is bad usage", async (flag) => {
+    const r = await h.run("write", [flag, p("x.txt")], { stdin: "x" });
+    expect(r.exitCode).toBe(2);
+    expect(existsSync(p("x.txt"))).toBe(false);
+  });
+
+  test("--discard-tmp needs a tag and takes no other option", async () => {
+    expect((await h.run("write", ["--discard-tmp", p("x.txt")])).exitCode).toBe(2);
+    expect((await h.run("write", ["--discard-tmp", "--append", "--tmp-tag=abcdef01", p("x.txt")])).exitCode).toBe(2);
+  });
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { EffectiveRoot } from "../../policy/roots.js";
 import type { ModuleRunResult } from "../../sandbox/types.js";
 import { fail, type ToolContext, type ToolOutcome } from "../tool.js";
@@ -36,6 +37,28 @@ export async function callModule(
   });
   if (result.exitCode === 0 && !result.timedOut) return { ok: true, stdout: result.stdout, stderr: result.stderr, path: guest.path, roots };
   return { ok: false, outcome: failureOutcome(result, guest.path, roots, ctx.policy.filesystem.tool_timeout_ms) };
+}
+
+/**
+ * A module run that replaces a file through a temporary file beside it (write, edit). The tool
+ * picks the temporary file's tag (`--tmp-tag`), so when the run is stopped at its deadline midway,
+ * the temporary file it may have left is removed by a second run (`write --discard-tmp`): a stopped
+ * write leaves the old file as it was and nothing beside it.
+ */
+export async function callReplacing(
+  ctx: ToolContext,
+  module: "write" | "edit",
+  inputPath: string,
+  args: string[],
+  opts: { stdin?: Uint8Array; maxStdoutBytes?: number } = {},
+): Promise<ModuleCall> {
+  const tag = randomBytes(4).toString("hex");
+  const call = await callModule(ctx, module, inputPath, [...args, `--tmp-tag=${tag}`], opts);
+  if (call.ok || call.outcome.ok || call.outcome.rule !== "tool.timeout") return call;
+  const cleanup = await callModule(ctx, "write", inputPath, ["--discard-tmp", `--tmp-tag=${tag}`]);
+  const removed = cleanup.ok ? /discarded=1/.test(Buffer.from(cleanup.stdout).toString("utf8")) : null;
+  const note = removed === null ? "; its temporary file could not be checked" : removed ? "; the file is unchanged and its temporary file was removed" : "; the file is unchanged";
+  return { ok: false, outcome: { ...call.outcome, message: call.outcome.message + note } };
 }
 
 const CODE_RULES: Record<string, [string, string]> = {
