@@ -270,6 +270,8 @@ export const BYPASS_CORPUS: BypassCase[] = [
   { id: "tar-use-compress-I", input: "tar -xIpwn -f a.tar", expect: "deny", rule: "wrapper:tar-exec", source: GTFOBINS },
   { id: "tar-oldstyle-I", input: "tar xIf pwn a.tar", expect: "deny", rule: "wrapper:tar-exec", source: GTFOBINS },
   { id: "tar-rsh-remote", input: "tar -cf localhost:/tmp/x a.txt", expect: "deny", rule: "wrapper:tar-exec", source: GTFOBINS },
+  { id: "tar-attached-C-outside", input: "tar -xf a.tar -C{outside}", expect: "deny", rule: "redirect_outside_roots", source: WARDEN },
+  { id: "tar-bundled-C-outside", input: "tar -xvC{outside} -f a.tar", expect: "deny", rule: "redirect_outside_roots", source: WARDEN },
   { id: "rsync-e", input: "rsync -e 'sh -c pwn' x: .", expect: "deny", rule: "wrapper:rsync-exec", source: GTFOBINS },
   { id: "rsync-bundled-e", input: "rsync -avzepwn a b", expect: "deny", rule: "wrapper:rsync-exec", source: GTFOBINS },
   { id: "rsync-rsync-path", input: "rsync --rsync-path=pwn a b", expect: "deny", rule: "wrapper:rsync-exec", source: GTFOBINS },

@@ -201,6 +201,13 @@ const WRITES: [string, string[], string[]][] = [
   ["git", ["format-patch", "-o", "d", "HEAD~1"], ["d"]],
   ["tar", ["-xf", "a.tar", "-C", "d"], ["d"]],
   ["tar", ["-xf", "a.tar", "--directory=d"], ["d"]],
+  // an attached value, and -C at the end of a bundle
+  ["tar", ["-xf", "a.tar", "-C/outside/d"], ["/outside/d"]],
+  ["tar", ["-xvC/outside/d", "-f", "a.tar"], ["/outside/d"]],
+  ["tar", ["-xzC", "d", "-f", "a.tgz"], ["d"]],
+  // -fC: an archive named C (f takes the rest of the bundle), then a plain argument
+  ["tar", ["-xfC", "d"], []],
+  ["tar", ["-cf", "out.tar", "src"], []],
 ];
 
 describe("files a program writes are reported for the path policy", () => {

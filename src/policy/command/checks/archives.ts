@@ -25,10 +25,32 @@ export function checkTar(args: string[]): CheckOutcome {
     const bundle = isShortBundle(a) ? a.slice(1) : i === 0 && /^[A-Za-z]+$/.test(a) ? a : "";
     if (/[IF]/.test(bundle)) return refuse("wrapper:tar-exec", "tar -I/-F run a program");
     if (/P/.test(bundle)) return refuse("wrapper:tar-write", "tar -P extracts to absolute paths");
-    if (isShortBundle(a) && a.endsWith("C") && args[i + 1] !== undefined) writes.push({ path: args[i + 1]!, what: "tar -C" });
+    if (isShortBundle(a)) {
+      const dir = shortOptionValue(a.slice(1), "C", args[i + 1]);
+      if (dir !== undefined) writes.push({ path: dir, what: "tar -C" });
+    }
     if (!forceLocal && !a.startsWith("-") && REMOTE.test(a)) return refuse("wrapper:tar-exec", `tar: ${a} names a remote archive reached through rsh`);
   }
   return { writes };
+}
+
+/** GNU tar's short options that take a value (`-C DIR`, `-f FILE`, ...). */
+const TAR_VALUE_OPTIONS = new Set("bCfFgHIKLNTVX");
+
+/**
+ * The value of short option `option` in one dash bundle, as GNU tar reads it: the letters are
+ * options until one that takes a value, whose value is the rest of the bundle (`-xvC/dir`,
+ * `-C/dir`) or, when nothing follows it, the next argument (`-xC dir`). So `-fC` names an archive
+ * called `C`, not a directory.
+ */
+function shortOptionValue(letters: string, option: string, next: string | undefined): string | undefined {
+  for (let k = 0; k < letters.length; k++) {
+    const c = letters[k]!;
+    if (!TAR_VALUE_OPTIONS.has(c)) continue;
+    const value = k + 1 < letters.length ? letters.slice(k + 1) : next;
+    return c === option ? value : undefined;
+  }
+  return undefined;
 }
 
 const RSYNC_RUNNING = ["rsh", "rsync-path", "log-file", "write-batch", "only-write-batch", "read-batch", "daemon", "config", "remote-option", "early-input"];
