@@ -208,6 +208,10 @@ const WRITES: [string, string[], string[]][] = [
   // -fC: an archive named C (f takes the rest of the bundle), then a plain argument
   ["tar", ["-xfC", "d"], []],
   ["tar", ["-cf", "out.tar", "src"], []],
+  // old style: the letters' values are the next arguments, in order
+  ["tar", ["xCf", "d", "a.tar"], ["d"]],
+  ["tar", ["xfC", "a.tar", "d"], ["d"]],
+  ["tar", ["xf", "a.tar"], []],
 ];
 
 describe("files a program writes are reported for the path policy", () => {

@@ -28,6 +28,14 @@ export function checkTar(args: string[]): CheckOutcome {
     if (isShortBundle(a)) {
       const dir = shortOptionValue(a.slice(1), "C", args[i + 1]);
       if (dir !== undefined) writes.push({ path: dir, what: "tar -C" });
+    } else if (i === 0 && bundle !== "") {
+      // Old style (`tar xCf DIR a.tar`): each letter that takes a value takes the next argument.
+      let next = 1;
+      for (const c of bundle) {
+        if (!TAR_VALUE_OPTIONS.has(c)) continue;
+        const value = args[next++];
+        if (c === "C" && value !== undefined) writes.push({ path: value, what: "tar C" });
+      }
     }
     if (!forceLocal && !a.startsWith("-") && REMOTE.test(a)) return refuse("wrapper:tar-exec", `tar: ${a} names a remote archive reached through rsh`);
   }
