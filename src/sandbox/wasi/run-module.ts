@@ -200,13 +200,13 @@ function patchImports(shim: WASI): void {
   imports.fd_read = (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
     const obj = shim.fds[fd] as (Fd & Partial<DirectReader>) | undefined;
     if (obj?.readInto === undefined) return original.fd_read(fd, iovs, iovsLen, nreadPtr);
-    return readVectored(memory(), iovs, iovsLen, nreadPtr, (into) => obj.readInto!(into));
+    return vectored(memory(), iovs, iovsLen, nreadPtr, (into) => obj.readInto!(into));
   };
   imports.fd_pread = (fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number) => {
     const obj = shim.fds[fd] as (Fd & Partial<DirectPReader>) | undefined;
     if (obj?.preadInto === undefined) return original.fd_pread(fd, iovs, iovsLen, offset, nreadPtr);
     let at = offset;
-    return readVectored(memory(), iovs, iovsLen, nreadPtr, (into) => {
+    return vectored(memory(), iovs, iovsLen, nreadPtr, (into) => {
       const r = obj.preadInto!(into, at);
       at += BigInt(r.n);
       return r;
@@ -214,30 +214,14 @@ function patchImports(shim: WASI): void {
   };
   imports.fd_write = (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => {
     const obj = shim.fds[fd];
-    if (!(obj instanceof OutputFd) && !(obj instanceof HostFile)) return original.fd_write(fd, iovs, iovsLen, nwrittenPtr);
-    const mem = memory();
-    const view = new DataView(mem.buffer);
-    let total = 0;
-    try {
-      for (const iov of wasi.Ciovec.read_bytes_array(view, iovs, iovsLen)) {
-        const data = new Uint8Array(mem.buffer, iov.buf, iov.buf_len);
-        if (obj instanceof OutputFd) total += obj.append(data);
-        else {
-          const { ret, nwritten } = obj.fd_write(data);
-          if (ret !== 0) {
-            view.setUint32(nwrittenPtr, total, true);
-            return ret;
-          }
-          total += nwritten;
-          if (nwritten < iov.buf_len) break;
-        }
-      }
-    } catch (err) {
-      if (err instanceof RangeError) return wasi.ERRNO_FAULT;
-      throw err;
+    if (obj instanceof OutputFd) return vectored(memory(), iovs, iovsLen, nwrittenPtr, (data) => ({ ret: 0, n: obj.append(data) }));
+    if (obj instanceof HostFile) {
+      return vectored(memory(), iovs, iovsLen, nwrittenPtr, (data) => {
+        const { ret, nwritten } = obj.fd_write(data);
+        return { ret, n: nwritten };
+      });
     }
-    view.setUint32(nwrittenPtr, total, true);
-    return 0;
+    return original.fd_write(fd, iovs, iovsLen, nwrittenPtr);
   };
   // The shim decodes every path through a copy and a new TextDecoder; a search opens one per file.
   imports.path_open = (
@@ -304,7 +288,6 @@ const DIRENT_HEAD = 24;
  */
 function readdirInto(dir: HostDirectory, view: DataView, bytes: Uint8Array, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number): number {
   if (buf + bufLen > bytes.byteLength) throw new RangeError("buffer outside memory");
-  const head = new DataView(new ArrayBuffer(DIRENT_HEAD));
   let used = 0;
   for (;;) {
     const { ret, dirent } = dir.fd_readdir_single(cookie);
@@ -315,6 +298,7 @@ function readdirInto(dir: HostDirectory, view: DataView, bytes: Uint8Array, buf:
     if (dirent === null) break;
     const room = bufLen - used;
     if (room < DIRENT_HEAD) {
+      const head = new DataView(new ArrayBuffer(DIRENT_HEAD));
       dirent.write_head_bytes(head, 0);
       bytes.set(new Uint8Array(head.buffer, 0, room), buf + used);
       used = bufLen;
@@ -336,21 +320,25 @@ function readdirInto(dir: HostDirectory, view: DataView, bytes: Uint8Array, buf:
   return 0;
 }
 
-/** Scatter-read into the module's iovecs; an iovec outside memory is EFAULT. */
-function readVectored(
+/**
+ * Moves bytes between the module's iovecs (views straight on its memory) and a host object, in
+ * order, stopping at the first short transfer; the count goes to `countPtr`. An iovec outside
+ * memory is EFAULT. (WASI's iovec and ciovec have the same layout.)
+ */
+function vectored(
   mem: WebAssembly.Memory,
   iovs: number,
   iovsLen: number,
-  nreadPtr: number,
-  read: (into: Uint8Array) => { ret: number; n: number },
+  countPtr: number,
+  transfer: (view: Uint8Array) => { ret: number; n: number },
 ): number {
   const view = new DataView(mem.buffer);
   let total = 0;
   try {
     for (const iov of wasi.Iovec.read_bytes_array(view, iovs, iovsLen)) {
-      const { ret, n } = read(new Uint8Array(mem.buffer, iov.buf, iov.buf_len));
+      const { ret, n } = transfer(new Uint8Array(mem.buffer, iov.buf, iov.buf_len));
       if (ret !== 0) {
-        view.setUint32(nreadPtr, total, true);
+        view.setUint32(countPtr, total, true);
         return ret;
       }
       total += n;
@@ -360,6 +348,6 @@ function readVectored(
     if (err instanceof RangeError) return wasi.ERRNO_FAULT;
     throw err;
   }
-  view.setUint32(nreadPtr, total, true);
+  view.setUint32(countPtr, total, true);
   return 0;
 }
