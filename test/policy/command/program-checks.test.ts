@@ -207,6 +207,9 @@ const WRITES: [string, string[], string[]][] = [
   ["tar", ["-xzC", "d", "-f", "a.tgz"], ["d"]],
   // -fC: an archive named C (f takes the rest of the bundle), then a plain argument
   ["tar", ["-xfC", "d"], []],
+  // an attached value is a path: its capital letters are not options (-I, -F, -P)
+  ["tar", ["-xf", "a.tar", "-C/tmp/ImportFilesPath"], ["/tmp/ImportFilesPath"]],
+  ["tar", ["-xfIF.tar"], []],
   ["tar", ["-cf", "out.tar", "src"], []],
   // old style: the letters' values are the next arguments, in order
   ["tar", ["xCf", "d", "a.tar"], ["d"]],

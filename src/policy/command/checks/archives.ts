@@ -21,20 +21,24 @@ export function checkTar(args: string[]): CheckOutcome {
       const v = longValue(args, i);
       if (v !== undefined) writes.push({ path: v, what: "tar --directory" });
     }
-    // The first argument may be an old-style bundle without a dash (`tar xIf ...`).
-    const bundle = isShortBundle(a) ? a.slice(1) : i === 0 && /^[A-Za-z]+$/.test(a) ? a : "";
-    if (/[IF]/.test(bundle)) return refuse("wrapper:tar-exec", "tar -I/-F run a program");
-    if (/P/.test(bundle)) return refuse("wrapper:tar-write", "tar -P extracts to absolute paths");
-    if (isShortBundle(a)) {
-      const dir = shortOptionValue(a.slice(1), "C", args[i + 1]);
-      if (dir !== undefined) writes.push({ path: dir, what: "tar -C" });
-    } else if (i === 0 && bundle !== "") {
-      // Old style (`tar xCf DIR a.tar`): each letter that takes a value takes the next argument.
-      let next = 1;
-      for (const c of bundle) {
-        if (!TAR_VALUE_OPTIONS.has(c)) continue;
-        const value = args[next++];
-        if (c === "C" && value !== undefined) writes.push({ path: value, what: "tar C" });
+    // A dash bundle (`-xvC/dir`), or an old-style one without a dash as the first argument (`tar xIf ...`).
+    const dashed = isShortBundle(a);
+    const bundle = dashed ? splitBundle(a.slice(1)) : i === 0 && /^[A-Za-z]+$/.test(a) ? { options: a } : null;
+    if (bundle) {
+      // Only option letters count: an attached value (`-C/tmp/Imports`) is a path, not options.
+      if (/[IF]/.test(bundle.options)) return refuse("wrapper:tar-exec", "tar -I/-F run a program");
+      if (/P/.test(bundle.options)) return refuse("wrapper:tar-write", "tar -P extracts to absolute paths");
+      if (dashed) {
+        const dir = bundle.options.endsWith("C") ? (bundle.attached ?? args[i + 1]) : undefined;
+        if (dir !== undefined) writes.push({ path: dir, what: "tar -C" });
+      } else {
+        // Old style (`tar xCf DIR a.tar`): each letter that takes a value takes the next argument.
+        let next = 1;
+        for (const c of bundle.options) {
+          if (!TAR_VALUE_OPTIONS.has(c)) continue;
+          const value = args[next++];
+          if (c === "C" && value !== undefined) writes.push({ path: value, what: "tar C" });
+        }
       }
     }
     if (!forceLocal && !a.startsWith("-") && REMOTE.test(a)) return refuse("wrapper:tar-exec", `tar: ${a} names a remote archive reached through rsh`);
@@ -46,19 +50,17 @@ export function checkTar(args: string[]): CheckOutcome {
 const TAR_VALUE_OPTIONS = new Set("bCfFgHIKLNTVX");
 
 /**
- * The value of short option `option` in one dash bundle, as GNU tar reads it: the letters are
- * options until one that takes a value, whose value is the rest of the bundle (`-xvC/dir`,
- * `-C/dir`) or, when nothing follows it, the next argument (`-xC dir`). So `-fC` names an archive
- * called `C`, not a directory.
+ * One dash bundle as GNU tar reads it: letters are options until one that takes a value, whose
+ * value is the rest of the bundle (`-xvC/dir`, `-C/dir`) or, when nothing follows it, the next
+ * argument (`-xC dir`). So `-fC` names an archive called `C`, not a directory.
  */
-function shortOptionValue(letters: string, option: string, next: string | undefined): string | undefined {
+function splitBundle(letters: string): { options: string; attached?: string } {
   for (let k = 0; k < letters.length; k++) {
-    const c = letters[k]!;
-    if (!TAR_VALUE_OPTIONS.has(c)) continue;
-    const value = k + 1 < letters.length ? letters.slice(k + 1) : next;
-    return c === option ? value : undefined;
+    if (!TAR_VALUE_OPTIONS.has(letters[k]!)) continue;
+    const options = letters.slice(0, k + 1);
+    return k + 1 < letters.length ? { options, attached: letters.slice(k + 1) } : { options };
   }
-  return undefined;
+  return { options: letters };
 }
 
 const RSYNC_RUNNING = ["rsh", "rsync-path", "log-file", "write-batch", "only-write-batch", "read-batch", "daemon", "config", "remote-option", "early-input"];
