@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import type { EffectiveRoot } from "../policy/roots.js";
+import type { ClientRoot, EffectiveRoot } from "../policy/roots.js";
+import type { RootHolder } from "./held-roots.js";
 
 /** A configured root that cannot be used (missing, not a directory). */
 export class RootError extends Error {
@@ -12,7 +13,7 @@ export class RootError extends Error {
  * directories. This runs once at start (and for client roots when they change); from then on the
  * sandbox only ever sees these canonical preopens.
  */
-export function canonicalRoot(path: string, writable: boolean, base = process.cwd()): EffectiveRoot {
+export function canonicalRoot(path: string, writable: boolean, base = process.cwd(), holder?: RootHolder): EffectiveRoot {
   const abs = resolve(base, path);
   let real: string;
   try {
@@ -21,18 +22,37 @@ export function canonicalRoot(path: string, writable: boolean, base = process.cw
     throw new RootError(`root ${abs}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(err)}`);
   }
   if (!statSync(real).isDirectory()) throw new RootError(`root ${abs}: not a directory`);
-  return { path: real, writable, ...(abs !== real ? { aliases: [abs] } : {}) };
+  const held = holder ? holdRoot(holder, real, abs) : undefined;
+  return { path: real, writable, ...(abs !== real ? { aliases: [abs] } : {}), ...(held ? { held } : {}) };
 }
 
-/** Canonical client roots; ones that do not exist here are dropped (a client may list remote dirs). */
-export function canonicalClientRoots(paths: string[]): string[] {
-  const out: string[] = [];
+function holdRoot(holder: RootHolder, real: string, abs: string) {
+  try {
+    return holder.hold(real);
+  } catch (err) {
+    throw new RootError(`root ${abs}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Canonical client roots, held from now on when a holder is given; ones that do not exist here are
+ * dropped (a client may list remote dirs), and so is one whose path now leads to another directory
+ * than the one held for it earlier (reported through `onMoved`).
+ */
+export function canonicalClientRoots(paths: string[], holder?: RootHolder, onMoved?: (message: string) => void): ClientRoot[] {
+  const out: ClientRoot[] = [];
   for (const p of paths) {
+    let real: string;
     try {
-      const real = realpathSync(p);
-      if (statSync(real).isDirectory()) out.push(real);
+      real = realpathSync(p);
+      if (!statSync(real).isDirectory()) continue;
     } catch {
-      // not on this machine: ignore
+      continue; // not on this machine: ignore
+    }
+    try {
+      out.push(holder ? { path: real, held: holder.hold(real) } : { path: real });
+    } catch (err) {
+      onMoved?.((err as Error).message);
     }
   }
   return out;

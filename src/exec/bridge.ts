@@ -130,7 +130,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       timeoutMs: call.timeoutMs,
       outputCapBytes: e.output_cap_bytes,
       limits: { memoryMb: e.memory_mb, processes: e.processes, cpuS: e.cpu_s, fileSizeMb: e.file_size_mb, network: e.network },
-      roots: call.roots.map((r) => ({ path: r.path, writable: r.writable })),
+      roots: call.roots.map((r) => ({ path: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
       denyGlobs: policy.filesystem.deny,
       denyScanLimit: e.deny_scan_limit,
       signal,

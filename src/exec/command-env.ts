@@ -1,5 +1,5 @@
 import type { Policy } from "../policy/schema/index.js";
-import { SANDBOX_HOME } from "./native/bwrap-args.js";
+import { SANDBOX_HOME } from "./native/mount-plan.js";
 
 /**
  * Variables that change which program runs or what it loads (PATH and loader hijacks, interpreter

@@ -1,4 +1,4 @@
-import type { EffectiveRoot } from "../policy/roots.js";
+import type { EffectiveRoot, HeldDir } from "../policy/roots.js";
 
 /**
  * One interface for every execution backend (native, docker, ssh, host-agent). The bridge
@@ -20,8 +20,11 @@ export interface ExecRequest {
   outputCapBytes: number;
   /** Limits the backend applies where it can. */
   limits: { memoryMb: number; processes: number; cpuS: number; fileSizeMb: number; network: boolean };
-  /** Read-write and read-only roots, for backends that bind them (bubblewrap, docker). */
-  roots: { path: string; writable: boolean }[];
+  /**
+   * Read-write and read-only roots, for backends that bind them (bubblewrap, docker), with the
+   * directory the server holds for each (bound by descriptor; a path that no longer leads to it is refused).
+   */
+  roots: { path: string; writable: boolean; held?: HeldDir }[];
   /** policy filesystem.deny: matches inside the roots are hidden from the command (native bubblewrap). */
   denyGlobs?: string[];
   /** policy execution.deny_scan_limit: entries per root the native backend reads to find them before refusing. */
@@ -47,6 +50,11 @@ export interface ExecResult {
 /** A running background process as a backend exposes it. */
 export interface BackendProcess {
   pid?: number;
+  /**
+   * Settles when the command itself starts: resolves then, or rejects with an ExecRefusal when it
+   * was never started (native: its sandbox did not match the mount plan). Absent: started at once.
+   */
+  ready?: Promise<void>;
   write(input: string): Promise<void>;
   closeStdin(): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;

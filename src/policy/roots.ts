@@ -1,11 +1,31 @@
 import { posix } from "node:path";
 
+/**
+ * A root directory as the server holds it from the moment it opened it: an open descriptor and the
+ * directory's identity (device and inode, decimal strings). Whatever is renamed or swapped later,
+ * this is the directory the root means; a path that no longer leads to it is refused, never
+ * re-resolved. Plain data: the descriptor is opened and closed by src/config/held-roots.ts.
+ */
+export interface HeldDir {
+  fd: number;
+  dev: string;
+  ino: string;
+}
+
+/** A client root after canonicalization, held like a configured one. */
+export interface ClientRoot {
+  path: string;
+  held?: HeldDir;
+}
+
 /** A root after canonicalization: an absolute, symlink-free host directory and its access. */
 export interface EffectiveRoot {
   path: string;
   writable: boolean;
   /** Other spellings of this directory (as configured or offered, before symlinks were resolved). */
   aliases?: string[];
+  /** The directory itself, held since it was opened (absent only where nothing opened it, e.g. pure tests). */
+  held?: HeldDir;
 }
 
 /** `child` equals `parent` or lies below it, compared by whole components. */
@@ -23,7 +43,7 @@ export function isWithin(parent: string, child: string): boolean {
  */
 export function intersectRoots(
   configured: EffectiveRoot[],
-  client: string[] | null,
+  client: (string | ClientRoot)[] | null,
   fallback: EffectiveRoot,
 ): EffectiveRoot[] {
   const norm = (p: string) => posix.normalize(p).replace(/(.)\/+$/, "$1");
@@ -31,13 +51,15 @@ export function intersectRoots(
   if (client === null || client.length === 0) {
     return dedupe(conf.length > 0 ? conf : [fallback]);
   }
-  const cli = client.map(norm);
-  if (conf.length === 0) return dedupe(cli.map((path) => ({ path, writable: true })));
+  const cli = client.map((c) => (typeof c === "string" ? { path: norm(c) } : { ...c, path: norm(c.path) }));
+  const heldOf = (c: ClientRoot) => (c.held ? { held: c.held } : {});
+  if (conf.length === 0) return dedupe(cli.map((c) => ({ path: c.path, writable: true, ...heldOf(c) })));
   const out: EffectiveRoot[] = [];
   for (const c of cli) {
     for (const r of conf) {
-      if (isWithin(r.path, c)) out.push({ path: c, writable: r.writable, ...(c === r.path && r.aliases ? { aliases: r.aliases } : {}) });
-      else if (isWithin(c, r.path)) out.push({ ...r });
+      if (c.path === r.path) out.push({ ...r });
+      else if (isWithin(r.path, c.path)) out.push({ path: c.path, writable: r.writable, ...heldOf(c) });
+      else if (isWithin(c.path, r.path)) out.push({ ...r });
     }
   }
   return dedupe(out);

@@ -8,6 +8,12 @@ export interface Preopen {
   /** Canonical (realpath) absolute host directory; also the name the module sees. */
   hostPath: string;
   writable: boolean;
+  /**
+   * The directory the server holds for this root (config/held-roots.ts): the run opens that very
+   * directory through its descriptor, refuses the root when `hostPath` no longer leads to it, and
+   * keeps a read-only root read-only wherever it was moved. Absent: opened by path (tests).
+   */
+  held?: { fd: number; dev: string; ino: string };
 }
 
 /** What one module run may see and how long it may take. Built from policy, never from tool input. */

@@ -29,7 +29,7 @@ export function createWardenServer(deps: WardenDeps): McpServer {
         "File, search and info tools are confined to the allowed roots (see get_system_info). Paths are absolute or relative to the first root. Denials name the rule that denied them.",
     },
   );
-  const roots = new RootsManager(deps.configuredRoots, deps.fallbackRoot, deps.policy.filesystem.read_only, deps.log);
+  const roots = new RootsManager(deps.configuredRoots, deps.fallbackRoot, deps.policy.filesystem.read_only, deps.log, deps.rootHolder);
   server.server.oninitialized = () => {
     if (server.server.getClientCapabilities()?.roots) roots.markStale();
   };

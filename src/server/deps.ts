@@ -3,6 +3,7 @@ import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
+import { RootHolder } from "../config/held-roots.js";
 import { canonicalRoot } from "../config/resolve-roots.js";
 import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
@@ -38,6 +39,8 @@ export interface WardenDeps {
   policyPath: string;
   configuredRoots: EffectiveRoot[];
   fallbackRoot: EffectiveRoot;
+  /** Holds every root by descriptor (configured at start, client roots when offered). */
+  rootHolder: RootHolder;
   options: ServeOptions;
   sandbox: Sandbox;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -53,17 +56,19 @@ export interface WardenDeps {
 export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const policyPath = resolve(options.cwd, options.policyPath ?? options.env.WARDEN_POLICY ?? defaultPolicyPath());
   const policy = loadPolicyFile(policyPath, options.env);
+  // Every root is held by descriptor from here on (config/held-roots.ts).
+  const holder = new RootHolder();
   const configuredRoots = [
-    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd)),
-    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd)),
-    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd)),
+    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd, holder)),
+    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd, holder)),
+    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd, holder)),
   ];
-  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd);
+  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, holder);
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
-  const closers: (() => Promise<void>)[] = [() => sandbox.close()];
+  const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close()];
   const audit = await openAudit(options, policy);
   closers.push(() => audit.close());
-  const sessionlessRoots = new RootsManager(configuredRoots, fallbackRoot, policy.filesystem.read_only, options.log);
+  const sessionlessRoots = new RootsManager(configuredRoots, fallbackRoot, policy.filesystem.read_only, options.log, holder);
   const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
   // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
@@ -88,6 +93,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     policyPath,
     configuredRoots,
     fallbackRoot,
+    rootHolder: holder,
     options,
     sandbox,
     tools: [...fileTools, ...commandTools],

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
-import { intersectRoots, type EffectiveRoot } from "../policy/roots.js";
+import { intersectRoots, type ClientRoot, type EffectiveRoot } from "../policy/roots.js";
 import { canonicalClientRoots } from "../config/resolve-roots.js";
+import type { RootHolder } from "../config/held-roots.js";
 
 /** How the server asks the client for its roots (a roots/list request). */
 export type ListClientRoots = () => Promise<{ roots: { uri: string; name?: string }[] }>;
@@ -14,7 +15,7 @@ export type ListClientRoots = () => Promise<{ roots: { uri: string; name?: strin
  * stream). One per session; no shared state.
  */
 export class RootsManager {
-  private client: string[] | null = null;
+  private client: ClientRoot[] | null = null;
   private stale = false;
   private pending: Promise<void> | null = null;
 
@@ -23,6 +24,7 @@ export class RootsManager {
     private readonly fallback: EffectiveRoot,
     private readonly readOnlyAll: boolean,
     private readonly log: (message: string) => void = () => {},
+    private readonly holder?: RootHolder,
   ) {}
 
   /** The client's roots may have changed (initialized with roots support, roots/list_changed). */
@@ -55,7 +57,7 @@ export class RootsManager {
           this.log(`ignoring client root ${r.uri}: not a local file URI`);
         }
       }
-      this.client = canonicalClientRoots(paths);
+      this.client = canonicalClientRoots(paths, this.holder, (message) => this.log(`ignoring client root: ${message}`));
       if (paths.length > 0 && this.client.length === 0) this.log("none of the client's roots exist on this machine");
     } catch (err) {
       this.log(`roots/list failed, keeping the previous roots: ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-import { SANDBOX_HOME } from "../native/bwrap-args.js";
+import { SANDBOX_HOME } from "../native/mount-plan.js";
 import type { ExecRequest } from "../types.js";
 
 /** Label on every container this project creates; the value is the server session id. */

@@ -1,13 +1,16 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** How the host's system directories look, read once when the backend starts. */
 export interface HostLayout {
-  /** Top-level system paths: bound read-only when directories, recreated when symlinks (merged /usr). */
-  system: { path: string; symlink?: string }[];
-  /** Files under /etc that hold secrets: replaced by an empty file inside the sandbox. */
+  /**
+   * Top-level system paths: bound read-only when directories (`id`: what the sandbox must show
+   * there), recreated when symlinks (merged /usr).
+   */
+  system: { path: string; symlink?: string; id?: { dev: string; ino: string } }[];
+  /** Files under /etc that hold secrets: covered by an empty read-only file inside the sandbox. */
   maskedFiles: string[];
-  /** Directories under /etc that hold secrets: replaced by an empty tmpfs. */
+  /** Directories under /etc that hold secrets: covered by an empty read-only directory. */
   maskedDirs: string[];
 }
 
@@ -38,7 +41,10 @@ export function readHostLayout(): HostLayout {
     try {
       const st = lstatSync(path);
       if (st.isSymbolicLink()) system.push({ path, symlink: readlinkSync(path) });
-      else if (st.isDirectory()) system.push({ path });
+      else if (st.isDirectory()) {
+        const id = statSync(path, { bigint: true });
+        system.push({ path, id: { dev: String(id.dev), ino: String(id.ino) } });
+      }
     } catch {
       // absent on this host
     }

@@ -2,13 +2,16 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { bwrapArgs, type BwrapScope } from "./bwrap-args.js";
-import { createDenyMaskCache, createEmptyMaskFile, EMPTY_MASKS } from "./deny-masks.js";
+import { createDenyMaskCache, EMPTY_MASKS } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
+import { createMaskSources } from "./mask-sources.js";
+import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "./mount-gate.js";
+import { mountPlan, type MountPlan } from "./mount-plan.js";
+import { openBinds, type OpenedBinds } from "./open-binds.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
 import { whichSync } from "./which.js";
-import { limitsKey, spawnZygote, zygoteFeed, type Zygote } from "./zygote.js";
+import { limitsKey, spawnZygote, ZYGOTE_MAX_FDS, zygoteFeed, type Zygote } from "./zygote.js";
 
 export interface NativeBackendOptions {
   /** policy.execution.confinement: `bubblewrap` (default) or an explicit `none`. */
@@ -50,7 +53,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     void pending.finally(() => disposing.delete(pending));
   };
   const denyMasks = createDenyMaskCache({ maxMs: options.denyScanTimeoutMs ?? 10_000 });
-  const emptyFile = createEmptyMaskFile();
+  const maskSources = createMaskSources();
   const instance = randomBytes(3).toString("hex");
   let seq = 0;
 
@@ -110,44 +113,67 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     }
   }
 
-  /** What bubblewrap gets for this request: its roots, with filesystem.deny matches inside them hidden. */
-  async function sandboxScope(request: ExecRequest): Promise<BwrapScope> {
+  /**
+   * What the command will see: its roots held by descriptor, the filesystem.deny matches inside
+   * them hidden, and the mounts the gate must find in place before the command starts.
+   */
+  async function sandboxPlan(request: ExecRequest): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
     const masks = request.denyGlobs?.length
       ? await denyMasks.masksFor(request.roots, request.denyGlobs, request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT)
       : EMPTY_MASKS;
-    return {
-      roots: request.roots,
-      cwd: request.cwd,
-      network: request.limits.network,
-      masks,
-      ...(masks.files.length > 0 ? { emptyFile: emptyFile.path() } : {}),
-    };
+    const binds = openBinds(request.roots, masks.pins);
+    try {
+      const plan = mountPlan(
+        {
+          roots: binds.roots.map((r, i) => ({ path: r.path, writable: r.writable, id: r.id, slot: GATE_FD.firstRoot + i })),
+          pins: binds.pins,
+          masks,
+          maskSources: maskSources.get(),
+          cwd: request.cwd,
+          network: request.limits.network,
+        },
+        layout,
+      );
+      return { plan, binds };
+    } catch (err) {
+      binds.release();
+      throw err;
+    }
   }
 
   async function plan(request: ExecRequest): Promise<LaunchPlan> {
     if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
     const command = request.script !== undefined ? [request.argv[0]!, "-c", request.script] : request.argv;
-    const scope = mode.confinement === "bubblewrap" ? await sandboxScope(request) : undefined;
-    if (scope && mode.confinement === "bubblewrap") {
-      const z = takeZygote(request.limits);
+    if (mode.confinement === "none") {
+      const cgroups = await newCgroups(request.limits);
+      return { file: WRAPPER_SHELL, args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...command], cwd: request.cwd, cgroups, sandboxed: false };
+    }
+    const { plan: mounts, binds } = await sandboxPlan(request);
+    const fds = binds.roots.map((r) => r.fd);
+    const gate = { mounts: mounts.mounts, fds, release: binds.release };
+    const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command)];
+    try {
+      const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits) : undefined;
       if (z) {
         // The zygote has an empty environment: bubblewrap sets the command's.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
-        const words = [mode.bwrap, "--clearenv", ...env, ...bwrapArgs(scope, layout), "--", ...command];
-        const feed = zygoteFeed(words, z.terminator);
-        if (feed) return { file: "", args: [], cwd: request.cwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed } };
+        const feed = zygoteFeed([mode.bwrap, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
+        if (feed) return { file: "", args: [], cwd: request.cwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed }, gate: { ...gate, fds: [] } };
         discard(z);
       }
+      const cgroups = await newCgroups(request.limits);
+      return {
+        file: WRAPPER_SHELL,
+        args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", mode.bwrap, ...bwrap],
+        cwd: request.cwd,
+        cgroups,
+        sandboxed: true,
+        gate,
+      };
+    } catch (err) {
+      binds.release();
+      throw err;
     }
-    const inner = scope && mode.confinement === "bubblewrap" ? [mode.bwrap, ...bwrapArgs(scope, layout), "--", ...command] : command;
-    const cgroups = await newCgroups(request.limits);
-    return {
-      file: WRAPPER_SHELL,
-      args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...inner],
-      cwd: request.cwd,
-      cgroups,
-      sandboxed: mode.confinement === "bubblewrap",
-    };
   }
 
   function track(proc: BackendProcess): BackendProcess {
@@ -170,10 +196,14 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       return { backend: "native", confinement: "unavailable", detail: mode.why };
     },
     async run(request: ExecRequest): Promise<ExecResult> {
-      return track(launch(await plan(request), request, { interactive: false, killGraceMs, onDispose })).done;
+      const proc = track(launch(await plan(request), request, { interactive: false, killGraceMs, onDispose }));
+      await proc.ready;
+      return proc.done;
     },
     async start(request: ExecRequest): Promise<BackendProcess> {
-      return track(launch(await plan(request), request, { interactive: true, killGraceMs, onDispose }));
+      const proc = track(launch(await plan(request), request, { interactive: true, killGraceMs, onDispose }));
+      await proc.ready;
+      return proc;
     },
     async which(program: string, trustedPath: string[]) {
       return whichSync(program, trustedPath);
@@ -193,7 +223,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
       await Promise.all([...disposing]);
-      emptyFile.dispose();
+      maskSources.dispose();
     },
   };
 }

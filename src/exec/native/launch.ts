@@ -1,6 +1,10 @@
+import type { Readable, Writable } from "node:stream";
+import { ExecRefusal } from "../errors.js";
 import { OutputCollector } from "../output/output-collector.js";
 import type { BackendProcess, ExecRequest, ExecResult } from "../types.js";
 import type { CommandCgroups } from "./limits.js";
+import { GATE_FD, MOUNTS_RULE, openGate } from "./mount-gate.js";
+import type { PlannedMount } from "./mount-plan.js";
 import { spawnGroup, type Spawned } from "./spawn-group.js";
 
 /** The host command line that runs one request (wrapper, bubblewrap, the command itself). */
@@ -14,6 +18,13 @@ export interface LaunchPlan {
   sandboxed: boolean;
   /** A launcher started ahead of time (zygote.ts) and the command line to feed it; replaces file/args. */
   zygote?: { sub: Spawned; feed: string };
+  /**
+   * The sandbox's gate (mount-gate.ts): the command waits until its mounts were checked against
+   * these, and never starts when they differ. `fds` are handed to the process from descriptor 6 on
+   * (the roots, bound by descriptor); `release` closes what was opened for this command once the
+   * gate is decided.
+   */
+  gate?: { mounts: PlannedMount[]; fds: number[]; release(): void };
 }
 
 export interface LaunchOptions {
@@ -24,6 +35,12 @@ export interface LaunchOptions {
   onDispose?: (pending: Promise<void>) => void;
 }
 
+/** The gate's pipes as this side sees them (descriptors 3-5 of the process). */
+function gateStreams(sub: Spawned): { info: Readable; ready: Readable; go: Writable } {
+  const stdio = sub.stdio as unknown as (Readable & Writable)[];
+  return { info: stdio[GATE_FD.info]!, ready: stdio[GATE_FD.ready]!, go: stdio[GATE_FD.go]! };
+}
+
 /**
  * Starts one process group and owns its end: the deadline (TERM to the command's processes, KILL
  * to the group and the cgroup after a grace period), cancellation, leftover processes of the group or its cgroup after the main process
@@ -32,7 +49,12 @@ export interface LaunchOptions {
 export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): BackendProcess {
   const sub =
     plan.zygote?.sub ??
-    spawnGroup(plan.file, plan.args, { cwd: plan.cwd, env: request.env, stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore" });
+    spawnGroup(plan.file, plan.args, {
+      cwd: plan.cwd,
+      env: request.env,
+      stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
+      ...(plan.gate ? { extra: ["pipe", "pipe", "pipe", ...plan.gate.fds] } : {}),
+    });
   if (plan.zygote) sub.stdin?.write(plan.zygote.feed);
   const pid = sub.pid;
   const output = new OutputCollector(request);
@@ -101,6 +123,24 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
     sub.on("error", () => resolve({ code: null, signal: null }));
   });
 
+  // The gate: the command starts only once its sandbox matches the plan; otherwise it is killed unstarted.
+  let refusal: ExecRefusal | undefined;
+  const ready: Promise<void> = plan.gate
+    ? openGate(
+        gateStreams(sub),
+        exit,
+        plan.gate.mounts,
+      ).then((verdict) => {
+        plan.gate!.release();
+        if (verdict.ok === false) {
+          refusal = new ExecRefusal(MOUNTS_RULE, `the sandbox did not match its plan, so the command was not started: ${verdict.reason}. A directory inside a root was probably moved or replaced while the command was being prepared; run it again`);
+          killAll("SIGKILL");
+          throw refusal;
+        }
+      })
+    : Promise.resolve();
+  ready.catch(() => undefined);
+
   const done = (async (): Promise<ExecResult> => {
     const { code, signal } = await exit;
     exited = true;
@@ -133,6 +173,7 @@ export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOp
 
   return {
     pid,
+    ready,
     async write(input: string) {
       if (exited || !sub.stdin || sub.stdin.destroyed) throw new Error("the process no longer reads input");
       await new Promise<void>((resolve, reject) => sub.stdin!.write(input, (e) => (e ? reject(e) : resolve())));

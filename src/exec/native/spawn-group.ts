@@ -8,7 +8,11 @@ export type Spawned = ChildProcess & PromiseLike<unknown>;
  * with exactly `env`, raw byte pipes for stdout and stderr and nothing buffered by execa: the
  * caller caps the output. Used for commands (launch.ts) and for the launchers kept ready (zygote.ts).
  */
-export function spawnGroup(file: string, args: string[], options: { env: Record<string, string>; stdin: "pipe" | "ignore"; cwd?: string }): Spawned {
+export function spawnGroup(
+  file: string,
+  args: string[],
+  options: { env: Record<string, string>; stdin: "pipe" | "ignore"; cwd?: string; /** Descriptors 3, 4, ...: a pipe, or a descriptor of ours handed over. */ extra?: ("pipe" | number)[] },
+): Spawned {
   return execa(file, args, {
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     env: options.env,
@@ -18,8 +22,7 @@ export function spawnGroup(file: string, args: string[], options: { env: Record<
     reject: false,
     buffer: false,
     encoding: "buffer",
-    stdin: options.stdin,
-    stdout: "pipe",
-    stderr: "pipe",
+    // execa's types omit descriptor numbers beyond stdio[2]; it passes them to spawn, which hands them over.
+    stdio: [options.stdin, "pipe", "pipe", ...(options.extra ?? [])] as ["pipe", "pipe", "pipe"],
   }) as unknown as Spawned;
 }

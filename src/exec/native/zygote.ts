@@ -23,10 +23,20 @@ export interface Zygote {
 
 export const limitsKey = (limits: ExecRequest["limits"]) => `${limits.memoryMb}/${limits.processes}/${limits.cpuS}/${limits.fileSizeMb}`;
 
-/** The command line the zygote execs, as one shell-quoted string, ended by its terminator line. */
-export function zygoteFeed(words: string[], terminator: string): string | null {
+/** Descriptors a zygote can take over for a command (a POSIX shell's redirections stop at 9). */
+export const ZYGOTE_MAX_FDS = 4;
+
+/**
+ * The command line the zygote execs, as one shell-quoted string, ended by its terminator line.
+ * `fds`: descriptors of this process the command must get from descriptor `firstFd` on; the zygote
+ * was started before they were opened, so it reopens each through /proc/<our pid>/fd/<n> (the open
+ * descriptor itself, not a path lookup). The caller keeps them open until the command has started.
+ */
+export function zygoteFeed(words: string[], terminator: string, fds: number[] = [], firstFd = 6): string | null {
   if (words.some((w) => w.includes(terminator) || w.includes("\0"))) return null;
-  return `${shellJoin(words)}\n${terminator}\n`;
+  if (fds.length > ZYGOTE_MAX_FDS || firstFd + fds.length - 1 > 9) return null;
+  const redirects = fds.map((fd, i) => ` ${firstFd + i}</proc/${process.pid}/fd/${fd}`).join("");
+  return `${shellJoin(words)}${redirects}\n${terminator}\n`;
 }
 
 /** Starts a zygote: cgroups joined and rlimits set by `prologue`, then it reads its command. */
@@ -36,7 +46,8 @@ export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefine
   const head = prologue.replace(/ && exec "\$@"$/, "");
   const reader = `s= && ok= && while IFS= read -r l; do if [ "$l" = '${terminator}' ]; then ok=1; break; fi; s="$s$l
 "; done && [ -n "$ok" ] && eval "exec $s"`;
-  const sub = spawnGroup("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], { env: {}, stdin: "pipe" });
+  // Descriptors 3-5 are the pipes of the sandbox's gate (mount-gate.ts), made now for the command to come.
+  const sub = spawnGroup("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
   sub.stdin?.on("error", () => {});
   return { sub, cgroups, key, terminator, used: false };
 }

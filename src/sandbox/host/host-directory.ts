@@ -91,7 +91,7 @@ export class HostDirectory extends Fd {
   }
 
   private writable(w: Walk): boolean {
-    return this.ctx.writableAt(w.door, w.name === "" ? w.dirRel : [...w.dirRel, w.name]);
+    return this.ctx.writableAt(w.door, w.name === "" ? w.dirRel : [...w.dirRel, w.name], w.dirFd, w.name);
   }
 
   override fd_prestat_get() {
@@ -118,7 +118,7 @@ export class HostDirectory extends Fd {
   }
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
-    if (!this.ctx.writableAt(this.door, this.rel)) return this.ctx.refuseReadOnly(this.guest(""));
+    if (!this.ctx.writableAt(this.door, this.rel, this.fd)) return this.ctx.refuseReadOnly(this.guest(""));
     return setFdTimes(this.ctx, this.fd, atim, mtim, fstFlags);
   }
 
@@ -178,7 +178,7 @@ export class HostDirectory extends Fd {
     if (listed !== null) {
       const rel = [...this.rel, path];
       if (listed.dir) return { ret: 0, fd_obj: new HostDirectory(this.ctx, this.door, listed.fd, rel) };
-      return { ret: 0, fd_obj: new HostFile(this.ctx, this.ctx.writableAt(this.door, rel), listed.fd, this.guest(path), { read: true, write: false, append: false }) };
+      return { ret: 0, fd_obj: new HostFile(this.ctx, this.ctx.writableAt(this.door, rel, listed.fd), listed.fd, this.guest(path), { read: true, write: false, append: false }) };
     }
     // O_CREAT|O_EXCL never follows a final symlink (POSIX).
     const follow = (dirflags & LOOKUP_FOLLOW) !== 0 && !(create && excl);

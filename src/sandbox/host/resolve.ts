@@ -1,5 +1,6 @@
 import { constants, fstatSync, lstatSync, readlinkSync, type BigIntStats, type Stats } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
+import { movedMessage } from "../../config/held-roots.js";
 import { codeOf, errnoOf } from "./errno.js";
 import { anchored, DIR_OPEN, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 
@@ -122,6 +123,8 @@ export function resolve(ctx: RunContext, start: WalkStart, guestPath: string, op
 
       const here = top();
       const rel = [...here.rel, name];
+      const moved = ctx.movedAt(door, rel);
+      if (moved !== null) return fail(ctx.refuse("roots.moved", moved, movedMessage(moved), wasi.ERRNO_NOTCAPABLE));
       const glob = ctx.deniedAt(door, rel);
       if (glob !== null) return fail(ctx.refuseDenied(glob, shown));
 

@@ -1,7 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readlinkSync } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
+import { movedMessage } from "../../config/held-roots.js";
 import { compileDenyRules, denyRuleName, relativeUnder, type DenyRules } from "../../policy/path-rules.js";
-import type { SandboxDenial, SandboxScope } from "../types.js";
+import type { Preopen, SandboxDenial, SandboxScope } from "../types.js";
 import { errnoOf } from "./errno.js";
 import type { FdTracker } from "./fd-tracker.js";
 
@@ -61,6 +62,10 @@ export function anchored(dirFd: number, name: string): string {
 export class RunContext {
   readonly doors: RootDoor[] = [];
   readonly denials: SandboxDenial[] = [];
+  /** Held read-only roots (moved ones too): what lies inside them is never writable, wherever it is now. */
+  private readonly readOnlyHeld: number[] = [];
+  /** Roots whose path no longer leads to the held directory: refused by that path. */
+  private readonly moved: string[] = [];
   private readonly deny: DenyRules;
   private readonly hasDeny: boolean;
   private readonly open = new Set<number>();
@@ -70,9 +75,46 @@ export class RunContext {
     this.deny = deny ?? compileDenyRules(scope.denyGlobs);
     this.hasDeny = scope.denyGlobs.length > 0;
     for (const p of scope.preopens) {
-      const door = this.openDoor(p.hostPath, p.writable);
+      const door = p.held ? this.openHeldDoor(p, p.held) : this.openDoor(p.hostPath, p.writable);
       if (door) this.doors.push(door);
     }
+  }
+
+  /**
+   * Opens the directory the server holds for a root, through its descriptor (never re-resolved by
+   * path). When the root's path no longer leads there, the root is refused by that path
+   * (`roots.moved`); a read-only one stays known, so what is inside it stays read-only.
+   */
+  private openHeldDoor(p: Preopen, held: { fd: number; dev: string; ino: string }): RootDoor | null {
+    let fd: number;
+    try {
+      // The descriptor's /proc entry is a magic link to the open directory: followed on purpose.
+      fd = this.openHost(fdPath(held.fd), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch {
+      this.refuse("sandbox.escape", p.hostPath, "the held root cannot be opened", 0);
+      return null;
+    }
+    const st = this.fstat(fd).stat;
+    if (!st || String(st.dev) !== held.dev || String(st.ino) !== held.ino) {
+      this.closeHost(fd);
+      this.refuse("sandbox.escape", p.hostPath, "the held root is not the directory it was", 0);
+      return null;
+    }
+    if (!p.writable) this.readOnlyHeld.push(fd);
+    if (this.hostPathOf(fd) !== p.hostPath) {
+      if (p.writable) this.closeHost(fd);
+      this.moved.push(p.hostPath);
+      this.refuse("roots.moved", p.hostPath, movedMessage(p.hostPath), 0);
+      return null;
+    }
+    return { hostPath: p.hostPath, writable: p.writable, fd };
+  }
+
+  /** Whether the location `rel` below `door` is (inside) a root that moved away from its path. */
+  movedAt(door: RootDoor, rel: readonly string[]): string | null {
+    if (this.moved.length === 0) return null;
+    const abs = this.absolute(door, rel);
+    return this.moved.find((m) => relativeUnder(m, abs) !== null) ?? null;
   }
 
   /** Opens a root; a root that is not a directory at exactly its canonical path is left out. */
@@ -187,15 +229,31 @@ export class RunContext {
     return this.refuse(denyRuleName(glob), path, "hidden by a deny rule", wasi.ERRNO_ACCES);
   }
 
-  /** Whether `rel` below `door` may be written: the innermost root containing it decides. */
-  writableAt(door: RootDoor, rel: readonly string[]): boolean {
-    if (this.doors.length === 1) return door.writable;
-    const abs = this.absolute(door, rel);
-    let best: RootDoor = door;
-    for (const d of this.doors) {
-      if (d.hostPath.length > best.hostPath.length && relativeUnder(d.hostPath, abs) !== null) best = d;
+  /**
+   * Whether `rel` below `door` may be written: the innermost root containing it decides, and
+   * nothing inside a held read-only root is ever writable, wherever that root now lies (its
+   * identity, not its path: `dirFd` is the open directory holding `rel`'s last component `name`,
+   * or the location itself when `name` is empty).
+   */
+  writableAt(door: RootDoor, rel: readonly string[], dirFd?: number, name = ""): boolean {
+    if (!door.writable) return false;
+    if (this.doors.length > 1) {
+      const abs = this.absolute(door, rel);
+      let best: RootDoor = door;
+      for (const d of this.doors) {
+        if (d.hostPath.length > best.hostPath.length && relativeUnder(d.hostPath, abs) !== null) best = d;
+      }
+      if (!best.writable) return false;
     }
-    return best.writable;
+    if (this.readOnlyHeld.length === 0) return true;
+    if (dirFd === undefined) return false; // cannot tell where it lies: fail closed
+    const dir = this.hostPathOf(dirFd);
+    if (dir === "") return false;
+    const here = name === "" ? dir : dir === "/" ? `/${name}` : `${dir}/${name}`;
+    return !this.readOnlyHeld.some((fd) => {
+      const ro = this.hostPathOf(fd);
+      return ro === "" || relativeUnder(ro, here) !== null;
+    });
   }
 
   /** Refuses a write on a read-only root (EROFS) with its denial. */

@@ -29,7 +29,7 @@ export async function callModule(
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
     ...(opts.claims ? { claims: opts.claims } : {}),
     scope: {
-      preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable })),
+      preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
       denyGlobs: ctx.policy.filesystem.deny,
     },
     deadlineMs: ctx.policy.filesystem.tool_timeout_ms,
@@ -81,8 +81,9 @@ const CODE_RULES: Record<string, [string, string]> = {
 
 function failureOutcome(result: ModuleRunResult, path: string, roots: EffectiveRoot[], deadlineMs: number): ToolOutcome {
   if (result.timedOut) return fail("tool.timeout", `the operation on ${path} did not finish within ${deadlineMs} ms and was stopped`);
-  const denial = result.denials[0];
-  if (denial) return fail(denial.rule, `${denial.reason}: ${denial.path || path}`);
+  // A root that moved is named only for a path inside it; any other denial explains the failure.
+  const denial = result.denials.find((d) => d.rule !== "roots.moved" || path === d.path || path.startsWith(d.path + "/"));
+  if (denial) return fail(denial.rule, denial.rule === "roots.moved" ? denial.reason : `${denial.reason}: ${denial.path || path}`);
   const last = result.stderr.trim().split("\n").pop() ?? "";
   const m = /^([A-Z][A-Z0-9_]*): (.*)$/.exec(last);
   const code = m?.[1] ?? "";

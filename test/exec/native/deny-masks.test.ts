@@ -3,9 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bwrapArgs } from "../../../src/exec/native/bwrap-args.js";
 import { createDenyMaskCache, DENY_SCAN_RULE, mergeMasks, scanDenyMasks } from "../../../src/exec/native/deny-masks.js";
-import type { HostLayout } from "../../../src/exec/native/host-layout.js";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
 import { parsePolicy } from "../../../src/config/load-policy.js";
 import { ExecRefusal } from "../../../src/exec/errors.js";
@@ -125,31 +123,6 @@ describe("scanDenyMasks (real tree, pure matcher of the WASI sandbox)", () => {
       { files: ["/p/.env", "/p/sub/.env"], dirs: [], pins: ["/p/sub"], symlinks: ["/p/l"] },
     ]);
     expect(m).toEqual({ files: ["/p/.env", "/p/sub/.env"], dirs: ["/p/.ssh"], pins: ["/p/sub"], symlinks: ["/p/l"] });
-  });
-});
-
-describe("bwrapArgs with deny masks", () => {
-  const layout: HostLayout = { system: [{ path: "/usr" }], maskedFiles: [], maskedDirs: [] };
-  const masks = { files: ["/w/a/.env", "/w/ro/x/.env"], dirs: ["/w/.ssh"], pins: ["/w/a", "/w/ro/x"], symlinks: ["/w/l.pem"] };
-  const args = bwrapArgs(
-    { roots: [{ path: "/w/ro", writable: false }, { path: "/w", writable: true }], cwd: "/w", network: false, masks, emptyFile: "/tmp/e" },
-    layout,
-  );
-  const at = (...seq: string[]) => args.findIndex((_, i) => seq.every((s, j) => args[i + j] === s));
-
-  it("binds roots and pins shallow to deep, each pin with its innermost root's access", () => {
-    expect(at("--bind", "/w", "/w")).toBeLessThan(at("--bind", "/w/a", "/w/a"));
-    expect(at("--ro-bind", "/w/ro", "/w/ro")).toBeLessThan(at("--ro-bind", "/w/ro/x", "/w/ro/x"));
-    expect(at("--bind", "/w/ro/x", "/w/ro/x")).toBe(-1); // never a writable view of a read-only root
-  });
-
-  it("masks after every bind: directories with a read-only tmpfs, files with the empty file, symlinks not at all", () => {
-    const lastBind = Math.max(at("--ro-bind", "/w/ro/x", "/w/ro/x"), at("--bind", "/w/a", "/w/a"));
-    expect(at("--tmpfs", "/w/.ssh", "--remount-ro", "/w/.ssh")).toBeGreaterThan(lastBind);
-    expect(at("--ro-bind", "/tmp/e", "/w/a/.env")).toBeGreaterThan(lastBind);
-    expect(at("--ro-bind", "/tmp/e", "/w/ro/x/.env")).toBeGreaterThan(lastBind);
-    expect(args).not.toContain("/w/l.pem");
-    expect(args.indexOf("--chdir")).toBeGreaterThan(at("--ro-bind", "/tmp/e", "/w/ro/x/.env"));
   });
 });
 

@@ -1,0 +1,119 @@
+import type { HostLayout } from "./host-layout.js";
+
+/** Where HOME points inside the sandbox: an empty directory, so no dotfile or credential of the user is visible. */
+export const SANDBOX_HOME = "/home/warden";
+
+/** A file's identity: device and inode as decimal strings. */
+export interface FileId {
+  dev: string;
+  ino: string;
+}
+
+/** A root as the launcher hands it to bubblewrap: by descriptor (`slot` is its fd number in bubblewrap's process). */
+export interface PlanRoot {
+  path: string;
+  writable: boolean;
+  slot: number;
+  id: FileId;
+}
+
+/** A directory inside a root bound onto itself (so it cannot be renamed), with the access of the innermost root holding it. */
+export interface PlanPin {
+  path: string;
+  writable: boolean;
+  id: FileId;
+}
+
+/** The empty, read-only file and directory that cover what the sandbox hides. */
+export interface MaskSources {
+  file: { path: string; id: FileId };
+  dir: { path: string; id: FileId };
+}
+
+export interface MountPlanInput {
+  roots: PlanRoot[];
+  /** Directories between a root and a deny mask or a nested root (open-binds.ts). */
+  pins: PlanPin[];
+  /** Absolute paths inside the roots that filesystem.deny hides (deny-masks.ts). */
+  masks: { files: string[]; dirs: string[] };
+  /** Needed when there is anything to hide (always, in practice: /etc has secrets). */
+  maskSources: MaskSources;
+  cwd: string;
+  network: boolean;
+}
+
+/**
+ * One mount the command must find in place before its first instruction (mount-check.ts):
+ * what `dest` must show (its device and inode), and for a directory bound onto itself whether the
+ * mount must sit on that very directory (`self`), so the original is not reachable beside it.
+ */
+export interface PlannedMount {
+  dest: string;
+  expect: FileId;
+  self: boolean;
+}
+
+export interface MountPlan {
+  /** bubblewrap's arguments, up to (not including) `--`. */
+  args: string[];
+  mounts: PlannedMount[];
+}
+
+/**
+ * THE place that decides what a command sees (pure; tested in isolation). The sandbox root is an
+ * empty tmpfs: system directories read-only (their secrets covered), a private /tmp, an empty HOME,
+ * the roots bound by descriptor, pins, and masks over what filesystem.deny hides. No path string
+ * that content inside a root can change is a bind source: roots come by descriptor, pins and masks
+ * have their own or trusted sources, and every destination is checked from the sandbox's side
+ * before the command starts (`mounts`).
+ */
+export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan {
+  const args = ["--unshare-pid", "--unshare-ipc", ...(input.network ? [] : ["--unshare-net"]), "--die-with-parent", "--new-session", "--cap-drop", "ALL"];
+  const mounts: PlannedMount[] = [];
+  const bound: string[] = [];
+  /** `onto`: the source is the directory at `dest` itself (a root or a pin), not a mask over it. */
+  const bind = (flag: string, source: string, dest: string, expect: FileId | undefined, onto = false) => {
+    args.push(flag, source, dest);
+    if (expect) mounts.push({ dest, expect, self: onto && bound.some((b) => isStrictlyUnder(b, dest)) });
+    bound.push(dest);
+  };
+  for (const entry of layout.system) {
+    if (entry.symlink !== undefined) args.push("--symlink", entry.symlink, entry.path);
+    else bind("--ro-bind", entry.path, entry.path, entry.id);
+  }
+  // HOME and /var/tmp are plain directories on bubblewrap's own root tmpfs: private and empty.
+  args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/var/tmp", "--dir", SANDBOX_HOME);
+  // Roots and pins, shallow before deep: a deeper read-only root must come after a pin or root
+  // above it, or that recursive bind would cover it read-write.
+  const rootPaths = new Set(input.roots.map((r) => r.path));
+  const binds: ({ kind: "root"; root: PlanRoot } | { kind: "pin"; pin: PlanPin })[] = [
+    ...input.roots.map((root) => ({ kind: "root" as const, root })),
+    ...input.pins.filter((p) => !rootPaths.has(p.path)).map((pin) => ({ kind: "pin" as const, pin })),
+  ];
+  binds.sort((a, b) => depth(pathOf(a)) - depth(pathOf(b)));
+  for (const b of binds) {
+    if (b.kind === "root") bind(b.root.writable ? "--bind-fd" : "--ro-bind-fd", String(b.root.slot), b.root.path, b.root.id, true);
+    else bind(b.pin.writable ? "--bind" : "--ro-bind", b.pin.path, b.pin.path, b.pin.id, true);
+  }
+  // Masks last, so a root covering /etc cannot uncover the host's secrets, and a root cannot
+  // uncover a deny match inside another.
+  const { file, dir } = input.maskSources;
+  for (const f of layout.maskedFiles) bind("--ro-bind", file.path, f, file.id);
+  for (const d of layout.maskedDirs) bind("--ro-bind", dir.path, d, dir.id);
+  for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id);
+  for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id);
+  args.push("--chdir", input.cwd);
+  return { args, mounts };
+}
+
+function pathOf(b: { kind: "root"; root: PlanRoot } | { kind: "pin"; pin: PlanPin }): string {
+  return b.kind === "root" ? b.root.path : b.pin.path;
+}
+
+function isStrictlyUnder(parent: string, child: string): boolean {
+  return parent === "/" ? child !== "/" : child.startsWith(parent + "/");
+}
+
+function depth(path: string): number {
+  return path === "/" ? 0 : path.split("/").length;
+}

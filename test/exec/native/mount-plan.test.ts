@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import type { HostLayout } from "../../../src/exec/native/host-layout.js";
+import { mountPlan, type MountPlanInput } from "../../../src/exec/native/mount-plan.js";
+
+const id = (n: number) => ({ dev: "1", ino: String(n) });
+const layout: HostLayout = {
+  system: [{ path: "/usr", id: id(10) }, { path: "/bin", symlink: "usr/bin" }, { path: "/etc", id: id(11) }],
+  maskedFiles: ["/etc/shadow"],
+  maskedDirs: ["/etc/ssl/private"],
+};
+const maskSources = { file: { path: "/m/empty", id: id(1) }, dir: { path: "/m/empty-dir", id: id(2) } };
+const base: MountPlanInput = {
+  roots: [{ path: "/work/p", writable: true, slot: 6, id: id(100) }],
+  pins: [],
+  masks: { files: [], dirs: [] },
+  maskSources,
+  cwd: "/work/p",
+  network: false,
+};
+
+function triples(args: string[], flag: string): string[][] {
+  const out: string[][] = [];
+  args.forEach((a, i) => {
+    if (a === flag) out.push(args.slice(i + 1, i + 3));
+  });
+  return out;
+}
+const at = (args: string[], ...seq: string[]) => args.findIndex((_, i) => seq.every((s, j) => args[i + j] === s));
+
+describe("mountPlan", () => {
+  it("isolates by default: pid, ipc, net, caps, session, parent death", () => {
+    const { args } = mountPlan(base, layout);
+    for (const f of ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--die-with-parent", "--new-session"]) expect(args).toContain(f);
+    expect(args.join(" ")).toContain("--cap-drop ALL");
+  });
+
+  it("keeps the network only when asked", () => {
+    expect(mountPlan({ ...base, network: true }, layout).args).not.toContain("--unshare-net");
+  });
+
+  it("binds system dirs read-only, recreates symlinks, covers /etc secrets with the held empty file and directory", () => {
+    const { args, mounts } = mountPlan(base, layout);
+    expect(triples(args, "--ro-bind")).toContainEqual(["/usr", "/usr"]);
+    expect(triples(args, "--symlink")).toContainEqual(["usr/bin", "/bin"]);
+    expect(triples(args, "--ro-bind")).toContainEqual(["/m/empty", "/etc/shadow"]);
+    expect(triples(args, "--ro-bind")).toContainEqual(["/m/empty-dir", "/etc/ssl/private"]);
+    expect(args.lastIndexOf("/etc/shadow")).toBeGreaterThan(args.indexOf("/etc"));
+    expect(args[args.indexOf("/home/warden") - 1]).toBe("--dir");
+    expect(mounts).toContainEqual({ dest: "/usr", expect: id(10), self: false });
+    expect(mounts).toContainEqual({ dest: "/etc/shadow", expect: id(1), self: false });
+  });
+
+  it("never binds a root, pin or mask by a path a root's content could change: roots by descriptor", () => {
+    const { args } = mountPlan({ ...base, roots: [...base.roots, { path: "/work/q", writable: false, slot: 7, id: id(101) }] }, layout);
+    expect(triples(args, "--bind-fd")).toEqual([["6", "/work/p"]]);
+    expect(triples(args, "--ro-bind-fd")).toEqual([["7", "/work/q"]]);
+    expect(triples(args, "--bind").map((t) => t[0])).not.toContain("/work/p");
+    const sources = [...triples(args, "--bind"), ...triples(args, "--ro-bind")].map((p) => p[0]);
+    expect(sources).not.toContain("/");
+    expect(sources.some((s) => s === "/root" || s === "/home")).toBe(false);
+  });
+
+  it("binds roots by access, shallow before deep, after the private /tmp; a nested root is a bind onto itself", () => {
+    const { args, mounts } = mountPlan(
+      {
+        ...base,
+        roots: [
+          { path: "/tmp/a/ro", writable: false, slot: 7, id: id(201) },
+          { path: "/tmp/a", writable: true, slot: 6, id: id(200) },
+        ],
+        cwd: "/tmp/a",
+      },
+      layout,
+    );
+    const rw = at(args, "--bind-fd", "6", "/tmp/a");
+    const ro = at(args, "--ro-bind-fd", "7", "/tmp/a/ro");
+    expect(rw).toBeGreaterThan(args.indexOf("/tmp"));
+    expect(rw).toBeLessThan(ro);
+    expect(args.slice(-2)).toEqual(["--chdir", "/tmp/a"]);
+    expect(mounts.find((m) => m.dest === "/tmp/a")).toEqual({ dest: "/tmp/a", expect: id(200), self: false });
+    expect(mounts.find((m) => m.dest === "/tmp/a/ro")).toEqual({ dest: "/tmp/a/ro", expect: id(201), self: true });
+  });
+
+  it("masks secrets after the roots, so a root at / or /etc cannot uncover them", () => {
+    const { args } = mountPlan({ ...base, roots: [{ path: "/", writable: true, slot: 6, id: id(3) }], cwd: "/" }, layout);
+    expect(args.lastIndexOf("/etc/shadow")).toBeGreaterThan(args.indexOf("--bind-fd"));
+    expect(args.lastIndexOf("/etc/ssl/private")).toBeGreaterThan(args.indexOf("--bind-fd"));
+  });
+
+  describe("with deny masks", () => {
+    const { args, mounts } = mountPlan(
+      {
+        ...base,
+        roots: [
+          { path: "/w/ro", writable: false, slot: 7, id: id(301) },
+          { path: "/w", writable: true, slot: 6, id: id(300) },
+        ],
+        pins: [
+          { path: "/w/a", writable: true, id: id(302) },
+          { path: "/w/ro/x", writable: false, id: id(303) },
+        ],
+        masks: { files: ["/w/a/.env", "/w/ro/x/.env"], dirs: ["/w/.ssh"] },
+        cwd: "/w",
+      },
+      layout,
+    );
+
+    it("binds roots and pins shallow to deep, each pin with its innermost root's access, each checked as a bind onto itself", () => {
+      expect(at(args, "--bind-fd", "6", "/w")).toBeLessThan(at(args, "--bind", "/w/a", "/w/a"));
+      expect(at(args, "--ro-bind-fd", "7", "/w/ro")).toBeLessThan(at(args, "--ro-bind", "/w/ro/x", "/w/ro/x"));
+      expect(at(args, "--bind", "/w/ro/x", "/w/ro/x")).toBe(-1); // never a writable view of a read-only root
+      expect(mounts.filter((m) => m.self).map((m) => m.dest).sort()).toEqual(["/w/a", "/w/ro", "/w/ro/x"]);
+    });
+
+    it("masks after every bind: directories and files with the held empty directory and file, each checked in place", () => {
+      const lastBind = Math.max(at(args, "--ro-bind", "/w/ro/x", "/w/ro/x"), at(args, "--bind", "/w/a", "/w/a"));
+      expect(at(args, "--ro-bind", "/m/empty-dir", "/w/.ssh")).toBeGreaterThan(lastBind);
+      expect(at(args, "--ro-bind", "/m/empty", "/w/a/.env")).toBeGreaterThan(lastBind);
+      expect(at(args, "--ro-bind", "/m/empty", "/w/ro/x/.env")).toBeGreaterThan(lastBind);
+      expect(args.indexOf("--chdir")).toBeGreaterThan(at(args, "--ro-bind", "/m/empty", "/w/ro/x/.env"));
+      expect(mounts).toContainEqual({ dest: "/w/a/.env", expect: id(1), self: false });
+      expect(mounts).toContainEqual({ dest: "/w/.ssh", expect: id(2), self: false });
+    });
+  });
+});
