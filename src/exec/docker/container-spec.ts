@@ -16,6 +16,8 @@ export interface ContainerScope {
   user: string;
   cpus: number;
   roots: ExecRequest["roots"];
+  /** Directories between a root and a root nested in it (exec/native/open-binds.ts), bound onto themselves. */
+  pins?: { path: string; writable: boolean }[];
   limits: Pick<ExecRequest["limits"], "memoryMb" | "processes" | "network">;
   /** Host binary directories to bind read-only (volume_mount mode); empty otherwise. */
   hostBinaries: string[];
@@ -32,7 +34,9 @@ export interface ContainerScope {
  * paths with their access. PID 1 is docker's init so finished commands are reaped.
  */
 export function containerSpec(scope: ContainerScope): Record<string, unknown> {
-  const roots = [...scope.roots].sort((a, b) => a.path.split("/").length - b.path.split("/").length);
+  // Pins (directories between a root and a root nested in it) are bound onto themselves, so no
+  // command can rename them and move the nested root away from its path.
+  const roots = [...scope.roots, ...(scope.pins ?? [])].sort((a, b) => a.path.split("/").length - b.path.split("/").length);
   const binds = [
     ...scope.hostBinaries.map((dir) => `${dir}:${dir}:ro`),
     ...roots.map((r) => `${r.path}:${r.path}:${r.writable ? "rw" : "ro"}`),

@@ -6,6 +6,10 @@ import { ExecRefusal } from "../errors.js";
 import { failedResult } from "../output/output-collector.js";
 import { cwdWithinRoots } from "../ssh/remote-roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
+import { verifyMounts } from "../native/mount-check.js";
+import { MOUNTS_RULE } from "../native/mount-gate.js";
+import type { PlannedMount } from "../native/mount-plan.js";
+import { openBinds, type OpenedBinds } from "../native/open-binds.js";
 import { containerSpec, HOST_BINARY_DIRS, scopeKey, type ContainerScope } from "./container-spec.js";
 import { startExec } from "./exec-process.js";
 import { removeStaleContainers } from "./stale-containers.js";
@@ -84,15 +88,26 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     if (!id) {
       id = (async () => {
         await prepare();
-        const spec = containerSpec({ image: options.image, user: options.user, cpus: options.cpus, roots, limits, hostBinaries, session, ownerPid: process.pid, ownerHost: host });
-        const created = await docker.createContainer(spec as Docker.ContainerCreateOptions);
+        // The roots as the server holds them (a path that no longer leads to its directory is
+        // refused), and the directories between nested roots, opened without following symlinks.
+        const binds = openBinds(roots, []);
         try {
-          await created.start();
-        } catch (err) {
-          await created.remove({ force: true }).catch(() => {});
-          throw err;
+          const spec = containerSpec({ image: options.image, user: options.user, cpus: options.cpus, roots, pins: binds.pins, limits, hostBinaries, session, ownerPid: process.pid, ownerHost: host });
+          const created = await docker.createContainer(spec as Docker.ContainerCreateOptions);
+          try {
+            await created.start();
+            // dockerd binds by path: check from outside that every root and pin is the held directory, in place.
+            const pid = (await created.inspect()).State.Pid;
+            const why = pid > 0 ? verifyMounts(pid, plannedMounts(binds)) : "the container's process is not visible from this host";
+            if (why !== null) throw new ExecRefusal(MOUNTS_RULE, `the container did not match its plan, so no command runs in it: ${why}`);
+          } catch (err) {
+            await created.remove({ force: true }).catch(() => {});
+            throw err;
+          }
+          return created.id;
+        } finally {
+          binds.release();
         }
-        return created.id;
       })();
       containers.set(key, id);
       id.catch(() => containers.delete(key));
@@ -107,6 +122,8 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
   }
 
   async function launch(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
+    // Every command: each root's path must still lead to the directory the server holds.
+    openBinds(request.roots, []).release();
     if (!cwdWithinRoots(request.cwd, request.roots.map((r) => r.path))) {
       throw new ExecRefusal("execution.docker.cwd", `working directory ${request.cwd} is not inside a root mounted in the container`);
     }
@@ -178,4 +195,10 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
       await Promise.all(ids.filter((x): x is string => !!x).map((id) => docker.getContainer(id).remove({ force: true }).catch(() => {})));
     },
   };
+}
+
+/** What a container must show at each root and pin (mount-check.ts): the held directory, and a nested one bound onto itself. */
+function plannedMounts(binds: OpenedBinds): PlannedMount[] {
+  const all = [...binds.roots, ...binds.pins];
+  return all.map((b) => ({ dest: b.path, expect: b.id, self: all.some((o) => o.path !== b.path && b.path.startsWith(o.path === "/" ? "/" : o.path + "/")) }));
 }

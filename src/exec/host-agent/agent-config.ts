@@ -4,6 +4,7 @@ import { openAuditLog } from "../../audit/file-log.js";
 import type { AuditSink } from "../../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
 import { packageVersion } from "../../config/package-root.js";
+import { RootHolder } from "../../config/held-roots.js";
 import { canonicalRoot } from "../../config/resolve-roots.js";
 import type { EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
@@ -62,10 +63,12 @@ export async function startAgent(options: AgentOptions, createBridge?: (policy: 
   const token = readAgentToken(options.tokenFile, options.env);
   const policyPath = resolve(options.cwd, options.policyPath ?? options.env.WARDEN_POLICY ?? defaultPolicyPath());
   const policy = loadPolicyFile(policyPath, options.env);
+  // Held by descriptor for the agent's life, like the server's (config/held-roots.ts).
+  const holder = new RootHolder();
   const roots = [
-    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd)),
-    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd)),
-    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd)),
+    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd, holder)),
+    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd, holder)),
+    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd, holder)),
   ];
   if (roots.length === 0) throw new Error("the host agent needs at least one root (--root DIR, --read-only DIR or filesystem.roots in its policy)");
   if (policy.execution.backend !== "native") options.log(`agent: policy names backend ${policy.execution.backend}; the agent always runs commands natively on this host`);
@@ -91,6 +94,7 @@ export async function startAgent(options: AgentOptions, createBridge?: (policy: 
       await server.close();
       await bridge.close();
       await audit.close();
+      holder.close();
     },
   };
 }

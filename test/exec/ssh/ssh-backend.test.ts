@@ -91,12 +91,14 @@ describe.skipIf(unsupported !== null)(`ssh backend against a real sshd${unsuppor
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `${i}\n`));
   });
 
-  it("reuses one connection: a second command costs a round trip, not a handshake", async () => {
+  it("reuses one connection: every command runs under the same sshd connection process", async () => {
     const b = make();
-    await b.run(req(["/bin/true"]));
-    const t0 = performance.now();
-    for (let i = 0; i < 10; i++) await b.run(req(["/bin/true"]));
-    expect((performance.now() - t0) / 10).toBeLessThan(40);
+    // The pid of the nearest sshd above the command: one process per SSH connection.
+    const connection = ["/bin/sh", "-c", `p=$$; while [ "$p" -gt 1 ]; do [ "$(cat /proc/$p/comm)" = sshd ] && { echo $p; exit 0; }; p=$(cut -d' ' -f4 /proc/$p/stat); done; echo none`];
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add((await b.run(req(connection))).stdout.trim());
+    expect(seen.size).toBe(1);
+    expect([...seen][0]).toMatch(/^\d+$/);
   });
 
   it("refuses a wrong fingerprint and an unknown host, accepts the known_hosts pin", async () => {
