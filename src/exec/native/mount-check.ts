@@ -46,9 +46,11 @@ export function checkSelfBinds(mounts: readonly PlannedMount[], lines: readonly 
     const line = topmost(lines, m.dest);
     if (!line) return `nothing is mounted at ${m.dest}`;
     const parent = byId.get(line.parent);
-    if (!parent || !isUnder(parent.mountPoint, m.dest)) return `${m.dest} is not mounted inside the directory above it`;
-    const rel = parent.mountPoint === "/" ? m.dest.slice(1) : m.dest.slice(parent.mountPoint.length + 1);
-    const expected = parent.root === "/" ? `/${rel}` : `${parent.root}/${rel}`;
+    // Stacked on the parent mount's own top (a host mount carried along at that place), or below it.
+    const stacked = parent?.mountPoint === m.dest;
+    if (!parent || (!stacked && !isUnder(parent.mountPoint, m.dest))) return `${m.dest} is not mounted inside the directory above it`;
+    const rel = stacked ? "" : parent.mountPoint === "/" ? m.dest.slice(1) : m.dest.slice(parent.mountPoint.length + 1);
+    const expected = rel === "" ? parent.root : parent.root === "/" ? `/${rel}` : `${parent.root}/${rel}`;
     if (line.dev !== parent.dev || line.root !== expected) return `${m.dest} is mounted over another directory than itself (${line.root} on ${expected})`;
   }
   return null;
