@@ -57,3 +57,23 @@ export function canonicalClientRoots(paths: string[], holder?: RootHolder, onMov
   }
   return out;
 }
+
+/**
+ * Refuses a configured root whose configured path lies inside a writable root but leads elsewhere
+ * through a symlink: whatever ran in the writable root (an agent, last session) could have planted
+ * that link to make the next start take `/` or a home directory as a root. The real path must be
+ * given instead.
+ */
+export function refuseLinkedRoots(roots: readonly EffectiveRoot[]): void {
+  const writable = roots.filter((r) => r.writable);
+  for (const r of roots) {
+    for (const alias of r.aliases ?? []) {
+      const inside = writable.find((w) => w !== r && [w.path, ...(w.aliases ?? [])].some((p) => p !== alias && (p === "/" || alias.startsWith(p + "/"))));
+      if (inside) {
+        throw new RootError(
+          `root ${alias} is inside the writable root ${inside.path} and leads elsewhere through a symlink (to ${r.path}); anything that ran in ${inside.path} could have planted it: give the real path instead`,
+        );
+      }
+    }
+  }
+}

@@ -4,7 +4,7 @@ import type { AuditSink } from "../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
 import { RootHolder } from "../config/held-roots.js";
-import { canonicalRoot } from "../config/resolve-roots.js";
+import { canonicalRoot, refuseLinkedRoots } from "../config/resolve-roots.js";
 import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { createSandbox } from "../sandbox/index.js";
@@ -63,6 +63,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     ...options.roots.map((r) => canonicalRoot(r, true, options.cwd, holder)),
     ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd, holder)),
   ];
+  refuseLinkedRoots(configuredRoots);
   const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, holder);
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
   const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close()];
