@@ -1,6 +1,4 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "commander";
-import { createWardenServer } from "../../server/create-server.js";
 import { buildDeps, type ServeOptions } from "../../server/deps.js";
 import { collect } from "../options.js";
 
@@ -57,21 +55,8 @@ export function registerServeCommand(program: Command): void {
         await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: Number(flags.port ?? 8000), ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
         return;
       }
-      const server = createWardenServer(deps);
-      const transport = new StdioServerTransport();
-      let closing = false;
-      const shutdown = async (code: number) => {
-        if (closing) return;
-        closing = true;
-        await server.close().catch(() => {});
-        await deps.close();
-        process.exit(code);
-      };
-      transport.onclose = () => void shutdown(0);
-      process.stdin.on("end", () => void shutdown(0));
-      process.on("SIGINT", () => void shutdown(130));
-      process.on("SIGTERM", () => void shutdown(143));
-      await server.connect(transport);
+      const { serveStdio } = await import("./serve-stdio.js");
+      await serveStdio(deps);
       const roots = deps.configuredRoots.map((r) => `${r.path} (${r.writable ? "rw" : "ro"})`).join(", ");
       log(`mcp-warden ${deps.version} on stdio; roots: ${roots || "client roots, else " + deps.fallbackRoot.path}`);
     });
