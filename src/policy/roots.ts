@@ -1,11 +1,35 @@
 import { posix } from "node:path";
 
+/**
+ * Where a root came from: a `--root` or `--read-only` flag, the policy's `filesystem.roots`, the
+ * client's MCP roots, or the working directory (nothing else configured or offered).
+ */
+export type RootSource = "--root" | "--read-only" | "policy" | "client" | "cwd";
+
+/** Whether the client's MCP roots narrow the configured roots (SPEC default) or are ignored. */
+export type ClientRootsMode = "intersect" | "ignore";
+
 /** A root after canonicalization: an absolute, symlink-free host directory and its access. */
 export interface EffectiveRoot {
   path: string;
   writable: boolean;
   /** Other spellings of this directory (as configured or offered, before symlinks were resolved). */
   aliases?: string[];
+  /** Where it came from (get_system_info, the start-up line); absent means unknown. */
+  source?: RootSource;
+  /** A client root inside a configured root: that configured root (it gave the access). */
+  within?: string;
+}
+
+/** The roots of a session and how they came about (get_system_info, error messages). */
+export interface RootsState {
+  roots: EffectiveRoot[];
+  configured: EffectiveRoot[];
+  /** The client's roots (canonical, existing here); null when it offered none or they are ignored. */
+  client: string[] | null;
+  clientRoots: ClientRootsMode;
+  /** Why there is no root, when the client's roots and the configured ones do not overlap. */
+  problem?: string;
 }
 
 /** `child` equals `parent` or lies below it, compared by whole components. */
@@ -32,11 +56,12 @@ export function intersectRoots(
     return dedupe(conf.length > 0 ? conf : [fallback]);
   }
   const cli = client.map(norm);
-  if (conf.length === 0) return dedupe(cli.map((path) => ({ path, writable: true })));
+  if (conf.length === 0) return dedupe(cli.map((path) => ({ path, writable: true, source: "client" as const })));
   const out: EffectiveRoot[] = [];
   for (const c of cli) {
     for (const r of conf) {
-      if (isWithin(r.path, c)) out.push({ path: c, writable: r.writable, ...(c === r.path && r.aliases ? { aliases: r.aliases } : {}) });
+      if (c === r.path) out.push({ ...r });
+      else if (isWithin(r.path, c)) out.push({ path: c, writable: r.writable, source: "client", within: r.path });
       else if (isWithin(c, r.path)) out.push({ ...r });
     }
   }
@@ -55,4 +80,26 @@ function dedupe(roots: EffectiveRoot[]): EffectiveRoot[] {
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * Why a session has no roots, when the client's roots and the configured ones do not overlap,
+ * with the two ways out; undefined when there is nothing to explain. Pure.
+ */
+export function emptyIntersectionReason(configured: EffectiveRoot[], client: string[] | null, effective: EffectiveRoot[]): string | undefined {
+  if (effective.length > 0 || configured.length === 0 || !client || client.length === 0) return undefined;
+  const conf = configured.map((r) => `${r.path} (${describeSource(r)})`).join(", ");
+  return (
+    `the client's roots (${client.join(", ")}) do not overlap the configured roots (${conf}): their intersection is empty. ` +
+    `Start the client in or below a configured root, or start warden with --client-roots ignore ` +
+    `(policy: "filesystem": {"client_roots": "ignore"}) to use the configured roots whatever the client says`
+  );
+}
+
+/** `read-write, --root` / `read-only, policy` / `read-write, client root inside /a`: for people. */
+export function describeSource(root: EffectiveRoot): string {
+  const access = root.writable ? "read-write" : "read-only";
+  if (root.source === "client") return root.within ? `${access}, client root inside ${root.within}` : `${access}, client root`;
+  if (root.source === "cwd") return `${access}, working directory`;
+  return root.source ? `${access}, ${root.source}` : access;
 }

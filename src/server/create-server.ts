@@ -29,7 +29,13 @@ export function createWardenServer(deps: WardenDeps): McpServer {
         "File, search and info tools are confined to the allowed roots (see get_system_info). Paths are absolute or relative to the first root. Denials name the rule that denied them.",
     },
   );
-  const roots = new RootsManager(deps.configuredRoots, deps.fallbackRoot, deps.policy.filesystem.read_only, deps.log);
+  const roots = new RootsManager({
+    configured: deps.configuredRoots,
+    fallback: deps.fallbackRoot,
+    readOnlyAll: deps.policy.filesystem.read_only,
+    clientRoots: deps.clientRoots,
+    log: deps.log,
+  });
   server.server.oninitialized = () => {
     if (server.server.getClientCapabilities()?.roots) roots.markStale();
   };
@@ -64,6 +70,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         : undefined;
       const ctx: ToolContext = {
         roots: () => roots.current(clientRoots),
+        rootsState: () => roots.state(clientRoots),
         sandbox: deps.sandbox,
         policy: deps.policy,
         services: deps.services,
@@ -85,10 +92,20 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         deps.log(`${tool.name}: ${(err as Error).stack ?? String(err)}`);
         outcome = { ok: false, rule: "internal_error", message: `${tool.name} failed: ${(err as Error).message}` };
       }
+      if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
       if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps));
       return toCallToolResult(outcome);
     },
   );
+}
+
+/** Rules a tool fails with when the session has no root at all. */
+const NO_ROOT_RULES = new Set(["roots.none", "execution.no_root"]);
+
+/** "no roots" alone explains nothing: say which roots did not overlap and how to fix it. */
+async function explainNoRoot(outcome: ToolOutcome & { ok: false }, roots: RootsManager): Promise<ToolOutcome> {
+  const { problem } = await roots.state();
+  return problem ? { ...outcome, message: `${outcome.message}: ${problem}` } : outcome;
 }
 
 function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps): AuditEntry {

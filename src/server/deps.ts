@@ -3,8 +3,8 @@ import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
-import { canonicalRoot } from "../config/resolve-roots.js";
-import type { EffectiveRoot } from "../policy/roots.js";
+import { canonicalRoot, configuredRoots as readConfiguredRoots } from "../config/resolve-roots.js";
+import type { ClientRootsMode, EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { createSandbox } from "../sandbox/index.js";
 import type { Sandbox } from "../sandbox/types.js";
@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** --dangerously-skip-policy; EXECUTION_MODE=privileged is read with the other backend names. */
   privileged: boolean;
   workers?: number;
+  /** --client-roots; default: the policy's filesystem.client_roots. */
+  clientRoots?: ClientRootsMode;
   cwd: string;
   env: NodeJS.ProcessEnv;
   log: (message: string) => void;
@@ -38,6 +40,8 @@ export interface WardenDeps {
   policyPath: string;
   configuredRoots: EffectiveRoot[];
   fallbackRoot: EffectiveRoot;
+  /** Whether the client's MCP roots narrow the configured ones (flag, else policy). */
+  clientRoots: ClientRootsMode;
   options: ServeOptions;
   sandbox: Sandbox;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -53,17 +57,14 @@ export interface WardenDeps {
 export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const policyPath = resolve(options.cwd, options.policyPath ?? options.env.WARDEN_POLICY ?? defaultPolicyPath());
   const policy = loadPolicyFile(policyPath, options.env);
-  const configuredRoots = [
-    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd)),
-    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd)),
-    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd)),
-  ];
-  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd);
+  const configuredRoots = readConfiguredRoots(policy, options, options.cwd);
+  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, "cwd");
+  const clientRoots = options.clientRoots ?? policy.filesystem.client_roots;
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   const audit = await openAudit(options, policy);
   closers.push(() => audit.close());
-  const sessionlessRoots = new RootsManager(configuredRoots, fallbackRoot, policy.filesystem.read_only, options.log);
+  const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only });
   const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
   // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
@@ -88,6 +89,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     policyPath,
     configuredRoots,
     fallbackRoot,
+    clientRoots,
     options,
     sandbox,
     tools: [...fileTools, ...commandTools],

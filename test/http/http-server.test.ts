@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttpServer } from "../../src/server/http/index.js";
-import { MCP_HEADERS, TOKEN, connectMcp, initializeBody, postJson, raw, startTestServer, textOf, type TestServer } from "./support.js";
+import { makeTempDir, removeDir } from "../support/tree.js";
+import { MCP_HEADERS, TOKEN, connectMcp, initializeBody, postJson, raw, startTestServer, testPolicy, textOf, type TestServer } from "./support.js";
 
 describe("warden serve --http on loopback, no token", () => {
   let s: TestServer;
@@ -169,7 +170,8 @@ describe("warden serve --http on loopback, no token", () => {
       const r = await raw(s.url, { path: "/api/v1/system/info" });
       expect(r.status).toBe(200);
       expect(r.json).toMatchObject({ arch: process.arch, backend: "native" });
-      expect(r.json.roots).toEqual([{ path: s.root, access: "read-write" }]);
+      expect(r.json.roots).toEqual([{ path: s.root, access: "read-write", source: "--root" }]);
+      expect(r.json.client_roots).toEqual({ mode: "intersect", offered: null });
     });
 
     it("GET /api/v1/openapi.json is an OpenAPI 3.1 document of the routes", async () => {
@@ -279,5 +281,38 @@ describe("session limits", () => {
     expect(stale.status).toBe(404);
     const third = await raw(s.url, { method: "POST", path: "/mcp", headers: MCP_HEADERS, body: initializeBody() });
     expect(third.status).toBe(200);
+  });
+});
+
+describe("client roots over HTTP", () => {
+  let elsewhere: string;
+  beforeAll(() => {
+    elsewhere = makeTempDir("warden-http-elsewhere-");
+  });
+  afterAll(() => removeDir(elsewhere));
+
+  it("an empty intersection names both sides and the fix", async () => {
+    const s = await startTestServer();
+    const c = await connectMcp(s.url, undefined, { roots: [elsewhere] });
+    try {
+      const r = await c.call("read_file", { path: "hello.txt" });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain(`client's roots (${elsewhere}) do not overlap the configured roots (${s.root} (read-write, --root))`);
+      expect(textOf(r)).toContain("--client-roots ignore");
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
+  it("filesystem.client_roots: ignore keeps the configured roots", async () => {
+    const s = await startTestServer({}, { ...testPolicy(), filesystem: { client_roots: "ignore" } });
+    const c = await connectMcp(s.url, undefined, { roots: [elsewhere] });
+    try {
+      expect(textOf(await c.call("read_file", { path: "hello.txt" }))).toContain("hello over http");
+    } finally {
+      await c.close();
+      await s.close();
+    }
   });
 });

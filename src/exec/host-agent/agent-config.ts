@@ -4,7 +4,7 @@ import { openAuditLog } from "../../audit/file-log.js";
 import type { AuditSink } from "../../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
 import { packageVersion } from "../../config/package-root.js";
-import { canonicalRoot } from "../../config/resolve-roots.js";
+import { configuredRoots } from "../../config/resolve-roots.js";
 import type { EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
 import type { DecideCommand } from "../command-policy.js";
@@ -62,11 +62,7 @@ export async function startAgent(options: AgentOptions, createBridge?: (policy: 
   const token = readAgentToken(options.tokenFile, options.env);
   const policyPath = resolve(options.cwd, options.policyPath ?? options.env.WARDEN_POLICY ?? defaultPolicyPath());
   const policy = loadPolicyFile(policyPath, options.env);
-  const roots = [
-    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd)),
-    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd)),
-    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd)),
-  ];
+  const roots = configuredRoots(policy, options, options.cwd);
   if (roots.length === 0) throw new Error("the host agent needs at least one root (--root DIR, --read-only DIR or filesystem.roots in its policy)");
   if (policy.execution.backend !== "native") options.log(`agent: policy names backend ${policy.execution.backend}; the agent always runs commands natively on this host`);
   const auditFile = options.auditLog ?? options.env.WARDEN_AUDIT_LOG ?? policy.audit.file;
