@@ -316,3 +316,21 @@ describe("client roots over HTTP", () => {
     }
   });
 });
+
+describe("protocol mistakes in the server's log", () => {
+  it("are logged once per client and kind, not once per request", async () => {
+    const s = await startTestServer();
+    try {
+      const send = (accept: string, agent: string) =>
+        raw(s.url, { method: "POST", path: "/mcp", headers: { ...MCP_HEADERS, accept, "user-agent": agent }, body: initializeBody() });
+      for (let i = 0; i < 3; i++) expect((await send("application/json", "script/1")).status).toBe(406);
+      await send("application/json", "other-client/2");
+      const lines = s.logs.filter((l) => l.startsWith("mcp transport:"));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^mcp transport: 127\.0\.0\.1 "script\/1": Not Acceptable: .* \(logged once per client and kind\)$/);
+      expect(lines[1]).toContain('"other-client/2": Not Acceptable');
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { clientLabel, ProtocolErrorLog } from "./protocol-error-log.js";
 import { HttpError } from "./respond.js";
 
 interface Session {
@@ -22,12 +23,14 @@ interface Session {
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly protocolErrors: ProtocolErrorLog;
 
   constructor(
     private readonly createServer: () => McpServer,
     private readonly limits: { maxSessions: number; idleMs: number },
     private readonly log: (message: string) => void,
   ) {
+    this.protocolErrors = new ProtocolErrorLog(log);
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, Math.max(1000, limits.idleMs / 4)));
     this.sweeper.unref();
   }
@@ -70,7 +73,8 @@ export class McpSessions {
       const sid = transport.sessionId;
       if (sid) this.sessions.delete(sid);
     };
-    transport.onerror = (err) => this.log(`mcp transport: ${err.message}`);
+    const client = clientLabel(req);
+    transport.onerror = (err) => this.protocolErrors.report(client, err);
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
     // initialize refused by the transport (bad headers, bad params): nothing to keep.
