@@ -10,17 +10,30 @@ import {
 import type { AuditEntry } from "../audit/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import { redactArgs } from "../audit/redact.js";
-import type { ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
+import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
 import { NULL_AUDIT_SINK } from "../audit/file-log.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
 
+/** The session a server serves, as its audit records name it. */
+export interface SessionInfo {
+  transport: "stdio" | "http";
+  /** The session id (over HTTP the Mcp-Session-Id); default: a random one. */
+  id?: string;
+  /** The peer's address (HTTP). */
+  peer?: string;
+}
+
+/** An MCP call's caller: always in a session. */
+type SessionCaller = Caller & { session: string };
+
 /**
  * One MCP server (one session) over shared dependencies. Every tool is registered from its
- * definition in the same loop; each call gets a fresh context and one audit record.
+ * definition in the same loop; each call gets a fresh context and one audit record, which names
+ * the transport, the client and the session.
  */
-export function createWardenServer(deps: WardenDeps): McpServer {
+export function createWardenServer(deps: WardenDeps, info: SessionInfo = { transport: "stdio" }): McpServer {
   const server = new McpServer(
     { name: "mcp-warden", title: "mcp-warden", version: deps.version },
     {
@@ -42,17 +55,23 @@ export function createWardenServer(deps: WardenDeps): McpServer {
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => roots.markStale());
 
   // Background processes are per session: a session sees and controls only its own, and they end with it.
-  const session = randomUUID();
+  const session = info.id ?? randomUUID();
+  // The client's name and version are known once it has initialized, so this is read per call.
+  const caller = (): SessionCaller => {
+    const v = server.server.getClientVersion();
+    const client = [info.peer, v ? `${v.name}/${v.version}` : undefined].filter(Boolean).join(" ");
+    return { transport: info.transport, client: client || "unknown", session };
+  };
   const registry = processRegistry(deps.services)?.scoped(session);
   const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;
   server.server.onclose = () => void registry?.close();
 
-  for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, session);
+  for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, caller);
   return server;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager, session: string): void {
+function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager, caller: () => SessionCaller): void {
   server.registerTool(
     tool.name,
     {
@@ -64,6 +83,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
     },
     async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
       const started = Date.now();
+      const who = caller();
       const progressToken = extra._meta?.progressToken;
       const clientRoots = server.server.getClientCapabilities()?.roots
         ? () => extra.sendRequest({ method: "roots/list" }, ListRootsResultSchema)
@@ -75,7 +95,8 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         policy: deps.policy,
         services: deps.services,
         signal: extra.signal,
-        session,
+        session: who.session,
+        caller: who,
         progress: async (progress, message, total) => {
           if (progressToken === undefined) return;
           await extra.sendNotification({
@@ -93,7 +114,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         outcome = { ok: false, rule: "internal_error", message: `${tool.name} failed: ${(err as Error).message}` };
       }
       if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
-      if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps));
+      if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps, who));
       return toCallToolResult(outcome);
     },
   );
@@ -108,7 +129,7 @@ async function explainNoRoot(outcome: ToolOutcome & { ok: false }, roots: RootsM
   return problem ? { ...outcome, message: `${outcome.message}: ${problem}` } : outcome;
 }
 
-function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps): AuditEntry {
+function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps, who: Caller): AuditEntry {
   return {
     time: new Date(started).toISOString(),
     tool,
@@ -119,6 +140,9 @@ function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOu
     ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
     duration_ms: Date.now() - started,
     ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
+    transport: who.transport,
+    client: who.client,
+    session: who.session,
   };
 }
 

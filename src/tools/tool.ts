@@ -22,6 +22,15 @@ export interface ToolContext {
   signal: AbortSignal;
   /** This MCP session's id (random); scopes per-session state such as background processes. */
   session: string;
+  /** Who made the call, for audit records written below the tool layer (the command bridge). */
+  caller?: Caller;
+}
+
+/** How a call arrived and from whom, as audit records name it. */
+export interface Caller {
+  transport: string;
+  client: string;
+  session: string | null;
 }
 
 /** Registry of optional services; each layer adds its own key without touching the others. */

@@ -334,3 +334,24 @@ describe("protocol mistakes in the server's log", () => {
     }
   });
 });
+
+describe("audit records name their transport, client and session", () => {
+  it("MCP over HTTP (file tool and command) and the REST API", async () => {
+    const s = await startTestServer();
+    const c = await connectMcp(s.url);
+    try {
+      const sid = c.transport.sessionId!;
+      await c.call("read_file", { path: "hello.txt" });
+      await c.call("execute_command", { command: "echo via-mcp" });
+      await postJson(s.url, "/api/v1/execute", { command: "echo via-rest" });
+      const records = readFileSync(s.auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const mcp = { transport: "http", client: "127.0.0.1 warden-http-test/1.0.0", session: sid };
+      expect(records.find((r) => r.tool === "read_file")).toMatchObject(mcp);
+      expect(records.find((r) => r.tool === "execute_command")).toMatchObject(mcp);
+      expect(records.find((r) => r.tool === "api.execute")).toMatchObject({ transport: "rest", client: "127.0.0.1", session: null });
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+});

@@ -4,7 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { clientLabel, ProtocolErrorLog } from "./protocol-error-log.js";
-import { HttpError } from "./respond.js";
+import { HttpError, remoteAddress } from "./respond.js";
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -26,7 +26,8 @@ export class McpSessions {
   private readonly protocolErrors: ProtocolErrorLog;
 
   constructor(
-    private readonly createServer: () => McpServer,
+    /** A server for one new session: its id (the Mcp-Session-Id it will get) and the peer's address. */
+    private readonly createServer: (session: { id: string; peer: string }) => McpServer,
     private readonly limits: { maxSessions: number; idleMs: number },
     private readonly log: (message: string) => void,
   ) {
@@ -62,9 +63,10 @@ export class McpSessions {
   }
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const server = this.createServer();
+    const id = randomUUID();
+    const server = this.createServer({ id, peer: remoteAddress(req) });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => id,
       onsessioninitialized: (sid) => {
         this.sessions.set(sid, { transport, server, lastSeen: Date.now(), active: 0 });
       },
