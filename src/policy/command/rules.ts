@@ -12,7 +12,7 @@ function applies(rule: CommandRule, program: string): boolean {
   return rule.program === "*" || rule.program === program;
 }
 
-/** What an args_deny pattern matched: one argument, or the arguments joined by spaces. */
+/** What an args_deny pattern matched (`argument "/" matches`, `the arguments "a b" match`). */
 interface ArgMatch {
   pattern: string;
   matched: string;
@@ -23,15 +23,15 @@ function firstMatch(patterns: string[], args: string[]): ArgMatch | null {
   for (const pattern of patterns) {
     const re = new RegExp(pattern);
     const arg = args.find((a) => re.test(a));
-    if (arg !== undefined) return { pattern, matched: `argument ${JSON.stringify(arg)}` };
-    if (re.test(joined)) return { pattern, matched: `the arguments ${JSON.stringify(joined)}` };
+    if (arg !== undefined) return { pattern, matched: `argument ${JSON.stringify(arg)} matches` };
+    if (re.test(joined)) return { pattern, matched: `the arguments ${JSON.stringify(joined)} match` };
   }
   return null;
 }
 
 /** `rm: argument "/" matches /^\/+\*?$/ of no-rm-root`: says which word to change. */
 function matchReason(program: string, m: ArgMatch, field: string, rule: string): string {
-  return `${program}: ${m.matched} matches ${field} pattern /${m.pattern}/ of ${rule}`;
+  return `${program}: ${m.matched} ${field} pattern /${m.pattern}/ of ${rule}`;
 }
 
 /** Whether any rule about `program` looks at its arguments (then the arguments must be literal). */

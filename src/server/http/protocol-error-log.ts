@@ -22,7 +22,7 @@ export class ProtocolErrorLog {
     const key = `${client}\0${kind}`;
     if (this.seen.has(key)) return;
     if (this.seen.size >= MAX_REPORTED) {
-      if (!this.full) this.log(`mcp transport: protocol mistakes of ${MAX_REPORTED} clients logged; further ones are not`);
+      if (!this.full) this.log(`mcp transport: ${MAX_REPORTED} kinds of protocol mistake (per client) logged; further new ones are not`);
       this.full = true;
       return;
     }
