@@ -7,7 +7,9 @@
 #
 # Prints HOST_AGENT_URL and where the token is, for the server (e.g. in its container):
 #   warden serve --backend host-agent   with HOST_AGENT_URL and HOST_AGENT_TOKEN set.
-# WARDEN_BIN overrides the command (default: `warden` on PATH, else `npx -y mcp-warden`).
+# The command: WARDEN_BIN if set, else the build beside this script (node ../dist/cli/main.js: a
+# clone after `npm ci`, or the installed package), else `warden` on PATH. The unit has
+# ProtectHome=yes: a clone under /home or /root is invisible to the service (put it under /opt).
 set -euo pipefail
 
 root=""
@@ -17,7 +19,7 @@ systemd=1
 etc=/etc/warden-agent
 here="$(cd "$(dirname "$0")" && pwd)"
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) root="$2"; shift 2 ;;
@@ -33,9 +35,18 @@ done
 [ "$(id -u)" = 0 ] || { echo "deploy-host-agent: run as root (creates a system user and a systemd unit)" >&2; exit 2; }
 command -v bwrap >/dev/null || echo "deploy-host-agent: WARNING: bubblewrap is missing (apt-get install -y bubblewrap); the agent refuses commands without it unless its policy says confinement: none" >&2
 
+package_dir="$(cd "$here/.." && pwd)"
 if [ -n "${WARDEN_BIN:-}" ]; then warden="$WARDEN_BIN"
+elif [ -f "$package_dir/dist/cli/main.js" ] && command -v node >/dev/null 2>&1; then
+  warden="$(command -v node) $package_dir/dist/cli/main.js"
+  case "$package_dir" in /home/*|/root/*)
+    [ "$systemd" = 0 ] || echo "deploy-host-agent: WARNING: $package_dir is under /home or /root, which the unit hides (ProtectHome=yes): install the clone under /opt, or set WARDEN_BIN" >&2 ;;
+  esac
 elif command -v warden >/dev/null 2>&1; then warden="$(command -v warden)"
-else warden="npx -y mcp-warden"; fi
+else
+  echo "deploy-host-agent: no warden to run: $package_dir/dist/cli/main.js is missing (run \`npm ci\` in $package_dir), there is no \`warden\` on PATH, and WARDEN_BIN is not set" >&2
+  exit 2
+fi
 
 id warden-agent >/dev/null 2>&1 || useradd --system --home-dir /var/lib/warden-agent --shell /usr/sbin/nologin warden-agent
 install -d -m 0750 -o root -g warden-agent "$etc"

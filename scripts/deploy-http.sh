@@ -4,12 +4,15 @@
 # waits for /health and prints the client configuration.
 #
 #   scripts/deploy-http.sh --root /srv/app [--root DIR ...] [--read-only DIR ...] [--policy FILE]
-#                          [--host 127.0.0.1] [--port 8000] [--token-file FILE] [--systemd]
+#                          [--client-roots intersect|ignore] [--host 127.0.0.1] [--port 8000]
+#                          [--token-file FILE] [--systemd]
 #
 # Binding anything but loopback needs the token (the server refuses otherwise); prefer loopback
 # plus an SSH tunnel or a TLS reverse proxy, since the token travels in clear over plain HTTP.
-# WARDEN_BIN overrides the command (default: `warden` on PATH, else `npx -y mcp-warden`).
+# The command: WARDEN_BIN if set, else the build beside this script (node ../dist/cli/main.js: a
+# clone after `npm ci`, or the installed package), else `warden` on PATH.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
 
 host=127.0.0.1
 port=8000
@@ -18,16 +21,17 @@ token_file="$state/token"
 systemd=0
 serve_args=()
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --root|--read-only|--policy|--allow|--backend|--audit-log)
+    --root|--read-only|--policy|--allow|--backend|--audit-log|--client-roots)
       [ $# -ge 2 ] || { echo "deploy-http: $1 needs a value" >&2; exit 2; }
       serve_args+=("$1" "$2"); shift 2 ;;
-    --host) host="$2"; shift 2 ;;
-    --port) port="$2"; shift 2 ;;
-    --token-file) token_file="$2"; shift 2 ;;
+    --host|--port|--token-file)
+      [ $# -ge 2 ] || { echo "deploy-http: $1 needs a value" >&2; exit 2; }
+      case "$1" in --host) host="$2" ;; --port) port="$2" ;; --token-file) token_file="$2" ;; esac
+      shift 2 ;;
     --systemd) systemd=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "deploy-http: unknown option $1" >&2; usage 2 ;;
@@ -36,10 +40,13 @@ done
 
 if [ -n "${WARDEN_BIN:-}" ]; then
   read -r -a warden <<<"$WARDEN_BIN"
+elif [ -f "$here/../dist/cli/main.js" ] && command -v node >/dev/null 2>&1; then
+  warden=("$(command -v node)" "$(cd "$here/.." && pwd)/dist/cli/main.js")
 elif command -v warden >/dev/null 2>&1; then
   warden=("$(command -v warden)")
 else
-  warden=(npx -y mcp-warden)
+  echo "deploy-http: no warden to run: $(cd "$here/.." && pwd)/dist/cli/main.js is missing (run \`npm ci\` in $(cd "$here/.." && pwd)), there is no \`warden\` on PATH, and WARDEN_BIN is not set" >&2
+  exit 2
 fi
 
 mkdir -p "$state"

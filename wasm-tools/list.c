@@ -18,6 +18,10 @@ static char type_char(mode_t m) {
   if (S_ISREG(m)) return 'f';
   if (S_ISDIR(m)) return 'd';
   if (S_ISLNK(m)) return 'l';
+  if (S_ISSOCK(m)) return 's'; /* wasi-libc gives S_IFIFO the same bits, but WASI reports only sockets so */
+  if (S_ISCHR(m)) return 'c';
+  if (S_ISBLK(m)) return 'b';
+  if ((m & S_IFMT) == 0) return 'p'; /* WASI has no FIFO type: the host reports FIFOs, the one type left, as unknown */
   return 'o';
 }
 

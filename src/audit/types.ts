@@ -10,7 +10,12 @@ export interface AuditEntry {
   bytes?: number;
   duration_ms: number;
   backend?: string;
+  /** How the call arrived: `stdio`, `http` (MCP over Streamable HTTP), `rest` (the REST API), `agent` (the host agent). */
+  transport?: string;
+  /** Who called: the peer address over HTTP and the MCP client's name/version when it gave them. */
   client?: string;
+  /** The MCP session (over HTTP its Mcp-Session-Id); null for calls outside any session (REST, agent). */
+  session?: string | null;
 }
 
 /**

@@ -5,6 +5,7 @@ import { registerAgentCommand } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { registerServeCommand } from "./commands/serve.js";
+import { UsageError } from "./options.js";
 
 /** The `warden` command line. Each command lives in its own file under commands/. */
 async function main(argv: string[]): Promise<void> {
@@ -16,7 +17,10 @@ async function main(argv: string[]): Promise<void> {
   const program = new Command("warden")
     .description("mcp-warden: an MCP tool server whose file tools run as confined WASI modules")
     .version(packageVersion(), "-v, --version")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // commander's own parse errors (unknown option, missing or invalid argument, no subcommand) are
+    // usage errors: exit 2, not 1, which means a denial or a failure (SPEC). Inherited by every command.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   registerServeCommand(program);
   registerCheckCommand(program);
   registerAuditCommand(program);
@@ -26,5 +30,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv).catch((err) => {
   process.stderr.write(`warden: ${(err as Error).message}\n`);
-  process.exit(1);
+  process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ClientRoot, EffectiveRoot } from "../policy/roots.js";
+import type { ClientRoot, EffectiveRoot, RootSource } from "../policy/roots.js";
+import type { Policy } from "../policy/schema/index.js";
 import type { RootHolder } from "./held-roots.js";
 
 /** A configured root that cannot be used (missing, not a directory). */
@@ -13,7 +14,7 @@ export class RootError extends Error {
  * directories. This runs once at start (and for client roots when they change); from then on the
  * sandbox only ever sees these canonical preopens.
  */
-export function canonicalRoot(path: string, writable: boolean, base = process.cwd(), holder?: RootHolder): EffectiveRoot {
+export function canonicalRoot(path: string, writable: boolean, base = process.cwd(), source?: RootSource, holder?: RootHolder): EffectiveRoot {
   const abs = resolve(base, path);
   let real: string;
   try {
@@ -23,7 +24,23 @@ export function canonicalRoot(path: string, writable: boolean, base = process.cw
   }
   if (!statSync(real).isDirectory()) throw new RootError(`root ${abs}: not a directory`);
   const held = holder ? holdRoot(holder, real, abs) : undefined;
-  return { path: real, writable, ...(abs !== real ? { aliases: [abs] } : {}), ...(held ? { held } : {}) };
+  return { path: real, writable, ...(abs !== real ? { aliases: [abs] } : {}), ...(source ? { source } : {}), ...(held ? { held } : {}) };
+}
+
+/**
+ * The configured roots of `serve`, `check` and `agent`: the policy's `filesystem.roots`, then
+ * `--root` (read-write) and `--read-only` flags, canonical, each tagged with where it came from and
+ * held by `holder` when given; all read-only when the policy says `filesystem.read_only`. A root
+ * reached through a symlink planted in a writable root is refused (refuseLinkedRoots).
+ */
+export function configuredRoots(policy: Policy, flags: { roots: string[]; readOnly: string[] }, cwd: string, holder?: RootHolder): EffectiveRoot[] {
+  const roots = [
+    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", cwd, "policy", holder)),
+    ...flags.roots.map((r) => canonicalRoot(r, true, cwd, "--root", holder)),
+    ...flags.readOnly.map((r) => canonicalRoot(r, false, cwd, "--read-only", holder)),
+  ];
+  refuseLinkedRoots(roots);
+  return policy.filesystem.read_only ? roots.map((r) => ({ ...r, writable: false })) : roots;
 }
 
 function holdRoot(holder: RootHolder, real: string, abs: string) {

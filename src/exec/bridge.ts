@@ -85,7 +85,9 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       bytes: outcome.result ? Buffer.byteLength(outcome.result.stdout) + Buffer.byteLength(outcome.result.stderr) : undefined,
       duration_ms: Math.round(performance.now() - started),
       backend: backend.name,
+      ...(hooks.transport ? { transport: hooks.transport } : {}),
       ...(hooks.client ? { client: hooks.client } : {}),
+      ...(hooks.session !== undefined ? { session: hooks.session } : {}),
     });
   }
 

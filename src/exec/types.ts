@@ -122,8 +122,12 @@ export interface ExecuteHooks {
   roots?: EffectiveRoot[];
   /** Tool name written to the audit record: `execute_command` (default) or `api.execute`. */
   tool?: string;
+  /** For the audit record: how the call arrived (stdio, http, rest, agent). */
+  transport?: string;
   /** Client identity for the audit record, when known. */
   client?: string;
+  /** For the audit record: the MCP session, or null outside any session. */
+  session?: string | null;
   /** The MCP session; background processes it starts are visible to that session only. */
   owner?: string;
 }

@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 
 /**
+
  * A root directory as the server holds it from the moment it opened it: an open descriptor and the
  * directory's identity (device and inode, decimal strings). Whatever is renamed or swapped later,
  * this is the directory the root means; a path that no longer leads to it is refused, never
@@ -18,6 +19,15 @@ export interface ClientRoot {
   held?: HeldDir;
 }
 
+/**
+ * Where a root came from: a `--root` or `--read-only` flag, the policy's `filesystem.roots`, the
+ * client's MCP roots, or the working directory (nothing else configured or offered).
+ */
+export type RootSource = "--root" | "--read-only" | "policy" | "client" | "cwd";
+
+/** Whether the client's MCP roots narrow the configured roots (SPEC default) or are ignored. */
+export type ClientRootsMode = "intersect" | "ignore";
+
 /** A root after canonicalization: an absolute, symlink-free host directory and its access. */
 export interface EffectiveRoot {
   path: string;
@@ -26,6 +36,21 @@ export interface EffectiveRoot {
   aliases?: string[];
   /** The directory itself, held since it was opened (absent only where nothing opened it, e.g. pure tests). */
   held?: HeldDir;
+  /** Where it came from (get_system_info, the start-up line); absent means unknown. */
+  source?: RootSource;
+  /** A client root inside a configured root: that configured root (it gave the access). */
+  within?: string;
+}
+
+/** The roots of a session and how they came about (get_system_info, error messages). */
+export interface RootsState {
+  roots: EffectiveRoot[];
+  configured: EffectiveRoot[];
+  /** The client's roots (canonical, existing here); null when it offered none or they are ignored. */
+  client: string[] | null;
+  clientRoots: ClientRootsMode;
+  /** Why there is no root, when the client's roots and the configured ones do not overlap. */
+  problem?: string;
 }
 
 /** `child` equals `parent` or lies below it, compared by whole components. */
@@ -53,12 +78,12 @@ export function intersectRoots(
   }
   const cli = client.map((c) => (typeof c === "string" ? { path: norm(c) } : { ...c, path: norm(c.path) }));
   const heldOf = (c: ClientRoot) => (c.held ? { held: c.held } : {});
-  if (conf.length === 0) return dedupe(cli.map((c) => ({ path: c.path, writable: true, ...heldOf(c) })));
+  if (conf.length === 0) return dedupe(cli.map((c) => ({ path: c.path, writable: true, source: "client" as const, ...heldOf(c) })));
   const out: EffectiveRoot[] = [];
   for (const c of cli) {
     for (const r of conf) {
       if (c.path === r.path) out.push({ ...r });
-      else if (isWithin(r.path, c.path)) out.push({ path: c.path, writable: r.writable, ...heldOf(c) });
+      else if (isWithin(r.path, c.path)) out.push({ path: c.path, writable: r.writable, source: "client", within: r.path, ...heldOf(c) });
       else if (isWithin(c.path, r.path)) out.push({ ...r });
     }
   }
@@ -77,4 +102,26 @@ function dedupe(roots: EffectiveRoot[]): EffectiveRoot[] {
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * Why a session has no roots, when the client's roots and the configured ones do not overlap,
+ * with the two ways out; undefined when there is nothing to explain. Pure.
+ */
+export function emptyIntersectionReason(configured: EffectiveRoot[], client: string[] | null, effective: EffectiveRoot[]): string | undefined {
+  if (effective.length > 0 || configured.length === 0 || !client || client.length === 0) return undefined;
+  const conf = configured.map((r) => `${r.path} (${describeSource(r)})`).join(", ");
+  return (
+    `the client's roots (${client.join(", ")}) do not overlap the configured roots (${conf}): their intersection is empty. ` +
+    `Start the client in or below a configured root, or start warden with --client-roots ignore ` +
+    `(policy: "filesystem": {"client_roots": "ignore"}) to use the configured roots whatever the client says`
+  );
+}
+
+/** `read-write, --root` / `read-only, policy` / `read-write, client root inside /a`: for people. */
+export function describeSource(root: EffectiveRoot): string {
+  const access = root.writable ? "read-write" : "read-only";
+  if (root.source === "client") return root.within ? `${access}, client root inside ${root.within}` : `${access}, client root`;
+  if (root.source === "cwd") return `${access}, working directory`;
+  return root.source ? `${access}, ${root.source}` : access;
 }

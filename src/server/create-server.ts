@@ -10,17 +10,30 @@ import {
 import type { AuditEntry } from "../audit/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import { redactArgs } from "../audit/redact.js";
-import type { ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
+import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
 import { NULL_AUDIT_SINK } from "../audit/file-log.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
 
+/** The session a server serves, as its audit records name it. */
+export interface SessionInfo {
+  transport: "stdio" | "http";
+  /** The session id (over HTTP the Mcp-Session-Id); default: a random one. */
+  id?: string;
+  /** The peer's address (HTTP). */
+  peer?: string;
+}
+
+/** An MCP call's caller: always in a session. */
+type SessionCaller = Caller & { session: string };
+
 /**
  * One MCP server (one session) over shared dependencies. Every tool is registered from its
- * definition in the same loop; each call gets a fresh context and one audit record.
+ * definition in the same loop; each call gets a fresh context and one audit record, which names
+ * the transport, the client and the session.
  */
-export function createWardenServer(deps: WardenDeps): McpServer {
+export function createWardenServer(deps: WardenDeps, info: SessionInfo = { transport: "stdio" }): McpServer {
   const server = new McpServer(
     { name: "mcp-warden", title: "mcp-warden", version: deps.version },
     {
@@ -29,24 +42,36 @@ export function createWardenServer(deps: WardenDeps): McpServer {
         "File, search and info tools are confined to the allowed roots (see get_system_info). Paths are absolute or relative to the first root. Denials name the rule that denied them.",
     },
   );
-  const roots = new RootsManager(deps.configuredRoots, deps.fallbackRoot, deps.policy.filesystem.read_only, deps.log, deps.rootHolder);
+  const roots = new RootsManager({
+    configured: deps.configuredRoots,
+    fallback: deps.fallbackRoot,
+    readOnlyAll: deps.policy.filesystem.read_only,
+    clientRoots: deps.clientRoots,
+    log: deps.log,
+  });
   server.server.oninitialized = () => {
     if (server.server.getClientCapabilities()?.roots) roots.markStale();
   };
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => roots.markStale());
 
   // Background processes are per session: a session sees and controls only its own, and they end with it.
-  const session = randomUUID();
+  const session = info.id ?? randomUUID();
+  // The client's name and version are known once it has initialized, so this is read per call.
+  const caller = (): SessionCaller => {
+    const v = server.server.getClientVersion();
+    const client = [info.peer, v ? `${v.name}/${v.version}` : undefined].filter(Boolean).join(" ");
+    return { transport: info.transport, client: client || "unknown", session };
+  };
   const registry = processRegistry(deps.services)?.scoped(session);
   const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;
   server.server.onclose = () => void registry?.close();
 
-  for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, session);
+  for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, caller);
   return server;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager, session: string): void {
+function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps, roots: RootsManager, caller: () => SessionCaller): void {
   server.registerTool(
     tool.name,
     {
@@ -58,17 +83,20 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
     },
     async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
       const started = Date.now();
+      const who = caller();
       const progressToken = extra._meta?.progressToken;
       const clientRoots = server.server.getClientCapabilities()?.roots
         ? () => extra.sendRequest({ method: "roots/list" }, ListRootsResultSchema)
         : undefined;
       const ctx: ToolContext = {
         roots: () => roots.current(clientRoots),
+        rootsState: () => roots.state(clientRoots),
         sandbox: deps.sandbox,
         policy: deps.policy,
         services: deps.services,
         signal: extra.signal,
-        session,
+        session: who.session,
+        caller: who,
         progress: async (progress, message, total) => {
           if (progressToken === undefined) return;
           await extra.sendNotification({
@@ -85,13 +113,23 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
         deps.log(`${tool.name}: ${(err as Error).stack ?? String(err)}`);
         outcome = { ok: false, rule: "internal_error", message: `${tool.name} failed: ${(err as Error).message}` };
       }
-      if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps));
+      if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
+      if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps, who));
       return toCallToolResult(outcome);
     },
   );
 }
 
-function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps): AuditEntry {
+/** Rules a tool fails with when the session has no root at all. */
+const NO_ROOT_RULES = new Set(["roots.none", "execution.no_root"]);
+
+/** "no roots" alone explains nothing: say which roots did not overlap and how to fix it. */
+async function explainNoRoot(outcome: ToolOutcome & { ok: false }, roots: RootsManager): Promise<ToolOutcome> {
+  const { problem } = await roots.state();
+  return problem ? { ...outcome, message: `${outcome.message}: ${problem}` } : outcome;
+}
+
+function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps, who: Caller): AuditEntry {
   return {
     time: new Date(started).toISOString(),
     tool,
@@ -102,6 +140,9 @@ function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOu
     ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
     duration_ms: Date.now() - started,
     ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
+    transport: who.transport,
+    client: who.client,
+    session: who.session,
   };
 }
 

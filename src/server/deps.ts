@@ -4,8 +4,8 @@ import type { AuditSink } from "../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
 import { RootHolder } from "../config/held-roots.js";
-import { canonicalRoot, refuseLinkedRoots } from "../config/resolve-roots.js";
-import type { EffectiveRoot } from "../policy/roots.js";
+import { canonicalRoot, configuredRoots as readConfiguredRoots } from "../config/resolve-roots.js";
+import type { ClientRootsMode, EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { createSandbox } from "../sandbox/index.js";
 import type { Sandbox } from "../sandbox/types.js";
@@ -27,6 +27,8 @@ export interface ServeOptions {
   /** --dangerously-skip-policy; EXECUTION_MODE=privileged is read with the other backend names. */
   privileged: boolean;
   workers?: number;
+  /** --client-roots; default: the policy's filesystem.client_roots. */
+  clientRoots?: ClientRootsMode;
   cwd: string;
   env: NodeJS.ProcessEnv;
   log: (message: string) => void;
@@ -41,6 +43,8 @@ export interface WardenDeps {
   fallbackRoot: EffectiveRoot;
   /** Holds every root by descriptor (configured at start, client roots when offered). */
   rootHolder: RootHolder;
+  /** Whether the client's MCP roots narrow the configured ones (flag, else policy). */
+  clientRoots: ClientRootsMode;
   options: ServeOptions;
   sandbox: Sandbox;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -58,18 +62,14 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const policy = loadPolicyFile(policyPath, options.env);
   // Every root is held by descriptor from here on (config/held-roots.ts).
   const holder = new RootHolder();
-  const configuredRoots = [
-    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd, holder)),
-    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd, holder)),
-    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd, holder)),
-  ];
-  refuseLinkedRoots(configuredRoots);
-  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, holder);
+  const configuredRoots = readConfiguredRoots(policy, options, options.cwd, holder);
+  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, "cwd", holder);
+  const clientRoots = options.clientRoots ?? policy.filesystem.client_roots;
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
   const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close()];
   const audit = await openAudit(options, policy);
   closers.push(() => audit.close());
-  const sessionlessRoots = new RootsManager(configuredRoots, fallbackRoot, policy.filesystem.read_only, options.log, holder);
+  const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
   const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
   // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
@@ -95,6 +95,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     configuredRoots,
     fallbackRoot,
     rootHolder: holder,
+    clientRoots,
     options,
     sandbox,
     tools: [...fileTools, ...commandTools],

@@ -34,6 +34,7 @@ export const executeCommandTool = defineTool({
       roots: await ctx.roots(),
       tool: "execute_command",
       owner: ctx.session,
+      ...ctx.caller,
       onProgress: (message) => void ctx.progress(++step, message).catch(() => undefined),
     });
     if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`);

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { z } from "zod";
-import type { EffectiveRoot } from "../policy/roots.js";
+import type { RootsState } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { defineTool, ok, type ToolServices } from "./tool.js";
 
@@ -16,7 +16,7 @@ interface Describable {
 }
 
 /** The get_system_info result; also served by GET /api/v1/system/info. */
-export function collectSystemInfo(roots: EffectiveRoot[], policy: Policy, services: ToolServices) {
+export function collectSystemInfo(state: RootsState, policy: Policy, services: ToolServices) {
   const server = services.server as ServerFacts | undefined;
   const bridge = services.commands as Describable | undefined;
   const exec = bridge?.describe();
@@ -32,7 +32,17 @@ export function collectSystemInfo(roots: EffectiveRoot[], policy: Policy, servic
     confinement: exec ? exec.confinement : "commands disabled",
     privileged: exec?.privileged ?? false,
     file_tools: "WASI modules (browser_wasi_shim, host-backed preopens)",
-    roots: roots.map((r) => ({ path: r.path, access: r.writable ? "read-write" : "read-only" })),
+    roots: state.roots.map((r) => ({
+      path: r.path,
+      access: r.writable ? "read-write" : "read-only",
+      source: r.source ?? "unknown",
+      ...(r.within ? { within: r.within } : {}),
+    })),
+    client_roots: {
+      mode: state.clientRoots,
+      offered: state.client,
+      ...(state.problem ? { problem: state.problem } : {}),
+    },
     policy: {
       file: server?.policyPath ?? "",
       deny_globs: policy.filesystem.deny.length,
@@ -50,7 +60,7 @@ export const getSystemInfoTool = defineTool({
   name: "get_system_info",
   title: "System information",
   description:
-    "OS, architecture, CPUs, memory, Node.js version, the command backend and its confinement mode, the effective roots and a summary of the policy.",
+    "OS, architecture, CPUs, memory, Node.js version, the command backend and its confinement mode, the effective roots (with where each came from and its access), how the client's roots are used, and a summary of the policy.",
   inputSchema: {},
   outputSchema: {
     os: z.object({ platform: z.string(), release: z.string(), type: z.string() }),
@@ -64,12 +74,25 @@ export const getSystemInfoTool = defineTool({
     confinement: z.string(),
     privileged: z.boolean(),
     file_tools: z.string(),
-    roots: z.array(z.object({ path: z.string(), access: z.string() })),
+    roots: z.array(
+      z.object({
+        path: z.string(),
+        access: z.string(),
+        source: z.string().describe("--root, --read-only, policy, client, or cwd (the working directory: nothing configured or offered)"),
+        within: z.string().optional().describe("For a client root inside a configured root: that configured root."),
+      }),
+    ),
+    client_roots: z.object({
+      mode: z.string().describe("intersect: the client's MCP roots narrow the configured roots; ignore: they are not asked for."),
+      offered: z.array(z.string()).nullable().describe("The client's roots that exist here; null when it offered none or they are ignored."),
+      problem: z.string().optional().describe("Why there is no root, when the client's and the configured roots do not overlap."),
+    }),
     policy: z.record(z.string(), z.unknown()),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(_args, ctx) {
-    const info = collectSystemInfo(await ctx.roots(), ctx.policy, ctx.services);
+    const state = ctx.rootsState ? await ctx.rootsState() : { roots: await ctx.roots(), configured: [], client: null, clientRoots: "intersect" as const };
+    const info = collectSystemInfo(state, ctx.policy, ctx.services);
     return ok(JSON.stringify(info, null, 2), info);
   },
 });

@@ -2,7 +2,7 @@ import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import type { Policy } from "../policy/schema/index.js";
 import type { Sandbox } from "../sandbox/types.js";
-import type { EffectiveRoot } from "../policy/roots.js";
+import type { EffectiveRoot, RootsState } from "../policy/roots.js";
 
 /**
  * What a tool handler may use. Built per call by the server from explicit dependencies, so two
@@ -11,6 +11,8 @@ import type { EffectiveRoot } from "../policy/roots.js";
 export interface ToolContext {
   /** Effective roots for this call (configured roots narrowed by the client's MCP roots). */
   roots(): Promise<EffectiveRoot[]>;
+  /** The same roots with where they came from and, when there are none, why (get_system_info). */
+  rootsState?(): Promise<RootsState>;
   sandbox: Sandbox;
   policy: Policy;
   /** Services beyond the file tools (command bridge, process registry, system facts). */
@@ -20,6 +22,15 @@ export interface ToolContext {
   signal: AbortSignal;
   /** This MCP session's id (random); scopes per-session state such as background processes. */
   session: string;
+  /** Who made the call, for audit records written below the tool layer (the command bridge). */
+  caller?: Caller;
+}
+
+/** How a call arrived and from whom, as audit records name it. */
+export interface Caller {
+  transport: string;
+  client: string;
+  session: string | null;
 }
 
 /** Registry of optional services; each layer adds its own key without touching the others. */

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/warden-client.js";
@@ -68,5 +68,42 @@ describe("warden CLI", () => {
     expect(ro.stdout).toContain("filesystem.read_only");
     const newFile = warden(["check", "--root", "proj", "--path", "proj/new.txt", "--write"]);
     expect(newFile.status, newFile.stdout + newFile.stderr).toBe(0);
+  });
+
+  it.each([
+    ["no arguments", ["check"], /nothing to check: give --path P, or -- COMMAND/],
+    ["an unknown option", ["check", "--bogus"], /unknown option '--bogus'/],
+    ["both --path and a command", ["check", "--path", "proj/a.txt", "--", "ls"], /either --path P or -- COMMAND, not both/],
+    ["--write without --path", ["check", "--write", "--", "ls"], /--write goes with --path/],
+    ["a bad --port", ["serve", "--http", "--port", "notaport"], /argument 'notaport' is invalid/],
+    ["a bad --workers", ["serve", "--workers", "abc"], /argument 'abc' is invalid/],
+    ["a bad --client-roots", ["serve", "--client-roots", "sometimes"], /argument 'sometimes' is invalid. Allowed choices are intersect, ignore/],
+    ["no command", [], /Usage: warden/],
+  ])("a usage error (%s) exits 2 and says what is wrong", (_name, args, message) => {
+    const r = warden(args);
+    expect(r.status, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toContain("NaN");
+  });
+
+  it("check -- CMD: allow exits 0, deny exits 1 and names the argument that matched", () => {
+    expect(warden(["check", "--root", "proj", "--", "ls"]).status).toBe(0);
+    const rm = warden(["check", "--root", "proj", "--", "rm", "-rf", "/"]);
+    expect(rm.status).toBe(1);
+    expect(rm.stdout).toMatch(/^deny: no-rm-root: rm: argument "\/" matches denied pattern/);
+  });
+
+  it("check -- CMD says which named paths the sandbox hides, leaves out or makes read-only, and why", () => {
+    // A command runs in the first root: relative paths are judged from there.
+    const r = warden(["check", "--root", "proj", "--read-only", "ro", "--", `cat ~/.ssh/id_rsa /etc/shadow .env ${join(dir, "ro/r.txt")} /root/x a.txt`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^allow: /);
+    expect(r.stdout).toContain(`relative paths from ${join(dir, "proj")}): the policy allows the command, but at run time:`);
+    expect(r.stdout).toMatch(/~\/\.ssh\/id_rsa: absent: ~ is HOME, which is an empty directory in the sandbox/);
+    if (existsSync("/etc/shadow")) expect(r.stdout).toMatch(/\/etc\/shadow: hidden: a host secret/);
+    expect(r.stdout).toContain(`.env (${join(dir, "proj/.env")}): hidden: matches filesystem.deny **/.env`);
+    expect(r.stdout).toContain(`${join(dir, "ro/r.txt")}: read-only: inside read-only root ${join(dir, "ro")}`);
+    expect(r.stdout).toMatch(/\/root\/x: absent: outside the roots/);
+    expect(r.stdout).not.toContain("a.txt (");
   });
 });

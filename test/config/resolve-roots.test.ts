@@ -21,14 +21,14 @@ describe("configured roots", () => {
   });
 
   it("refuses a root configured through a symlink planted inside a writable root", () => {
-    const roots = [canonicalRoot(join(base, "a"), true, base, holder), canonicalRoot(join(base, "a", "sub", "ro"), false, base, holder)];
+    const roots = [canonicalRoot(join(base, "a"), true, base, undefined, holder), canonicalRoot(join(base, "a", "sub", "ro"), false, base, undefined, holder)];
     expect(roots[1]!.path).toBe("/");
     expect(() => refuseLinkedRoots(roots)).toThrow(RootError);
     expect(() => refuseLinkedRoots(roots)).toThrow(/inside the writable root .* give the real path/);
   });
 
   it("accepts a symlinked root outside every writable root, and holds each root by descriptor", () => {
-    const roots = [canonicalRoot(join(base, "a"), true, base, holder), canonicalRoot(join(base, "link"), false, base, holder)];
+    const roots = [canonicalRoot(join(base, "a"), true, base, undefined, holder), canonicalRoot(join(base, "link"), false, base, undefined, holder)];
     expect(() => refuseLinkedRoots(roots)).not.toThrow();
     expect(roots[1]).toMatchObject({ path: join(base, "elsewhere"), aliases: [join(base, "link")], held: { fd: expect.any(Number) } });
   });

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPolicyFile } from "../../src/config/load-policy.js";
@@ -15,10 +15,27 @@ describe("shipped examples", () => {
     expect(() => JSON.parse(readFileSync(join(REPO, "examples", file), "utf8"))).not.toThrow();
   });
 
-  it("examples/opencode.json runs warden through npx locally and over HTTP with a token from the environment", () => {
+  it("examples/opencode.json runs a clone's build locally (npx once published) and over HTTP with a token from the environment", () => {
     const config = JSON.parse(readFileSync(join(REPO, "examples", "opencode.json"), "utf8"));
-    expect(config.mcp.warden).toMatchObject({ type: "local", command: ["npx", "-y", "mcp-warden", "serve"] });
+    expect(config.mcp.warden).toMatchObject({ type: "local", command: ["node", "/path/to/mcp-warden/dist/cli/main.js", "serve"], enabled: true });
+    expect(config.mcp["warden-published"]).toMatchObject({ type: "local", command: ["npx", "-y", "mcp-warden", "serve"], enabled: false });
     expect(config.mcp["warden-remote"]).toMatchObject({ type: "remote", oauth: false, headers: { Authorization: "Bearer {env:WARDEN_TOKEN}" } });
+  });
+
+  it("examples/claude-desktop.json runs a clone's build", () => {
+    const config = JSON.parse(readFileSync(join(REPO, "examples", "claude-desktop.json"), "utf8"));
+    for (const entry of Object.values(config.mcpServers) as { command: string; args: string[] }[]) {
+      expect([entry.command, entry.args[0]]).toEqual(["node", "/path/to/mcp-warden/dist/cli/main.js"]);
+    }
+  });
+
+  // The package is not published yet: a doc that shows `npx -y mcp-warden` must show the form that works today too.
+  it.each(["README.md", "docs/OPENCODE.md", "examples/claude-code.md"])("%s gives the from-a-clone command beside the published one", (file) => {
+    const text = readFileSync(join(REPO, file), "utf8");
+    expect(text).toContain("dist/cli/main.js");
+    for (const line of text.split("\n").filter((l) => l.includes("npx -y mcp-warden") || l.includes('"npx", "-y", "mcp-warden"'))) {
+      expect(line, `${file}: ${line}`).toMatch(/publish/i);
+    }
   });
 });
 
@@ -77,10 +94,12 @@ describe("scripts/deploy-http.sh", () => {
     removeDir(root);
   });
 
-  it("makes a 0600 token, starts the server, waits for /health and prints the client config", async () => {
+  it("from a clone without WARDEN_BIN: makes a 0600 token, starts the clone's build, waits for /health and prints the client config", async () => {
     const port = await freePort();
+    const { WARDEN_BIN: _unset, ...env } = process.env;
     const { stdout } = await run("bash", [join(REPO, "scripts", "deploy-http.sh"), "--root", root, "--port", String(port)], {
-      env: { ...process.env, XDG_CONFIG_HOME: state, WARDEN_BIN: `${process.execPath} ${CLI}`, WARDEN_TOKEN: "" },
+      // PATH with the node running the tests first, and no `warden` on it.
+      env: { ...env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, XDG_CONFIG_HOME: state, WARDEN_TOKEN: "" },
       timeout: 60_000,
     });
     expect(stdout).toMatch(/healthy: \{"status":"ok"/);

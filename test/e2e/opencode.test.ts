@@ -28,11 +28,11 @@ const EXAMPLE = JSON.parse(readFileSync(join(REPO, "examples", "opencode.json"),
   mcp: { warden: { command: string[] }; "warden-remote": Record<string, unknown> };
 };
 
-/** The local entry with `npx -y mcp-warden` replaced by this checkout's build, plus the test policy. */
+/** The local entry with `node /path/to/mcp-warden/dist/cli/main.js` pointed at this checkout's build, plus the test policy. */
 function localFromExample(policyFile: string): Record<string, unknown> {
   const { command, ...rest } = EXAMPLE.mcp.warden;
-  expect(command.slice(0, 3)).toEqual(["npx", "-y", "mcp-warden"]);
-  return { warden: { ...rest, command: [process.execPath, CLI, ...command.slice(3), "--policy", policyFile] } };
+  expect(command.slice(0, 2)).toEqual(["node", "/path/to/mcp-warden/dist/cli/main.js"]);
+  return { warden: { ...rest, command: [process.execPath, CLI, ...command.slice(2), "--policy", policyFile] } };
 }
 
 /** The remote entry pointed at the test server; OpenCode fills `{env:WARDEN_TOKEN}` itself. */

@@ -20,6 +20,15 @@ afterAll(() => {
 });
 
 describe("warden serve --http (CLI)", () => {
+  it("the start-up line lists the roots like the stdio one", async () => {
+    const warden = await startWardenHttp(["--root", dir, "--policy", policy], { WARDEN_TOKEN: TOKEN });
+    try {
+      expect(warden.stderr()).toContain(`roots: ${dir} (read-write, --root); client roots can only narrow them`);
+    } finally {
+      await warden.stop();
+    }
+  });
+
   it("on SIGTERM lets a running call finish, answers 503 meanwhile, then exits 143", async () => {
     const warden = await startWardenHttp(["--root", dir, "--policy", policy], { WARDEN_TOKEN: TOKEN });
     const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };

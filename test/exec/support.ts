@@ -1,4 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { readHostLayout } from "../../src/exec/native/host-layout.js";
+import { isWithin } from "../../src/policy/roots.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExecRequest } from "../../src/exec/types.js";
@@ -15,6 +17,20 @@ export function tempDir(prefix: string): string {
 
 export function cleanup(...dirs: string[]): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+/**
+ * The node running the tests (process.execPath, not a guessed /usr/bin/node), for commands run
+ * inside the native sandbox. The sandbox binds only the system directories (/usr, /bin, /opt, ...),
+ * so a node installed elsewhere (~/.nvm) does not exist in it: say so instead of failing obscurely.
+ */
+export function sandboxNode(): string {
+  const node = realpathSync(process.execPath);
+  const system = readHostLayout().system.map((s) => s.path);
+  if (!system.some((dir) => isWithin(dir, node))) {
+    throw new Error(`${node} (the node running the tests) is outside the directories the sandbox binds (${system.join(", ")}): run the tests with a node installed under one of them`);
+  }
+  return node;
 }
 
 /** A request for the native backend with small limits, confined to `root`. */

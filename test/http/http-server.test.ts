@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttpServer } from "../../src/server/http/index.js";
-import { MCP_HEADERS, TOKEN, connectMcp, initializeBody, postJson, raw, startTestServer, textOf, type TestServer } from "./support.js";
+import { makeTempDir, removeDir } from "../support/tree.js";
+import { MCP_HEADERS, TOKEN, connectMcp, initializeBody, postJson, raw, startTestServer, testPolicy, textOf, type TestServer } from "./support.js";
 
 describe("warden serve --http on loopback, no token", () => {
   let s: TestServer;
@@ -169,7 +170,8 @@ describe("warden serve --http on loopback, no token", () => {
       const r = await raw(s.url, { path: "/api/v1/system/info" });
       expect(r.status).toBe(200);
       expect(r.json).toMatchObject({ arch: process.arch, backend: "native" });
-      expect(r.json.roots).toEqual([{ path: s.root, access: "read-write" }]);
+      expect(r.json.roots).toEqual([{ path: s.root, access: "read-write", source: "--root" }]);
+      expect(r.json.client_roots).toEqual({ mode: "intersect", offered: null });
     });
 
     it("GET /api/v1/openapi.json is an OpenAPI 3.1 document of the routes", async () => {
@@ -279,5 +281,77 @@ describe("session limits", () => {
     expect(stale.status).toBe(404);
     const third = await raw(s.url, { method: "POST", path: "/mcp", headers: MCP_HEADERS, body: initializeBody() });
     expect(third.status).toBe(200);
+  });
+});
+
+describe("client roots over HTTP", () => {
+  let elsewhere: string;
+  beforeAll(() => {
+    elsewhere = makeTempDir("warden-http-elsewhere-");
+  });
+  afterAll(() => removeDir(elsewhere));
+
+  it("an empty intersection names both sides and the fix", async () => {
+    const s = await startTestServer();
+    const c = await connectMcp(s.url, undefined, { roots: [elsewhere] });
+    try {
+      const r = await c.call("read_file", { path: "hello.txt" });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain(`client's roots (${elsewhere}) do not overlap the configured roots (${s.root} (read-write, --root))`);
+      expect(textOf(r)).toContain("--client-roots ignore");
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
+  it("filesystem.client_roots: ignore keeps the configured roots", async () => {
+    const s = await startTestServer({}, { ...testPolicy(), filesystem: { client_roots: "ignore" } });
+    const c = await connectMcp(s.url, undefined, { roots: [elsewhere] });
+    try {
+      expect(textOf(await c.call("read_file", { path: "hello.txt" }))).toContain("hello over http");
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+});
+
+describe("protocol mistakes in the server's log", () => {
+  it("are logged once per client and kind, not once per request", async () => {
+    const s = await startTestServer();
+    try {
+      const send = (accept: string, agent: string) =>
+        raw(s.url, { method: "POST", path: "/mcp", headers: { ...MCP_HEADERS, accept, "user-agent": agent }, body: initializeBody() });
+      for (let i = 0; i < 3; i++) expect((await send("application/json", "script/1")).status).toBe(406);
+      await send("application/json", "other-client/2");
+      const lines = s.logs.filter((l) => l.startsWith("mcp transport:"));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^mcp transport: 127\.0\.0\.1 "script\/1": Not Acceptable: .* \(logged once per client and kind\)$/);
+      expect(lines[1]).toContain('"other-client/2": Not Acceptable');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("audit records name their transport, client and session", () => {
+  it("MCP over HTTP (file tool and command) and the REST API", async () => {
+    const s = await startTestServer();
+    const c = await connectMcp(s.url);
+    try {
+      const sid = c.transport.sessionId!;
+      await c.call("read_file", { path: "hello.txt" });
+      await c.call("execute_command", { command: "echo via-mcp" });
+      await postJson(s.url, "/api/v1/execute", { command: "echo via-rest" });
+      const records = readFileSync(s.auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const mcp = { transport: "http", client: "127.0.0.1 warden-http-test/1.0.0", session: sid };
+      expect(records.find((r) => r.tool === "read_file")).toMatchObject(mcp);
+      expect(records.find((r) => r.tool === "execute_command")).toMatchObject(mcp);
+      expect(records.find((r) => r.tool === "api.execute")).toMatchObject({ transport: "rest", client: "127.0.0.1", session: null });
+    } finally {
+      await c.close();
+      await s.close();
+    }
   });
 });

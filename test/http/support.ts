@@ -17,6 +17,8 @@ export interface TestServer {
   /** The read-write root (with hello.txt and a .env secret). */
   root: string;
   auditLog: string;
+  /** What the server logged (its stderr lines). */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function startTestServer(http: Partial<HttpOptions> = {}, policy: R
   const policyPath = join(etc, "policy.json");
   writeFileSync(policyPath, JSON.stringify(policy));
   const auditLog = join(etc, "audit.jsonl");
+  const logs: string[] = [];
   const deps = await buildDeps({
     roots: [root],
     readOnly: [],
@@ -37,7 +40,7 @@ export async function startTestServer(http: Partial<HttpOptions> = {}, policy: R
     privileged: false,
     cwd: root,
     env: { ...process.env, WARDEN_TOKEN: "" },
-    log: () => {},
+    log: (message) => logs.push(message),
   });
   const handle = await startHttpServer(deps, { host: "127.0.0.1", port: 0, ...http });
   return {
@@ -46,6 +49,7 @@ export async function startTestServer(http: Partial<HttpOptions> = {}, policy: R
     url: handle.url,
     root,
     auditLog,
+    logs,
     async close() {
       await handle.close();
       await deps.close();

@@ -30,7 +30,7 @@ const records = () =>
   readFileSync(log, "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { tool: string; decision: string; rule: string; seq: number; args: Record<string, unknown> });
+    .map((l) => JSON.parse(l) as { tool: string; decision: string; rule: string; seq: number; args: Record<string, unknown>; session?: string });
 
 it("records every call with its decision and rule, and survives kill -9 intact", async () => {
   const calls: [string, Record<string, unknown>, "allow" | "deny" | "error"][] = [
@@ -48,6 +48,10 @@ it("records every call with its decision and rule, and survives kill -9 intact",
   const got = records();
   expect(got.map((r) => [r.tool, r.decision])).toEqual(calls.map(([tool, , d]) => [tool, d]));
   expect(got.find((r) => r.tool === "read_file" && r.decision === "deny")?.rule).toContain("filesystem.deny");
+  // Every record, file tool or command, names its transport, client and session (one session here).
+  const session = got[0]!.session;
+  expect(session).toMatch(/^[0-9a-f-]{36}$/);
+  for (const r of got) expect(r, r.tool).toMatchObject({ transport: "stdio", client: "warden-test/1.0.0", session });
   expect(got.filter((r) => r.tool === "execute_command" && r.decision === "deny")[0]?.rule).toMatch(/^commands\./);
   // Neither file content nor secret-looking values reach the log.
   expect(readFileSync(log, "utf8")).not.toContain(`content ${secret}`);

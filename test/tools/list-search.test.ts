@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
@@ -62,6 +63,34 @@ describe("list_directory", () => {
     expect(w.text(f)).toContain("fs.not_directory");
     const m = await w.call("list_directory", { path: "missing" });
     expect(w.text(m)).toContain("fs.not_found");
+  });
+});
+
+describe("list_directory: special files show their type", () => {
+  let dir: string;
+  let socket: Server;
+  let x: WardenClient;
+  beforeAll(async () => {
+    dir = makeTempDir("warden-list-special-");
+    writeTree(dir, { "pipe": { fifo: true }, "plain.txt": "p" });
+    socket = createServer();
+    await new Promise<void>((resolve) => socket.listen(join(dir, "sock"), resolve));
+    x = await startWarden(["--root", dir]);
+  });
+  afterAll(async () => {
+    await x?.close();
+    socket?.close();
+    removeDir(dir);
+  });
+
+  it("a FIFO and a socket are listed as such, never as a 0-byte file", async () => {
+    const r = await x.call("list_directory", { path: "." });
+    expect(r.isError, x.text(r)).toBeFalsy();
+    const types = Object.fromEntries((r.structuredContent as { entries: Entry[] }).entries.map((e) => [e.name, e.type]));
+    expect(types).toEqual({ pipe: "fifo", sock: "socket", "plain.txt": "file" });
+    expect(x.text(r)).toContain("[FIFO] pipe");
+    expect(x.text(r)).toContain("[SOCKET] sock");
+    expect(x.text(r)).not.toMatch(/\[FILE\] (pipe|sock)/);
   });
 });
 

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
-import { canonicalRoot } from "../../config/resolve-roots.js";
+import { canonicalRoot, configuredRoots } from "../../config/resolve-roots.js";
 import { intersectRoots, isWithin, type EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
 import { createSandbox } from "../../sandbox/index.js";
 import { callModule } from "../../tools/fs/module-call.js";
 import type { ToolContext } from "../../tools/tool.js";
-import { collect } from "../options.js";
+import { collect, UsageError } from "../options.js";
 
 interface CheckFlags {
   policy?: string;
@@ -17,11 +17,16 @@ interface CheckFlags {
   write?: boolean;
 }
 
-/** `warden check`: the decision the server would make, with the rule, without running anything. */
+/**
+ * `warden check`: the decision the server would make, with the rule, without running anything.
+ * Exit 0 allow, 1 deny, 2 usage error (SPEC).
+ */
 export function registerCheckCommand(program: Command): void {
   program
     .command("check")
-    .description("print allow/deny and the deciding rule for a command (-- CMD) or a path (--path P [--write]); exit 0 allow, 1 deny")
+    .description(
+      "print allow/deny and the deciding rule for a command (-- CMD) or a path (--path P [--write]), and what the sandbox will hide or make read-only; exit 0 allow, 1 deny, 2 usage error",
+    )
     .option("--policy <file>", "JSON policy (default: policies/default.json, or WARDEN_POLICY)")
     .option("--root <dir>", "read-write root (repeatable)", collect, [])
     .option("--read-only <dir>", "read-only root (repeatable)", collect, [])
@@ -30,21 +35,18 @@ export function registerCheckCommand(program: Command): void {
     .option("--write", "with --path: check write access")
     .argument("[command...]", "the command, after --")
     .action(async (words: string[], flags: CheckFlags) => {
+      if (flags.path === undefined && words.length === 0) throw new UsageError("nothing to check: give --path P, or -- COMMAND (e.g. warden check -- git status)");
+      if (flags.path !== undefined && words.length > 0) throw new UsageError("give either --path P or -- COMMAND, not both");
+      if (flags.write && flags.path === undefined) throw new UsageError("--write goes with --path P (it checks write access to P)");
       const policy = loadPolicyFile(flags.policy ?? process.env.WARDEN_POLICY ?? defaultPolicyPath());
-      const configured = [
-        ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write")),
-        ...flags.root.map((r) => canonicalRoot(r, true)),
-        ...flags.readOnly.map((r) => canonicalRoot(r, false)),
-      ];
-      let roots = intersectRoots(configured, null, canonicalRoot(process.cwd(), true));
-      if (policy.filesystem.read_only) roots = roots.map((r) => ({ ...r, writable: false }));
+      const cwd = process.cwd();
+      const roots = intersectRoots(configuredRoots(policy, { roots: flags.root, readOnly: flags.readOnly }, cwd), null, canonicalRoot(cwd, !policy.filesystem.read_only, cwd, "cwd"));
       if (flags.path !== undefined) {
         // On the command line a relative path means the working directory, as in a shell (joined, not normalised).
         const path = flags.path.startsWith("/") || /^file:/i.test(flags.path) ? flags.path : `${process.cwd()}/${flags.path}`;
         process.exitCode = await checkPath(path, flags.write === true, roots, policy);
         return;
       }
-      if (words.length === 0) throw new Error("nothing to check: give --path P or -- COMMAND");
       const { checkCommand } = await import("./check-command.js");
       process.exitCode = await checkCommand(words.join(" "), policy, roots, flags.allow);
     });

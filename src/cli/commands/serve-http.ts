@@ -1,5 +1,7 @@
 import type { WardenDeps } from "../../server/deps.js";
 import { resolveToken, startHttpServer } from "../../server/http/index.js";
+import { rootsSummary } from "../../server/startup-line.js";
+import { UsageError } from "../options.js";
 
 /** What `warden serve --http` passes on from its flags. */
 export interface ServeHttpFlags {
@@ -17,7 +19,7 @@ export interface ServeHttpFlags {
 export async function serveHttp(deps: WardenDeps, flags: ServeHttpFlags): Promise<void> {
   const env = deps.options.env;
   const list = (v: string | undefined) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined);
-  const num = (v: string | undefined) => (v ? Number(v) : undefined);
+  const num = (name: string) => positiveNumber(name, env[name]);
   let handle;
   try {
     const token = resolveToken(flags.tokenFile, env);
@@ -27,11 +29,11 @@ export async function serveHttp(deps: WardenDeps, flags: ServeHttpFlags): Promis
       ...(token ? { token } : {}),
       ...defined("allowedHosts", list(env.WARDEN_ALLOWED_HOSTS)),
       ...defined("allowedOrigins", list(env.WARDEN_ALLOWED_ORIGINS)),
-      ...defined("maxBodyBytes", num(env.WARDEN_HTTP_MAX_BODY_BYTES)),
-      ...defined("maxConcurrentPerClient", num(env.WARDEN_HTTP_MAX_CONCURRENT)),
-      ...defined("shutdownGraceMs", num(env.WARDEN_HTTP_SHUTDOWN_GRACE_MS)),
+      ...defined("maxBodyBytes", num("WARDEN_HTTP_MAX_BODY_BYTES")),
+      ...defined("maxConcurrentPerClient", num("WARDEN_HTTP_MAX_CONCURRENT")),
+      ...defined("shutdownGraceMs", num("WARDEN_HTTP_SHUTDOWN_GRACE_MS")),
     });
-    deps.log(`mcp-warden ${deps.version} on ${handle.url}/mcp (REST: ${handle.url}/api/v1, auth: ${token ? "bearer token" : "none, loopback only"})`);
+    deps.log(`mcp-warden ${deps.version} on ${handle.url}/mcp (REST: ${handle.url}/api/v1, auth: ${token ? "bearer token" : "none, loopback only"}); ${rootsSummary(deps)}`);
   } catch (err) {
     await deps.close();
     throw err;
@@ -48,6 +50,14 @@ export async function serveHttp(deps: WardenDeps, flags: ServeHttpFlags): Promis
   };
   process.on("SIGINT", () => void stop(130));
   process.on("SIGTERM", () => void stop(143));
+}
+
+/** A positive number from the environment; a bad value names the variable and echoes what it holds. */
+function positiveNumber(name: string, text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number (got ${JSON.stringify(text)})`);
+  return n;
 }
 
 function defined<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

@@ -1,8 +1,8 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "commander";
-import { createWardenServer } from "../../server/create-server.js";
 import { buildDeps, type ServeOptions } from "../../server/deps.js";
-import { collect } from "../options.js";
+import { rootsSummary } from "../../server/startup-line.js";
+import type { ClientRootsMode } from "../../policy/roots.js";
+import { clientRootsOption, collect, integerIn } from "../options.js";
 
 interface ServeFlags {
   root: string[];
@@ -12,10 +12,11 @@ interface ServeFlags {
   backend?: string;
   auditLog?: string;
   dangerouslySkipPolicy?: boolean;
-  workers?: string;
+  workers?: number;
+  clientRoots?: ClientRootsMode;
   http?: boolean;
   host?: string;
-  port?: string;
+  port: number;
   tokenFile?: string;
 }
 
@@ -31,10 +32,11 @@ export function registerServeCommand(program: Command): void {
     .option("--backend <name>", "native | docker | ssh | host-agent (EXECUTION_MODE also accepted)")
     .option("--audit-log <file>", "append a hash-chained JSONL audit record for every tool call")
     .option("--dangerously-skip-policy", "privileged mode: no command policy checks (still audited)")
-    .option("--workers <n>", "WASI worker threads (default 2)")
+    .option("--workers <n>", "WASI worker threads (default 2)", integerIn(1, 256))
+    .addOption(clientRootsOption())
     .option("--http", "serve MCP Streamable HTTP at /mcp plus the REST API")
     .option("--host <host>", "HTTP bind address", "127.0.0.1")
-    .option("--port <port>", "HTTP port", "8000")
+    .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
     .action(async (flags: ServeFlags) => {
       const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
@@ -46,7 +48,8 @@ export function registerServeCommand(program: Command): void {
         ...(flags.backend ? { backend: flags.backend } : {}),
         ...(flags.auditLog ? { auditLog: flags.auditLog } : {}),
         privileged: flags.dangerouslySkipPolicy === true,
-        ...(flags.workers ? { workers: Number(flags.workers) } : {}),
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.clientRoots ? { clientRoots: flags.clientRoots } : {}),
         cwd: process.cwd(),
         env: process.env,
         log,
@@ -54,25 +57,11 @@ export function registerServeCommand(program: Command): void {
       const deps = await buildDeps(options);
       if (flags.http) {
         const { serveHttp } = await import("./serve-http.js");
-        await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: Number(flags.port ?? 8000), ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
+        await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: flags.port, ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
         return;
       }
-      const server = createWardenServer(deps);
-      const transport = new StdioServerTransport();
-      let closing = false;
-      const shutdown = async (code: number) => {
-        if (closing) return;
-        closing = true;
-        await server.close().catch(() => {});
-        await deps.close();
-        process.exit(code);
-      };
-      transport.onclose = () => void shutdown(0);
-      process.stdin.on("end", () => void shutdown(0));
-      process.on("SIGINT", () => void shutdown(130));
-      process.on("SIGTERM", () => void shutdown(143));
-      await server.connect(transport);
-      const roots = deps.configuredRoots.map((r) => `${r.path} (${r.writable ? "rw" : "ro"})`).join(", ");
-      log(`mcp-warden ${deps.version} on stdio; roots: ${roots || "client roots, else " + deps.fallbackRoot.path}`);
+      const { serveStdio } = await import("./serve-stdio.js");
+      await serveStdio(deps);
+      log(`mcp-warden ${deps.version} on stdio; ${rootsSummary(deps)}`);
     });
 }

@@ -5,7 +5,7 @@ import type { AuditSink } from "../../audit/types.js";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
 import { packageVersion } from "../../config/package-root.js";
 import { RootHolder } from "../../config/held-roots.js";
-import { canonicalRoot, refuseLinkedRoots } from "../../config/resolve-roots.js";
+import { configuredRoots } from "../../config/resolve-roots.js";
 import type { EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
 import type { DecideCommand } from "../command-policy.js";
@@ -65,12 +65,7 @@ export async function startAgent(options: AgentOptions, createBridge?: (policy: 
   const policy = loadPolicyFile(policyPath, options.env);
   // Held by descriptor for the agent's life, like the server's (config/held-roots.ts).
   const holder = new RootHolder();
-  const roots = [
-    ...policy.filesystem.roots.map((r) => canonicalRoot(r.path, r.access === "read-write", options.cwd, holder)),
-    ...options.roots.map((r) => canonicalRoot(r, true, options.cwd, holder)),
-    ...options.readOnly.map((r) => canonicalRoot(r, false, options.cwd, holder)),
-  ];
-  refuseLinkedRoots(roots);
+  const roots = configuredRoots(policy, options, options.cwd, holder);
   if (roots.length === 0) throw new Error("the host agent needs at least one root (--root DIR, --read-only DIR or filesystem.roots in its policy)");
   if (policy.execution.backend !== "native") options.log(`agent: policy names backend ${policy.execution.backend}; the agent always runs commands natively on this host`);
   const auditFile = options.auditLog ?? options.env.WARDEN_AUDIT_LOG ?? policy.audit.file;

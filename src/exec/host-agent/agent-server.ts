@@ -79,7 +79,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       res.on("close", () => {
         if (!res.writableFinished) abort.abort();
       });
-      const outcome = await options.bridge.execute(body, { signal: abort.signal, tool: "agent.execute", client: "host-agent" });
+      const outcome = await options.bridge.execute(body, { signal: abort.signal, tool: "agent.execute", transport: "agent", client: "host-agent", session: null });
       return send(res, 200, outcome);
     }
     if (url.pathname === "/v1/check") {

@@ -12,12 +12,26 @@ function applies(rule: CommandRule, program: string): boolean {
   return rule.program === "*" || rule.program === program;
 }
 
-function anyMatch(patterns: string[], args: string[]): boolean {
+/** What an args_deny pattern matched (`argument "/" matches`, `the arguments "a b" match`). */
+interface ArgMatch {
+  pattern: string;
+  matched: string;
+}
+
+function firstMatch(patterns: string[], args: string[]): ArgMatch | null {
   const joined = args.join(" ");
-  return patterns.some((p) => {
-    const re = new RegExp(p);
-    return re.test(joined) || args.some((a) => re.test(a));
-  });
+  for (const pattern of patterns) {
+    const re = new RegExp(pattern);
+    const arg = args.find((a) => re.test(a));
+    if (arg !== undefined) return { pattern, matched: `argument ${JSON.stringify(arg)} matches` };
+    if (re.test(joined)) return { pattern, matched: `the arguments ${JSON.stringify(joined)} match` };
+  }
+  return null;
+}
+
+/** `rm: argument "/" matches /^\/+\*?$/ of no-rm-root`: says which word to change. */
+function matchReason(program: string, m: ArgMatch, field: string, rule: string): string {
+  return `${program}: ${m.matched} ${field} pattern /${m.pattern}/ of ${rule}`;
 }
 
 /** Whether any rule about `program` looks at its arguments (then the arguments must be literal). */
@@ -36,7 +50,8 @@ export function denyRules(policy: Policy, program: string, args: Args): Decision
     if (r.args_deny.length === 0) return deny(name, `${program} is denied`);
     if (args.some((a) => a === null)) return deny("dynamic_argument", `${program}: ${name} inspects arguments, which must then be literal`);
     const lit = args as string[];
-    if (anyMatch(r.args_deny, lit)) return deny(name, `${program}: an argument matches a denied pattern`);
+    const m = firstMatch(r.args_deny, lit);
+    if (m) return deny(name, matchReason(program, m, "denied", name));
   }
   return null;
 }
@@ -63,8 +78,9 @@ export function allowRules(policy: Policy, extraAllowed: string[], program: stri
         continue;
       }
       const lit = args as string[];
-      if (r.args_deny.length > 0 && anyMatch(r.args_deny, lit)) {
-        rejected ??= deny(name, `${program}: an argument matches args_deny of ${name}`);
+      const m = firstMatch(r.args_deny, lit);
+      if (m) {
+        rejected ??= deny(name, matchReason(program, m, "args_deny", name));
         continue;
       }
       if (r.args_allow.length > 0 && !r.args_allow.some((p) => new RegExp(p).test(lit.join(" ")))) {

@@ -33,6 +33,12 @@ export const filesystemSchema = z
       .array(z.string().min(1))
       .default(DEFAULT_DENY_GLOBS)
       .describe("Globs (matched against the path relative to its root) that hide files and directories even inside roots. Deny beats allow."),
+    client_roots: z
+      .enum(["intersect", "ignore"])
+      .default("intersect")
+      .describe(
+        "intersect: the MCP client's roots narrow the configured roots (an empty intersection leaves no root). ignore: the configured roots apply whatever the client offers. The --client-roots flag wins.",
+      ),
     read_only: z
       .boolean()
       .default(false)

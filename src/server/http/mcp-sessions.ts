@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import { HttpError } from "./respond.js";
+import { clientLabel, ProtocolErrorLog } from "./protocol-error-log.js";
+import { HttpError, remoteAddress } from "./respond.js";
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -22,12 +23,15 @@ interface Session {
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly protocolErrors: ProtocolErrorLog;
 
   constructor(
-    private readonly createServer: () => McpServer,
+    /** A server for one new session: its id (the Mcp-Session-Id it will get) and the peer's address. */
+    private readonly createServer: (session: { id: string; peer: string }) => McpServer,
     private readonly limits: { maxSessions: number; idleMs: number },
     private readonly log: (message: string) => void,
   ) {
+    this.protocolErrors = new ProtocolErrorLog(log);
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, Math.max(1000, limits.idleMs / 4)));
     this.sweeper.unref();
   }
@@ -59,9 +63,10 @@ export class McpSessions {
   }
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const server = this.createServer();
+    const id = randomUUID();
+    const server = this.createServer({ id, peer: remoteAddress(req) });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => id,
       onsessioninitialized: (sid) => {
         this.sessions.set(sid, { transport, server, lastSeen: Date.now(), active: 0 });
       },
@@ -70,7 +75,8 @@ export class McpSessions {
       const sid = transport.sessionId;
       if (sid) this.sessions.delete(sid);
     };
-    transport.onerror = (err) => this.log(`mcp transport: ${err.message}`);
+    const client = clientLabel(req);
+    transport.onerror = (err) => this.protocolErrors.report(client, err);
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
     // initialize refused by the transport (bad headers, bad params): nothing to keep.

@@ -38,7 +38,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
   const checkOrigin = originAllowlist(opts.allowedOrigins);
   const checkAuth = bearerAuth(opts.token);
   const limiter = concurrencyLimit(opts.maxConcurrentPerClient);
-  const sessions = new McpSessions(() => createWardenServer(deps), { maxSessions: opts.maxSessions, idleMs: opts.sessionIdleMs }, deps.log);
+  const sessions = new McpSessions((session) => createWardenServer(deps, { transport: "http", ...session }), { maxSessions: opts.maxSessions, idleMs: opts.sessionIdleMs }, deps.log);
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let url = "";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
 import type { ExecBackend, ExecResult } from "../../../src/exec/types.js";
-import { cleanup, request, script, tempDir } from "../support.js";
+import { cleanup, request, sandboxNode, script, tempDir } from "../support.js";
 
 /**
  * What bubblewrap holds even for an allowed interpreter: nothing outside the roots is readable or
@@ -60,7 +60,7 @@ describe("native backend under bubblewrap", () => {
   });
 
   it.each([
-    ["node", (f: string) => ["/usr/bin/node", "-e", `try { console.log(require('fs').readFileSync(${JSON.stringify(f)}, 'utf8')) } catch (e) { console.log('ERR', e.code) }`]],
+    ["node", (f: string) => [sandboxNode(), "-e", `try { console.log(require('fs').readFileSync(${JSON.stringify(f)}, 'utf8')) } catch (e) { console.log('ERR', e.code) }`]],
     ["python3", (f: string) => ["/usr/bin/python3", "-c", `\ntry:\n print(open(${JSON.stringify(f)}).read())\nexcept Exception as e:\n print('ERR', type(e).__name__)`]],
     ["cat", (f: string) => ["/bin/cat", f]],
   ])("%s cannot read files outside the roots", async (_name, argv) => {
@@ -82,7 +82,7 @@ describe("native backend under bubblewrap", () => {
     const outside = join(fakeHome, `written-${randomBytes(3).toString("hex")}`);
     const hostTmp = `/tmp/warden-escape-${randomBytes(3).toString("hex")}`;
     const r = await run([
-      "/usr/bin/node",
+      sandboxNode(),
       "-e",
       `const fs = require('fs');
        for (const f of [${JSON.stringify(outside)}, ${JSON.stringify(join(readOnlyRoot, "x"))}, '/usr/x', '/etc/x', ${JSON.stringify(hostTmp)}, ${JSON.stringify(join(root, "ok.txt"))}]) {
@@ -99,7 +99,7 @@ describe("native backend under bubblewrap", () => {
   });
 
   it("has no network unless the policy allows it", async () => {
-    const probe = ["/usr/bin/node", "-e", `require('net').connect(${port}, '127.0.0.1').on('data', d => { console.log('GOT', String(d)); process.exit(0) }).on('error', e => { console.log('NET', e.code); process.exit(0) })`];
+    const probe = [sandboxNode(), "-e", `require('net').connect(${port}, '127.0.0.1').on('data', d => { console.log('GOT', String(d)); process.exit(0) }).on('error', e => { console.log('NET', e.code); process.exit(0) })`];
     const before = connections;
     const denied = await run(probe);
     expect(denied.stdout).toMatch(/NET (ECONNREFUSED|ENETUNREACH)/);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
 import { zygoteFeed } from "../../../src/exec/native/zygote.js";
 import type { ExecBackend } from "../../../src/exec/types.js";
-import { cleanup, processesWith, request, tempDir } from "../support.js";
+import { cleanup, processesWith, request, sandboxNode, tempDir } from "../support.js";
 
 const childrenNamed = (name: string) =>
   processesWith(name).filter((pid) => {
@@ -41,7 +41,7 @@ describe("prestarted launchers (zygotes)", () => {
     ["a fake terminator", ["__warden_0000000000000000__", "'; rm -rf /; '"]],
   ])("passes arguments with %s through unchanged", async (_name, args) => {
     await settle();
-    const r = await backend.run(request(root, ["/usr/bin/node", "-e", "console.log(JSON.stringify(process.argv.slice(1)))", ...args]));
+    const r = await backend.run(request(root, [sandboxNode(), "-e", "console.log(JSON.stringify(process.argv.slice(1)))", ...args]));
     expect(JSON.parse(r.stdout)).toEqual(args);
   });
 

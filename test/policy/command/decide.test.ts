@@ -91,6 +91,16 @@ describe("rules: deny beats allow, no match denies, every decision names its rul
     expect({ allow: d.allow, rule: d.rule }).toEqual({ allow: allowed, rule });
   });
 
+  test.each([
+    ["a deny rule names the argument and the pattern", { allow: [{ program: "rm" }], deny: [{ program: "rm", args_deny: ["^/+$"], name: "no-rm-root" }] }, "rm -rf /", 'rm: argument "/" matches denied pattern /^/+$/ of no-rm-root'],
+    ["a pattern over the joined arguments names them all", { allow: [{ program: "git" }], deny: [{ program: "git", args_deny: ["^push .*--force"] }] }, "git push origin --force", 'git: the arguments "push origin --force" match denied pattern /^push .*--force/ of commands.deny[0]'],
+    ["args_deny of an allow rule", { allow: [{ program: "rm", args_deny: ["^/etc"] }] }, "rm -f /etc/x", 'rm: argument "/etc/x" matches args_deny pattern /^/etc/ of commands.allow[0]'],
+  ] as const)("%s", async (_name, commands, input, reason) => {
+    const d = await decide(input, withCommands(commands));
+    expect(d.allow).toBe(false);
+    expect(d.reason).toBe(reason);
+  });
+
   test("xargs cannot feed arguments to a program whose rule reads them", async () => {
     const d = await decide("cat list | xargs rm", withCommands({ allow: [{ program: "cat" }, { program: "rm", args_deny: ["^/"] }] }));
     expect(d).toMatchObject({ allow: false, rule: "wrapper:xargs" });

@@ -32,7 +32,7 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
   };
   res.once("close", onClose);
   try {
-    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", client });
+    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null });
     if (!outcome.allowed) {
       throw new HttpError(403, "denied", `${outcome.reason} [rule: ${outcome.rule}]`, { details: { rule: outcome.rule } });
     }

@@ -6,8 +6,10 @@ import { sendJson } from "../respond.js";
 
 /** GET /api/v1/system/info: the get_system_info result for the configured roots (no client roots here). */
 export function handleSystemInfo(res: ServerResponse, deps: WardenDeps): void {
-  const roots = deps.configuredRoots.length ? deps.configuredRoots : [deps.fallbackRoot];
-  sendJson(res, 200, collectSystemInfo(roots, deps.policy, deps.services));
+  let roots = deps.configuredRoots.length ? deps.configuredRoots : [deps.fallbackRoot];
+  if (deps.policy.filesystem.read_only) roots = roots.map((r) => ({ ...r, writable: false }));
+  const state = { roots, configured: deps.configuredRoots, client: null, clientRoots: deps.clientRoots };
+  sendJson(res, 200, collectSystemInfo(state, deps.policy, deps.services));
 }
 
 /** GET /health: liveness for probes and load balancers; version and backend, never paths or policy. */
