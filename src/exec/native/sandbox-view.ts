@@ -45,7 +45,7 @@ function viewer(scope: SandboxViewScope): (path: string, abs: string) => Omit<Sa
   return (path, abs) => {
     if (/^~[^/]/.test(path)) return { effect: "absent", why: "other users' home directories do not exist in the sandbox" };
     const home = path.startsWith("~");
-    // Masks are mounted last and cover roots too (bwrapArgs), so they are judged first.
+    // Masks are mounted last and cover roots too (mountPlan), so they are judged first.
     if (scope.layout.maskedFiles.includes(abs)) {
       return { effect: "hidden", why: "a host secret: the sandbox shows an empty file there (masked, src/exec/native/host-layout.ts)" };
     }
