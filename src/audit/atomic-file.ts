@@ -3,9 +3,11 @@ import { basename, dirname, join } from "node:path";
 
 /**
  * Replaces `path` with `text` so that a reader (or a restart after `kill -9` at any instruction)
- * sees the old content or the new, never a mix: written to a temporary name in the same
- * directory, synced, renamed over. `durable` also syncs the directory, so the rename itself
- * survives a power loss. The temporary name carries the pid: two processes never share one.
+ * sees the old content or the new, never a mix: written in full to a temporary name in the same
+ * directory, then renamed over. `durable` syncs the temporary file before the rename and the
+ * directory after it, so the new content also survives a power loss (the audit log's intents);
+ * without it only the kernel holds the change, which is all a `kill -9` needs. The temporary name
+ * carries the pid: two processes never share one.
  */
 export function writeFileAtomic(path: string, text: string, durable: boolean): void {
   const temp = tempName(path, process.pid);
@@ -14,7 +16,7 @@ export function writeFileAtomic(path: string, text: string, durable: boolean): v
     const buf = Buffer.from(text, "utf8");
     let done = 0;
     while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     unlinkQuietly(temp);

@@ -62,6 +62,8 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
   let head: ChainHead;
   let size: number;
   let identity: { dev: number; ino: number };
+  /** seq of the first keyed record (records before it are an older unkeyed log this one continues). */
+  let keyedFrom = 1;
   let state: "open" | "torn" | "lost" | "closed" = "open";
   let lostReason = "";
 
@@ -81,7 +83,7 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
     head = { seq: record.seq, hash: chainValue(record) };
     try {
       if (durable) fsyncSync(fd);
-      writeHeadFile(files.head, key, head, durable, now());
+      writeHeadFile(files.head, key, head, keyedFrom, durable, now());
     } catch (err) {
       throw new AuditWriteError(`audit log ${path}: record ${record.seq} was written but ${durable ? "syncing it or " : ""}updating the head ${files.head} failed: ${(err as Error).message}`, true, { cause: err });
     }
@@ -118,10 +120,14 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
     const restart = `run \`warden audit verify ${path}\`; to start a new log, move the log with its .head and .key aside`;
     if (read === null) {
       if (tail.keyed) throw new Error(`audit log ${path}: its head file ${files.head} is missing, so a cut tail could not be told; restore it, or ${restart}`);
-      return false; // a new log, or an old unkeyed one seen for the first time: its head starts now
+      // A new log, or an old unkeyed one seen for the first time: keyed records and the head start now.
+      keyedFrom = tail.head.seq + 1;
+      if (tail.head.seq > 0) log(`audit log ${path}: continuing an unkeyed (legacy) log with keyed records from seq ${keyedFrom}`);
+      return false;
     }
     if (!read.ok) throw new Error(`audit log ${path}: ${read.problem}; ${restart}`);
     const h = read.head;
+    keyedFrom = h.keyed_from;
     if (h.seq > tail.head.seq) throw new Error(`audit log ${path} ends at seq ${tail.head.seq}, but its head ${files.head} says it reached seq ${h.seq}: records were cut from its tail, or the log was replaced; ${restart}`);
     const matches = h.seq === tail.head.seq ? h.last === tail.head.hash : h.seq === tail.head.seq - 1 ? h.last === tail.last?.prev : true;
     if (!matches) throw new Error(`audit log ${path}: its last records are not the ones its head ${files.head} names: the log was replaced or rewritten; ${restart}`);
@@ -170,7 +176,7 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
     const tail = readTail();
     const headCurrent = checkHead(tail);
     recover(tail);
-    if (!tail.torn && !headCurrent) writeHeadFile(files.head, key, head!, true, now());
+    if (!tail.torn && !headCurrent) writeHeadFile(files.head, key, head!, keyedFrom, true, now());
   } catch (err) {
     closeSync(fd);
     throw err;

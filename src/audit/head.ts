@@ -19,6 +19,8 @@ export interface AuditHeadFile {
   seq: number;
   /** Chain value (`mac`, or `hash` of a legacy record) of record `seq`; GENESIS_HASH for seq 0. */
   last: string;
+  /** seq of the first keyed record: 1 for a log begun keyed; past the end of an older unkeyed log it continues. */
+  keyed_from: number;
   /** keyId() of the key that sealed it. */
   key_id: string;
   time: string;
@@ -31,8 +33,8 @@ function headMac(key: Buffer, head: AuditHeadFile): string {
 }
 
 /** Writes the head atomically (temporary name, fsync, rename; `durable` also syncs the directory). */
-export function writeHeadFile(path: string, key: Buffer, chain: ChainHead, durable: boolean, now = new Date()): void {
-  const head: AuditHeadFile = { seq: chain.seq, last: chain.hash, key_id: keyId(key), time: now.toISOString() };
+export function writeHeadFile(path: string, key: Buffer, chain: ChainHead, keyedFrom: number, durable: boolean, now = new Date()): void {
+  const head: AuditHeadFile = { seq: chain.seq, last: chain.hash, keyed_from: keyedFrom, key_id: keyId(key), time: now.toISOString() };
   writeFileAtomic(path, `${JSON.stringify({ format: FORMAT, ...head, mac: headMac(key, head) })}\n`, durable);
 }
 
@@ -62,11 +64,14 @@ export function readHeadFile(path: string, key: Buffer): HeadRead {
   }
   const { format, mac, ...rest } = value;
   const head = rest as unknown as AuditHeadFile;
-  if (format !== FORMAT || !Number.isSafeInteger(head.seq) || head.seq < 0 || typeof head.last !== "string" || !HEX64.test(head.last) || typeof head.key_id !== "string" || typeof head.time !== "string" || typeof mac !== "string") {
+  const fieldsOk =
+    Number.isSafeInteger(head.seq) && head.seq >= 0 && typeof head.last === "string" && HEX64.test(head.last) && Number.isSafeInteger(head.keyed_from) && head.keyed_from >= 1 &&
+    typeof head.key_id === "string" && typeof head.time === "string" && typeof mac === "string";
+  if (format !== FORMAT || !fieldsOk) {
     return { ok: false, problem: `${path} is not a head file (format or fields)` };
   }
   if (head.key_id !== keyId(key)) return { ok: false, problem: `${path} was sealed with another key (key id ${head.key_id}, this key's id is ${keyId(key)})` };
-  const clean: AuditHeadFile = { seq: head.seq, last: head.last, key_id: head.key_id, time: head.time };
-  if (Object.keys(rest).length !== 4 || !sameHex(headMac(key, clean), mac)) return { ok: false, problem: `${path}: mac mismatch: the head was edited, or written without the log's key` };
+  const clean: AuditHeadFile = { seq: head.seq, last: head.last, keyed_from: head.keyed_from, key_id: head.key_id, time: head.time };
+  if (Object.keys(rest).length !== 5 || !sameHex(headMac(key, clean), mac)) return { ok: false, problem: `${path}: mac mismatch: the head was edited, or written without the log's key` };
   return { ok: true, head: clean };
 }

@@ -156,6 +156,7 @@ class ChainWalk {
     }
     if (parsed.keyed) this.keyedSeen = true;
     else if (this.keyedSeen) return fail("an unkeyed (legacy) record after keyed ones: written without the log's key", line, seq);
+    else if (this.headFile && seq >= this.headFile.keyed_from) return fail(`an unkeyed (legacy) record where the head says the log is keyed from seq ${this.headFile.keyed_from}: written without the log's key`, line, seq);
     else this.legacy++;
     if (this.headFile && seq === this.headFile.seq && value !== this.headFile.last) {
       return fail(`not the record the head names for seq ${seq}: the log was replaced or rewritten (without the key) from here or before`, line, seq);
