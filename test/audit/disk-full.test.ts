@@ -35,23 +35,26 @@ describe.skipIf(skip !== null)("audit log on a full disk", () => {
 
   it("refuses records it cannot write, never leaves half of one, and continues once space is back", async () => {
     d.fill();
-    // The log's last page may still take a record or two; fill it with reads until one is refused.
-    let refused: unknown = null;
-    for (let i = 0; i < 64 && !refused; i++) {
+    // The log's last page may still take a record or two (then the head cannot be replaced: refused,
+    // `written`); record until one does not fit at all. Its write fails partway through, at the page
+    // boundary, and is cut back.
+    let refused: { written?: boolean } | null = null;
+    for (let i = 0; i < 64 && refused?.written !== false; i++) {
       const before = statSync(file).size;
       const seq = log.head().seq;
       try {
         await log.record(entry(100 + i, { args: { path: `/r/${"p".repeat(200)}` } }));
       } catch (err) {
-        refused = err;
-        // Not written: the log is exactly as long as before and its chain did not move on.
-        if ((err as { written: boolean }).written === false) {
+        refused = err as { written: boolean };
+        expect(err).toMatchObject({ name: "AuditWriteError", message: expect.stringMatching(/ENOSPC/) });
+        if (refused.written === false) {
+          // Not written: the log is exactly as long as before and its chain did not move on.
           expect(statSync(file).size).toBe(before);
           expect(log.head().seq).toBe(seq);
         }
       }
     }
-    expect(refused).toMatchObject({ name: "AuditWriteError", message: expect.stringMatching(/ENOSPC/) });
+    expect(refused?.written).toBe(false);
 
     // An intent that cannot be written refuses the call.
     const intent = await recordIntent(log, { tool: "write_file", args: { path: "/r/x" } });
@@ -64,7 +67,7 @@ describe.skipIf(skip !== null)("audit log on a full disk", () => {
     if (open.ok) expect(await open.finish({ decision: "allow", rule: "allow", duration_ms: 1 })).toEqual({ ok: true });
     const result = await verifyAuditLog(file);
     expect(result.ok).toBe(true);
-    // The head is current again: dropping the last line is found.
+    // The head is current again.
     expect(JSON.parse(readFileSync(`${file}.head`, "utf8")).seq).toBe(log.head().seq);
   });
 });

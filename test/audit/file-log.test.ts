@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, linkSync, readFileSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { chainEntry, GENESIS_HASH, parseRecordLine, recordMac } from "../../src/audit/chain.js";
@@ -277,5 +277,95 @@ describe("memory and null sinks", () => {
     const sink = createNullAuditSink();
     await sink.record(entry(1));
     await sink.close();
+  });
+});
+
+describe("key and head", () => {
+  let otherKeyLog = "";
+  async function logWith(n: number): Promise<string> {
+    const file = join(tempDir(), "audit.jsonl");
+    const log = await openAuditLog(file, quiet);
+    for (let i = 1; i <= n; i++) await log.record(entry(i));
+    await log.close();
+    return file;
+  }
+
+  it("creates the key once (0600) and keeps it across reopen", async () => {
+    const file = await logWith(1);
+    const key = readFileSync(`${file}.key`, "utf8");
+    expect(key).toMatch(/^[0-9a-f]{64}\n$/);
+    const again = await openAuditLog(file, quiet);
+    await again.record(entry(2));
+    await again.close();
+    expect(readFileSync(`${file}.key`, "utf8")).toBe(key);
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 2 });
+  });
+
+  it("puts key and head where told", async () => {
+    const dir = tempDir();
+    const file = join(dir, "logs", "audit.jsonl");
+    const log = await openAuditLog(file, { ...quiet, keyFile: join(dir, "keys", "k"), headFile: join(dir, "heads", "h") });
+    await log.record(entry(1));
+    await log.close();
+    expect(existsSync(`${file}.key`) || existsSync(`${file}.head`)).toBe(false);
+    expect(await verifyAuditLog(file, { key: join(dir, "keys", "k"), head: join(dir, "heads", "h") })).toEqual({ ok: true, records: 1 });
+  });
+
+  it.each([
+    ["the log is a symlink", (f: string) => (renameSync(f, `${f}.real`), symlinkSync(`${f}.real`, f)), /ELOOP|symbolic link/],
+    ["the log has a second hard link", (f: string) => linkSync(f, `${f}.link`), /2 hard links/],
+    ["the key is readable by others", (f: string) => chmodSync(`${f}.key`, 0o644), /readable by others/],
+    ["the key is a symlink", (f: string) => (renameSync(`${f}.key`, `${f}.k2`), symlinkSync(`${f}.k2`, `${f}.key`)), /symbolic link/],
+    ["the key is missing but the head exists", (f: string) => unlinkSync(`${f}.key`), /key .* is missing but its head .* exists/],
+    ["the key is missing and the log is keyed", (f: string) => (unlinkSync(`${f}.key`), unlinkSync(`${f}.head`)), /is keyed but its key .* is missing/],
+    ["the head is missing", (f: string) => unlinkSync(`${f}.head`), /head file .* is missing/],
+    ["the head was sealed with another key", (f: string) => writeFileSync(`${f}.head`, readFileSync(`${f}.head`, "utf8").replace(/"key_id":"[0-9a-f]+"/, '"key_id":"0000000000000000"')), /another key/],
+    ["the head was edited", (f: string) => writeFileSync(`${f}.head`, readFileSync(`${f}.head`, "utf8").replace('"seq":3', '"seq":2')), /head was edited/],
+    ["the last record was removed", (f: string) => writeFileSync(f, lines(f).slice(0, 2).join("\n") + "\n"), /ends at seq 2, but its head .* says it reached seq 3/],
+    ["the log was replaced by one chained under another key", (f: string) => writeFileSync(f, otherKeyLog), /last complete record .* invalid: mac mismatch/],
+    ["the log was emptied", (f: string) => writeFileSync(f, ""), /ends at seq 0, but its head .* says it reached seq 3/],
+    ["the log was deleted", (f: string) => unlinkSync(f), /ends at seq 0, but its head .* says it reached seq 3/],
+  ])("refuses to open when %s", async (_name, damage, message) => {
+    const file = await logWith(3);
+    const other = createMemoryAuditSink();
+    for (let i = 1; i <= 3; i++) await other.record(entry(i));
+    otherKeyLog = other.text();
+    damage(file);
+    await expect(openAuditLog(file, quiet)).rejects.toThrow(message);
+  });
+
+  it("refuses to open a log replaced by another one of the same length sealed with the same key", async () => {
+    const dir = tempDir();
+    const [a, b] = [join(dir, "a.jsonl"), join(dir, "b.jsonl")];
+    for (const [file, tool] of [[a, "read_file"], [b, "write_file"]] as const) {
+      const log = await openAuditLog(file, { ...quiet, keyFile: join(dir, "shared.key") });
+      for (let i = 1; i <= 3; i++) await log.record(entry(i, { tool }));
+      await log.close();
+    }
+    renameSync(b, a);
+    await expect(openAuditLog(a, { ...quiet, keyFile: join(dir, "shared.key") })).rejects.toThrow(/not the ones its head .* names: the log was replaced/);
+    expect(await verifyAuditLog(a, { key: join(dir, "shared.key") })).toMatchObject({ ok: false, line: 3, problem: expect.stringMatching(/not the record the head names/) });
+  });
+
+  it("continues an unkeyed (legacy) log with keyed records; verify counts the legacy ones", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    let head = { seq: 0, hash: GENESIS_HASH };
+    for (let i = 1; i <= 3; i++) {
+      const { record, line } = chainEntry(head, entry(i), null);
+      appendFileSync(file, line);
+      head = { seq: record.seq, hash: record.hash! };
+    }
+    const said: string[] = [];
+    const log = await openAuditLog(file, { log: (m) => said.push(m) });
+    await log.record(entry(4));
+    await log.close();
+    expect(said.join("\n")).toMatch(/continuing an unkeyed \(legacy\) log with keyed records from seq 4/);
+    expect(JSON.parse(lines(file)[3]!)).toMatchObject({ seq: 4, prev: head.hash });
+    expect(JSON.parse(readFileSync(`${file}.head`, "utf8"))).toMatchObject({ seq: 4, keyed_from: 4 });
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 4, legacy: 3 });
+    // An unkeyed record where the head says the log is keyed is a forgery.
+    const forged = chainEntry({ seq: 3, hash: head.hash }, entry(9), null).line;
+    writeFileSync(file, lines(file).slice(0, 3).join("\n") + "\n" + forged);
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 4, problem: expect.stringMatching(/keyed from seq 4/) });
   });
 });
