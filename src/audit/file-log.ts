@@ -66,6 +66,8 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
   let keyedFrom = 1;
   let state: "open" | "torn" | "lost" | "closed" = "open";
   let lostReason = "";
+  /** The last head update failed: the head names an earlier record than the log's last. */
+  let headBehind = false;
 
   /** Appends one record (after `prefix`), then replaces the head file. */
   const append = (entry: AuditEntry, durable: boolean, prefix = ""): void => {
@@ -84,8 +86,15 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
     try {
       if (durable) fsyncSync(fd);
       writeHeadFile(files.head, key, head, keyedFrom, durable, now());
+      if (headBehind) log(`audit log ${path}: its head ${files.head} is current again (seq ${head.seq})`);
+      headBehind = false;
     } catch (err) {
-      throw new AuditWriteError(`audit log ${path}: record ${record.seq} was written but ${durable ? "syncing it or " : ""}updating the head ${files.head} failed: ${(err as Error).message}`, true, { cause: err });
+      const problem = `audit log ${path}: record ${record.seq} was written but ${durable ? "syncing it or " : ""}updating the head ${files.head} failed: ${(err as Error).message}`;
+      // A durable record (an intent) must be on disk with its head before its call may act.
+      if (durable) throw new AuditWriteError(problem, true, { cause: err });
+      // Any other record is in the log; the head lags (verify accepts that) until the next one succeeds.
+      if (!headBehind) log(`${problem}; the head lags behind the log until a later record updates it`);
+      headBehind = true;
     }
   };
 
