@@ -131,7 +131,7 @@ describe("the log, its key and its head are out of every root's reach", () => {
     ["the log reached through a symlink into a root", (d: string) => (symlinkSync(d, join(base, `link-${d.split("-").pop()}`)), ["--root", d, "--audit-log", join(base, `link-${d.split("-").pop()}`, "audit.jsonl")]), /the audit log .* lies inside the read-write root/],
     ["the key inside a root", (d: string) => ["--root", d, "--audit-log", join(base, "elsewhere", `${d.split("-").pop()}.jsonl`)], /the audit key .* lies inside the read-write root/, (d: string) => ({ WARDEN_AUDIT_KEY: join(d, "k") })],
     ["the head inside a root", (d: string) => ["--root", d, "--audit-log", join(base, "elsewhere", `${d.split("-").pop()}.jsonl`)], /the audit head .* lies inside the read-write root/, (d: string) => ({ WARDEN_AUDIT_HEAD: join(d, "h") })],
-    ["the log in a system directory commands see", () => ["--root", base, "--audit-log", "/etc/warden-test-audit.jsonl"], /lies inside \/etc, which every command sees read-only/],
+    ["the log in a system directory commands see", (d: string) => ["--root", d, "--audit-log", `/etc/warden-test-${d.split("-").pop()}.jsonl`], /lies inside \/etc, which every command sees read-only/],
   ])("refuses to start with %s", (_name, args, message, env?: (d: string) => Record<string, string>) => {
     const dir = makeTempDir("warden-exposed-");
     try {
@@ -139,9 +139,13 @@ describe("the log, its key and its head are out of every root's reach", () => {
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/refusing to start/);
       expect(r.stderr).toMatch(message);
-      expect(existsSync("/etc/warden-test-audit.jsonl")).toBe(false);
     } finally {
+      // Nothing was created, not even in /etc (a server that started would have made its log there).
+      const etc = `/etc/warden-test-${dir.split("-").pop()}.jsonl`;
+      const created = [etc, `${etc}.key`, `${etc}.head`].filter((f) => existsSync(f));
+      for (const f of created) rmSync(f);
       removeDir(dir);
+      expect(created).toEqual([]);
     }
   });
 
