@@ -49,24 +49,20 @@ export async function recordIntent(sink: AuditSink, facts: IntentFacts): Promise
   }
   return {
     ok: true,
-    async finish(o) {
-      try {
-        await sink.record(outcome(o));
-        return { ok: true };
-      } catch (err) {
-        return refusal(err);
-      }
-    },
+    finish: (o) => recordCall(sink, outcome(o)),
   };
 }
 
-/** The one record of a call that changed nothing (a read, a denial, a refusal). */
+/**
+ * The one record of a call that changed nothing (a read, a denial, a refusal), or an outcome. A
+ * record that reached the log counts as recorded even when a sync after it failed.
+ */
 export async function recordCall(sink: AuditSink, entry: AuditEntry): Promise<{ ok: true } | AuditRefusal> {
   try {
     await sink.record(entry);
     return { ok: true };
   } catch (err) {
-    return refusal(err);
+    return err instanceof AuditWriteError && err.written ? { ok: true } : refusal(err);
   }
 }
 

@@ -28,8 +28,13 @@ export async function auditedCall(tool: ToolDefinition<any>, args: Record<string
     return written.ok ? outcome : fail(written.rule, `${tool.name}: the result is withheld because ${written.reason}`);
   };
 
-  const exposed = exposedAuditFile(deps.auditFiles, await ctx.roots());
-  if (exposed) return once(fail("audit.exposed", `refused: ${exposed}`));
+  if (deps.auditFiles) {
+    // The roots checked are the roots the call uses: a roots/list_changed in between cannot widen them.
+    const roots = await ctx.roots();
+    const exposed = exposedAuditFile(deps.auditFiles, roots);
+    if (exposed) return once(fail("audit.exposed", `refused: ${exposed}`));
+    ctx = { ...ctx, roots: async () => roots };
+  }
   if (audit === NULL_AUDIT_SINK || tool.selfAudited) return handle(tool, args, ctx, deps);
   const changes = tool.changes ? tool.changes(args) : !tool.annotations.readOnlyHint;
   if (!changes) return once(await handle(tool, args, ctx, deps));
