@@ -43,9 +43,10 @@ describe("with the log's disk full", () => {
     const root = join(base, "root-a");
     writeTree(root, { "a.txt": "before\n" });
     const file = join(disk.dir, "audit.jsonl");
-    const w = await startWarden(["--root", root, "--audit-log", file, "--allow", "touch", "--allow", "sleep"]);
+    const w = await startWarden(["--root", root, "--audit-log", file, "--allow", "touch", "--allow", "sleep", "--allow", "cat"]);
     try {
       expect((await w.call("write_file", { path: "ok.txt", content: "fine" })).isError ?? false).toBe(false);
+      const cat = String((await w.call("execute_command", { command: "cat", background: true })).structuredContent?.handle);
       disk.fill();
       await untilLogFull(w);
 
@@ -56,6 +57,8 @@ describe("with the log's disk full", () => {
         await w.call("edit_file", { path: "a.txt", edits: [{ old_text: "before", new_text: "edited" }] }),
         await w.call("execute_command", { command: `touch ${join(root, "made-by-command")}` }),
         await w.call("execute_command", { command: `touch ${join(root, "made-in-background")}`, background: true }),
+        await w.call("write_process_input", { handle: cat, input: "never-written\n" }),
+        await w.call("kill_process", { handle: cat, signal: "SIGKILL" }),
       ];
       for (const r of refusals) {
         expect(r.isError).toBe(true);
@@ -71,6 +74,9 @@ describe("with the log's disk full", () => {
       expect(text(w, await w.call("edit_file", { path: "a.txt", edits: [{ old_text: "before", new_text: "x" }], dry_run: true }))).toMatch(/withheld.*audit log cannot record/);
 
       disk.free();
+      // The background process neither got the input nor was killed.
+      expect((await w.call("read_process_output", { handle: cat })).structuredContent).toMatchObject({ running: true, output: "" });
+      expect((await w.call("kill_process", { handle: cat, signal: "SIGKILL" })).structuredContent).toMatchObject({ running: false });
       expect((await w.call("write_file", { path: "new.txt", content: "x" })).isError ?? false).toBe(false);
       expect(readFileSync(join(root, "new.txt"), "utf8")).toBe("x");
       await w.close();
