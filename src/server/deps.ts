@@ -114,4 +114,3 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   };
   return deps;
 }
-
