@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { fstatSync, readSync } from "node:fs";
-import { GENESIS_HEAD, parseRecordLine } from "./chain.js";
-import type { ChainHead } from "./types.js";
+import { chainValue, GENESIS_HEAD, parseRecordLine } from "./chain.js";
+import type { AuditRecord, ChainHead } from "./types.js";
 
 /** Bytes after the last newline of a log: a record whose write was cut short. */
 export interface TornTail {
@@ -11,19 +11,22 @@ export interface TornTail {
   sha256: string;
 }
 
-export type TailState = { ok: true; size: number; head: ChainHead; torn: TornTail | null } | { ok: false; problem: string };
+export type TailState =
+  | { ok: true; size: number; head: ChainHead; last: AuditRecord | null; keyed: boolean; torn: TornTail | null }
+  /** `needsKey`: the last record is keyed and no key was given. */
+  | { ok: false; problem: string; needsKey?: boolean };
 
 const FIRST_WINDOW = 64 * 1024;
 const MAX_WINDOW = 64 * 1024 * 1024;
 
 /**
  * Where the chain of an open log ends, read from its tail only (opening a large log costs the same
- * as a small one): the last complete line must be a record whose own hash holds; anything after
- * the last newline is reported as a torn tail. The full chain is verify.ts's job.
+ * as a small one): the last complete line must be a record whose own mac (or legacy hash) holds;
+ * anything after the last newline is reported as a torn tail. The full chain is verify.ts's job.
  */
-export function readTailState(fd: number): TailState {
+export function readTailState(fd: number, key: Buffer | null): TailState {
   const size = fstatSync(fd).size;
-  if (size === 0) return { ok: true, size, head: GENESIS_HEAD, torn: null };
+  if (size === 0) return { ok: true, size, head: GENESIS_HEAD, last: null, keyed: false, torn: null };
   let window = Math.min(size, FIRST_WINDOW);
   for (;;) {
     const start = size - window;
@@ -43,11 +46,11 @@ export function readTailState(fd: number): TailState {
       tornStart < buf.length
         ? { offset: start + tornStart, bytes: buf.length - tornStart, sha256: createHash("sha256").update(buf.subarray(tornStart)).digest("hex") }
         : null;
-    if (lastNl < 0) return { ok: true, size, head: GENESIS_HEAD, torn };
+    if (lastNl < 0) return { ok: true, size, head: GENESIS_HEAD, last: null, keyed: false, torn };
     const line = buf.subarray(prevNl + 1, lastNl).toString("utf8");
-    const parsed = parseRecordLine(line);
-    if (!parsed.ok) return { ok: false, problem: `its last complete record (at byte ${start + prevNl + 1}) is invalid: ${parsed.problem}` };
-    return { ok: true, size, head: { seq: parsed.record.seq, hash: parsed.record.hash }, torn };
+    const parsed = parseRecordLine(line, key);
+    if (!parsed.ok) return { ok: false, problem: `its last complete record (at byte ${start + prevNl + 1}) is invalid: ${parsed.problem}`, ...(parsed.needsKey ? { needsKey: true } : {}) };
+    return { ok: true, size, head: { seq: parsed.record.seq, hash: chainValue(parsed.record) }, last: parsed.record, keyed: parsed.keyed, torn };
   }
 }
 

@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { recordCall, recordIntent, type AuditRefusal, type OpenCall, type OutcomeFacts } from "../audit/call-audit.js";
 import { redactArgs } from "../audit/redact.js";
 import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import type { AuditSink } from "../audit/types.js";
@@ -7,6 +8,7 @@ import { allow, deny, type Decision } from "../policy/decision.js";
 import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { askWithBackend, canonicalHostProgram, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
+import { CommandSlots, type CommandSlot } from "./command-slots.js";
 import { ExecRefusal } from "./errors.js";
 import { commandRoots, normalizeCall, type NormalizedCall } from "./normalize.js";
 import { failedResult } from "./output/output-collector.js";
@@ -42,9 +44,14 @@ export interface CommandBridgeOptions {
 /** Shells whose stdin is a script: input written to them is decided like a command. */
 const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "ash", "yash", "posh", "fish", "csh", "tcsh", "busybox"]);
 
+/** The audit log is off: intents cost nothing. */
+const UNLOGGED: OpenCall = { ok: true, finish: async () => ({ ok: true }) };
+
 /**
- * The one path every command takes: normalize -> decide -> dispatch -> audit. Each call yields
- * exactly one audit record, allowed or not, whatever the caller (tool, REST API, host agent).
+ * The one path every command takes: normalize -> decide -> dispatch -> audit, whatever the caller
+ * (tool, REST API, host agent). A command that runs is recorded before it starts (an intent,
+ * synced) and after (its outcome); one whose intent cannot be written does not run. A refused one
+ * (denied, busy) is one record. At most execution.max_concurrent_commands run at once.
  */
 export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
   const { policy, backend } = opts;
@@ -53,6 +60,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
   const serverEnv = opts.serverEnv ?? process.env;
   const redact = opts.redact ?? ((args: Record<string, unknown>) => redactArgs(withoutValues(args), policy.audit.redact_keys));
   const programs = new ProgramCache();
+  const slots = new CommandSlots(policy.execution.max_concurrent_commands);
   const rules: CommandPolicy = { ...defaultCommandPolicy, ...opts.commandPolicy, ...(opts.decide ? { decideCommand: opts.decide } : {}) };
 
   async function execute(args: ExecuteArgs, hooks: ExecuteHooks = {}): Promise<BridgeOutcome> {
@@ -63,32 +71,57 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     const normalized = await normalizeCall(args, policy, roots, serverEnv, opts.home, backend);
     // 2. decide: the command policy (or privileged mode) on exactly that input.
     const decision = normalized.ok ? await decideCall(normalized.call) : normalized;
-    // 3. dispatch: only an allowed plan reaches the backend.
-    const outcome =
-      normalized.ok && isRunnable(decision)
-        ? await dispatch(normalized.call, decision, hooks)
-        : refused("allow" in decision && decision.allow ? deny("commands.no_plan", "the policy allowed but gave no plan") : decision);
-    // 4. audit: one record per call, allowed or not.
-    await audit(args, outcome, started, hooks);
+    if (!normalized.ok || !isRunnable(decision)) {
+      return auditRefusal(refused("allow" in decision && decision.allow ? deny("commands.no_plan", "the policy allowed but gave no plan") : decision), args, started, hooks);
+    }
+    if (normalized.call.background && !opts.processes) return auditRefusal(refused(deny("execution.background", "background processes are not available here")), args, started, hooks);
+    // 3. dispatch: only an allowed plan, with a free command slot and its intent on record, reaches the backend.
+    const slot = slots.tryAcquire();
+    if (!slot) return auditRefusal(refused(busy()), args, started, hooks);
+    const intent = await recordIntentOf(args, decision, hooks);
+    if (!intent.ok) {
+      slot.release();
+      return refused(deny(intent.rule, `not run: ${intent.reason}`));
+    }
+    const outcome = await dispatch(normalized.call, decision, hooks, slot);
+    // 4. audit: the outcome, linked to its intent. The command already ran: say so when it cannot be recorded.
+    const written = await intent.finish(outcomeFacts(outcome, started));
+    return written.ok ? outcome : { ...outcome, unrecorded: written.reason };
+  }
+
+  function recordIntentOf(args: ExecuteArgs, decision: CommandDecision, hooks: ExecuteHooks): Promise<OpenCall | AuditRefusal> {
+    if (opts.audit === NULL_AUDIT_SINK) return Promise.resolve(UNLOGGED); // no log: skip building and redacting a record
+    const tool = hooks.tool ?? "execute_command";
+    return recordIntent(opts.audit, { tool, args: redact({ ...args }), rule: decision.rule, backend: backend.name, ...callerOf(hooks) });
+  }
+
+  /** The one record of a call that did not run. */
+  async function auditRefusal(outcome: BridgeOutcome, args: ExecuteArgs, started: number, hooks: ExecuteHooks): Promise<BridgeOutcome> {
+    if (opts.audit === NULL_AUDIT_SINK) return outcome;
+    const entry = { time: new Date().toISOString(), tool: hooks.tool ?? "execute_command", args: redact({ ...args }), ...outcomeFacts(outcome, started), ...callerOf(hooks) };
+    // Nothing ran, so a refusal the log cannot take is still a refusal.
+    await recordCall(opts.audit, entry);
     return outcome;
   }
 
-  async function audit(args: ExecuteArgs, outcome: BridgeOutcome, started: number, hooks: ExecuteHooks): Promise<void> {
-    if (opts.audit === NULL_AUDIT_SINK) return; // no log: skip building and redacting a record
-    await opts.audit.record({
-      time: new Date().toISOString(),
-      tool: hooks.tool ?? "execute_command",
-      args: redact({ ...args }),
+  function outcomeFacts(outcome: BridgeOutcome, started: number): OutcomeFacts {
+    return {
       decision: !outcome.allowed ? "deny" : outcome.result?.error ? "error" : "allow",
       rule: outcome.rule,
       exit_code: outcome.result?.exit_code,
       bytes: outcome.result ? Buffer.byteLength(outcome.result.stdout) + Buffer.byteLength(outcome.result.stderr) : undefined,
       duration_ms: Math.round(performance.now() - started),
       backend: backend.name,
-      ...(hooks.transport ? { transport: hooks.transport } : {}),
-      ...(hooks.client ? { client: hooks.client } : {}),
-      ...(hooks.session !== undefined ? { session: hooks.session } : {}),
-    });
+      ...(outcome.handle ? { handle: outcome.handle } : {}),
+    };
+  }
+
+  function busy(): Decision {
+    return deny(
+      "execution.busy",
+      `busy: ${slots.running} commands are running on this server, the limit is ${slots.limit} (policy execution.max_concurrent_commands); ` +
+        "try again when one has ended, or stop a background process with kill_process",
+    );
   }
 
   /** The policy decision, or in privileged mode the whole command handed to `sh -c`. */
@@ -104,18 +137,21 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     return { backend, policy, roots: call.roots, cwd: call.cwd, extraAllowed, cache: programs };
   }
 
-  async function dispatch(call: NormalizedCall, decision: CommandDecision & { plan: ExecutionPlan }, hooks: ExecuteHooks): Promise<BridgeOutcome> {
+  /** Runs the plan on the backend. The slot is freed when the command ends (a background one: when its process does). */
+  async function dispatch(call: NormalizedCall, decision: CommandDecision & { plan: ExecutionPlan }, hooks: ExecuteHooks, slot: CommandSlot): Promise<BridgeOutcome> {
     const request = toRequest(call, decision.plan!, hooks.signal);
     const base = { allowed: true, rule: decision.rule, reason: decision.reason, backend: backend.name };
     try {
       if (call.background) {
-        if (!opts.processes) return refused(deny("execution.background", "background processes are not available here"));
-        const started = await opts.processes.start(backend, request, { command: call.command, inputGuard: inputGuardFor(call, decision), ...(hooks.owner ? { owner: hooks.owner } : {}) });
+        const meta = { command: call.command, inputGuard: inputGuardFor(call, decision), onEnd: () => slot.release(), ...(hooks.owner ? { owner: hooks.owner } : {}) };
+        const started = await opts.processes!.start(backend, request, meta);
+        if (!started.ok) slot.release();
         return started.ok ? { ...base, handle: started.handle } : refused(started);
       }
-      const result = await withProgress(backend.run(request), hooks.onProgress);
+      const result = await withProgress(backend.run(request), hooks.onProgress).finally(() => slot.release());
       return { ...base, result };
     } catch (err) {
+      slot.release();
       if (err instanceof ExecRefusal) return refused(deny(err.rule, err.message));
       return { ...base, result: failedResult((err as Error).message) };
     }
@@ -195,6 +231,15 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       await opts.processes?.close();
       await backend.close();
     },
+  };
+}
+
+/** Who asked: every record names its transport, client and session. */
+function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null } {
+  return {
+    ...(hooks.transport ? { transport: hooks.transport } : {}),
+    ...(hooks.client ? { client: hooks.client } : {}),
+    ...(hooks.session !== undefined ? { session: hooks.session } : {}),
   };
 }
 

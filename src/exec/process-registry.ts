@@ -20,6 +20,8 @@ export interface StartMeta {
   owner?: string;
   /** Decides input written to the process; set by the bridge when the process is a shell. */
   inputGuard?: (input: string) => Promise<Decision>;
+  /** Called once when a started process has ended (the bridge frees its command slot). */
+  onEnd?: () => void;
 }
 
 export interface ProcessInfo {
@@ -131,15 +133,17 @@ export function createProcessRegistry(options: ProcessRegistryOptions): ProcessR
     const proc = await backend.start({ ...request, onOutput: (_stream, chunk) => output.push(Buffer.from(chunk, "utf8")) });
     const entry: Entry = { handle, command: meta.command, proc, output, started: Date.now(), inputGuard: meta.inputGuard, ...(meta.owner ? { owner: meta.owner } : {}) };
     entries.set(handle, entry);
-    void proc.done.then(
-      (result) => {
-        entry.result = result;
-        evictFinished();
-      },
-      (err: Error) => {
-        entry.result = { exit_code: null, stdout: "", stderr: "", timed_out: false, truncated: false, duration_ms: Date.now() - entry.started, error: err.message };
-      },
-    );
+    void proc.done
+      .then(
+        (result) => {
+          entry.result = result;
+          evictFinished();
+        },
+        (err: Error) => {
+          entry.result = { exit_code: null, stdout: "", stderr: "", timed_out: false, truncated: false, duration_ms: Date.now() - entry.started, error: err.message };
+        },
+      )
+      .finally(() => meta.onEnd?.());
     return { ok: true, handle };
   }
 

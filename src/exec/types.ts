@@ -111,6 +111,8 @@ export interface BridgeOutcome {
   /** Handle of a background process when `background: true`. */
   handle?: string;
   backend: BackendName;
+  /** The command ran, but its outcome record could not be written (why); the log holds its intent alone. */
+  unrecorded?: string;
 }
 
 /** Per-call context the caller (a tool, the REST API, the host agent) hands to the bridge. */
@@ -145,8 +147,8 @@ export interface ProgramCheck {
 }
 
 /**
- * normalize -> decide -> dispatch -> audit, written once for every backend. The server, the REST
- * API and the host agent all execute through this.
+ * normalize -> decide -> dispatch -> audit (intent before dispatch, outcome after), written once for
+ * every backend. The server, the REST API and the host agent all execute through this.
  */
 export interface CommandBridge {
   execute(args: ExecuteArgs, hooks?: ExecuteHooks): Promise<BridgeOutcome>;

@@ -7,11 +7,9 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { AuditEntry } from "../audit/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
-import { redactArgs } from "../audit/redact.js";
 import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
-import { NULL_AUDIT_SINK } from "../audit/file-log.js";
+import { auditedCall } from "./audited-call.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
@@ -30,8 +28,8 @@ type SessionCaller = Caller & { session: string };
 
 /**
  * One MCP server (one session) over shared dependencies. Every tool is registered from its
- * definition in the same loop; each call gets a fresh context and one audit record, which names
- * the transport, the client and the session.
+ * definition in the same loop; each call gets a fresh context and is audited (intent and outcome
+ * when it may change something) by auditedCall; every record names the transport, client and session.
  */
 export function createWardenServer(deps: WardenDeps, info: SessionInfo = { transport: "stdio" }): McpServer {
   const server = new McpServer(
@@ -82,7 +80,6 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
       annotations: tool.annotations,
     },
     async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
-      const started = Date.now();
       const who = caller();
       const progressToken = extra._meta?.progressToken;
       const clientRoots = server.server.getClientCapabilities()?.roots
@@ -105,16 +102,9 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
           });
         },
       };
-      let outcome: ToolOutcome;
-      try {
-        outcome = await tool.handler(args, ctx);
-      } catch (err) {
-        // A bug or an unexpected host error: report it as a tool error, fail closed, keep serving.
-        deps.log(`${tool.name}: ${(err as Error).stack ?? String(err)}`);
-        outcome = { ok: false, rule: "internal_error", message: `${tool.name} failed: ${(err as Error).message}` };
-      }
+      // Audit first and last, failing closed (server/audited-call.ts); the handler runs inside.
+      let outcome = await auditedCall(tool, args, ctx, deps, who);
       if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
-      if (!tool.selfAudited && deps.audit !== NULL_AUDIT_SINK) await deps.audit.record(auditEntry(tool.name, args, outcome, started, deps, who));
       return toCallToolResult(outcome);
     },
   );
@@ -127,26 +117,4 @@ const NO_ROOT_RULES = new Set(["roots.none", "execution.no_root"]);
 async function explainNoRoot(outcome: ToolOutcome & { ok: false }, roots: RootsManager): Promise<ToolOutcome> {
   const { problem } = await roots.state();
   return problem ? { ...outcome, message: `${outcome.message}: ${problem}` } : outcome;
-}
-
-function auditEntry(tool: string, args: Record<string, unknown>, outcome: ToolOutcome, started: number, deps: WardenDeps, who: Caller): AuditEntry {
-  return {
-    time: new Date(started).toISOString(),
-    tool,
-    args: redactArgs(args, deps.policy.audit.redact_keys),
-    decision: outcome.ok ? "allow" : isError(outcome.rule) ? "error" : "deny",
-    rule: outcome.ok ? (outcome.audit?.rule ?? "allow") : outcome.rule,
-    ...(outcome.audit?.exit_code !== undefined ? { exit_code: outcome.audit.exit_code } : {}),
-    ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
-    duration_ms: Date.now() - started,
-    ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
-    transport: who.transport,
-    client: who.client,
-    session: who.session,
-  };
-}
-
-/** Failures that are not policy decisions (bad input, missing files, bugs) are audited as errors. */
-function isError(rule: string): boolean {
-  return /^(fs|input|edit|tool|internal)[._]/.test(rule);
 }

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
+import { exposedAuditFile, resolveAuditFiles, type AuditFiles } from "../config/audit-files.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
 import { RootHolder } from "../config/held-roots.js";
@@ -51,6 +52,8 @@ export interface WardenDeps {
   tools: ToolDefinition<any>[];
   services: ToolServices;
   audit: AuditSink;
+  /** Canonical paths of the audit log, its key and its head (null without a log): never inside a root. */
+  auditFiles: AuditFiles | null;
   startedAt: number;
   log: (message: string) => void;
   close(): Promise<void>;
@@ -65,10 +68,18 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const configuredRoots = readConfiguredRoots(policy, options, options.cwd, holder);
   const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, "cwd", holder);
   const clientRoots = options.clientRoots ?? policy.filesystem.client_roots;
+  // Commands never reach the audit log or its key: refuse to start when a root would contain them
+  // (with no configured roots, the working directory; client roots are checked per call).
+  const auditFiles = resolveAuditFiles({ ...(options.auditLog ? { auditLog: options.auditLog } : {}), env: options.env, policy, cwd: options.cwd });
+  const exposed = exposedAuditFile(auditFiles, configuredRoots.length > 0 ? configuredRoots : [fallbackRoot]);
+  if (exposed) {
+    holder.close();
+    throw new Error(`refusing to start: ${exposed}`);
+  }
+  if (auditFiles && policy.execution.confinement === "none") options.log("WARNING: execution.confinement is none: commands run unconfined and can reach the audit log and its key.");
+  const audit = auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK;
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
-  const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close()];
-  const audit = await openAudit(options, policy);
-  closers.push(() => audit.close());
+  const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
   const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
@@ -105,6 +116,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
       [PROCESSES_SERVICE]: exec.processes,
     },
     audit,
+    auditFiles,
     startedAt,
     log: options.log,
     async close() {
@@ -112,9 +124,4 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     },
   };
   return deps;
-}
-
-async function openAudit(options: ServeOptions, policy: Policy): Promise<AuditSink> {
-  const file = options.auditLog ?? options.env.WARDEN_AUDIT_LOG ?? policy.audit.file;
-  return file ? openAuditLog(resolve(options.cwd, file)) : NULL_AUDIT_SINK;
 }

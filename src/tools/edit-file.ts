@@ -26,6 +26,7 @@ export const editFileTool = defineTool({
   },
   outputSchema: { path: z.string(), diff: z.string(), replacements: z.number(), dry_run: z.boolean() },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  changes: (args) => args.dry_run !== true,
   async handler(args, ctx) {
     const frames: Buffer[] = [];
     for (const e of args.edits) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AUDIT_OUTCOME_UNRECORDED } from "../audit/types.js";
 import { executeArgsShape } from "../exec/execute-args.js";
 import { commandBridge } from "../exec/services.js";
 import type { ExecResult } from "../exec/types.js";
@@ -38,9 +39,15 @@ export const executeCommandTool = defineTool({
       onProgress: (message) => void ctx.progress(++step, message).catch(() => undefined),
     });
     if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`);
-    if (outcome.handle) {
+    const started = outcome.handle ? `started background process ${outcome.handle}; read its output with read_process_output` : null;
+    if (outcome.unrecorded) {
+      // It ran: tell the client what happened, and that the log holds only its intent.
+      const what = started ?? (outcome.result?.error ? `the command did not complete: ${outcome.result.error}` : formatResult(outcome.result!));
+      return fail(AUDIT_OUTCOME_UNRECORDED, `the command ran, but its outcome could not be recorded (${outcome.unrecorded}); the audit log holds its intent without an outcome.\n${what}`);
+    }
+    if (started) {
       const structured = { exit_code: null, stdout: "", stderr: "", timed_out: false, truncated: false, duration_ms: 0, handle: outcome.handle };
-      return ok(`started background process ${outcome.handle}; read its output with read_process_output`, structured);
+      return ok(started, structured);
     }
     const result = outcome.result!;
     if (result.error) return fail("execution.error", `the command did not complete: ${result.error}`);

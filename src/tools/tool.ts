@@ -61,6 +61,11 @@ export interface ToolDefinition<In extends z.ZodRawShape = z.ZodRawShape> {
   annotations: ToolAnnotations;
   /** True when the call is audited by a lower layer (the command bridge), so the server does not audit it twice. */
   selfAudited?: boolean;
+  /**
+   * Whether this call may change anything: then it is recorded before it runs (and refused when it
+   * cannot be) and after. Default: every tool not annotated readOnlyHint.
+   */
+  changes?(args: z.infer<z.ZodObject<In>>): boolean;
   handler(args: z.infer<z.ZodObject<In>>, ctx: ToolContext): Promise<ToolOutcome>;
 }
 

@@ -5,6 +5,7 @@ import ts from "typescript";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseRecordLine } from "../../src/audit/chain.js";
 import { openAuditLog } from "../../src/audit/file-log.js";
+import { readKeyFile } from "../../src/audit/key.js";
 import { verifyAuditLog } from "../../src/audit/verify.js";
 import { tempDir } from "./helpers.js";
 
@@ -73,16 +74,17 @@ function recordThenKill(file: string, payload: number, atLeast: number, midWrite
 
 /** Every complete line must be a chained record; returns their seqs and whether a torn line ends the file. */
 function completeRecords(file: string): { seqs: number[]; torn: boolean } {
+  const key = readKeyFile(`${file}.key`);
   const text = readFileSync(file, "utf8");
   const parts = text.split("\n");
   const torn = parts.pop() !== "";
   const seqs: number[] = [];
   let prevHash: string | null = null;
   for (const line of parts) {
-    const parsed = parseRecordLine(line);
+    const parsed = parseRecordLine(line, key);
     if (!parsed.ok) continue; // a torn line already recovered; verify judges those
     if (parsed.record.tool !== "audit.recovery" && prevHash !== null) expect(parsed.record.prev).toBe(prevHash);
-    prevHash = parsed.record.hash;
+    prevHash = parsed.record.mac!;
     seqs.push(parsed.record.seq);
   }
   return { seqs, torn };

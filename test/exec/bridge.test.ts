@@ -26,13 +26,15 @@ describe("command bridge: normalize -> decide -> dispatch -> audit", () => {
   });
   const roots = () => [{ path: root, writable: true }];
 
-  it("runs an allowed command in the first root by default and audits it once", async () => {
+  it("runs an allowed command in the first root by default, recorded before (intent) and after (outcome)", async () => {
     const { bridge, audit } = bridgeWith(backend, roots());
     const out = await bridge.execute({ command: "pwd; echo $HOME" });
     expect(out.allowed).toBe(true);
     expect(out.result?.stdout).toBe(`${root}\n/home/warden\n`);
-    expect(audit.records).toHaveLength(1);
-    expect(audit.records[0]).toMatchObject({ tool: "execute_command", decision: "allow", rule: "test.allow_all", exit_code: 0, backend: "native" });
+    expect(audit.records).toHaveLength(2);
+    expect(audit.records[0]).toMatchObject({ phase: "intent", tool: "execute_command", args: { command: "pwd; echo $HOME" }, rule: "test.allow_all", backend: "native" });
+    expect(audit.records[0]!.decision).toBeUndefined();
+    expect(audit.records[1]).toMatchObject({ phase: "outcome", id: audit.records[0]!.id, tool: "execute_command", decision: "allow", rule: "test.allow_all", exit_code: 0, backend: "native" });
   });
 
   it("resolves a relative working_directory against the first root", async () => {
@@ -131,7 +133,7 @@ describe("command bridge: normalize -> decide -> dispatch -> audit", () => {
     const out = await bridge.execute({ command: "echo priv | tr a-z A-Z" });
     expect(out).toMatchObject({ allowed: true, rule: "privileged" });
     expect(out.result?.stdout).toBe("PRIV\n");
-    expect(audit.records[0]).toMatchObject({ decision: "allow", rule: "privileged" });
+    expect(audit.records.at(-1)).toMatchObject({ phase: "outcome", decision: "allow", rule: "privileged" });
     // Normalization still applies in privileged mode.
     expect(await bridge.execute({ command: "true", working_directory: outside })).toMatchObject({ allowed: false, rule: "execution.working_directory" });
   });
@@ -165,7 +167,8 @@ describe("command bridge: normalize -> decide -> dispatch -> audit", () => {
     const { bridge, audit } = bridgeWith(missing, roots());
     expect(bridge.describe().confinement).toBe("unavailable");
     expect(await bridge.execute({ command: "true" })).toMatchObject({ allowed: false, rule: "execution.confinement" });
-    expect(audit.records[0]).toMatchObject({ decision: "deny", rule: "execution.confinement" });
+    // The backend refuses when it is asked to run: after the intent, so the outcome says so.
+    expect(audit.records.at(-1)).toMatchObject({ phase: "outcome", decision: "deny", rule: "execution.confinement" });
   });
 
   it("refuses background without a registry and honours max_background", async () => {

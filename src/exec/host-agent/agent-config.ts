@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { openAuditLog } from "../../audit/file-log.js";
+import { NULL_AUDIT_SINK, openAuditLog } from "../../audit/file-log.js";
 import type { AuditSink } from "../../audit/types.js";
+import { exposedAuditFile, resolveAuditFiles } from "../../config/audit-files.js";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
 import { packageVersion } from "../../config/package-root.js";
 import { RootHolder } from "../../config/held-roots.js";
@@ -68,8 +69,11 @@ export async function startAgent(options: AgentOptions, createBridge?: (policy: 
   const roots = configuredRoots(policy, options, options.cwd, holder);
   if (roots.length === 0) throw new Error("the host agent needs at least one root (--root DIR, --read-only DIR or filesystem.roots in its policy)");
   if (policy.execution.backend !== "native") options.log(`agent: policy names backend ${policy.execution.backend}; the agent always runs commands natively on this host`);
-  const auditFile = options.auditLog ?? options.env.WARDEN_AUDIT_LOG ?? policy.audit.file;
-  const audit: AuditSink = auditFile ? await openAuditLog(resolve(options.cwd, auditFile)) : { record: async () => {}, close: async () => {} };
+  // Commands never reach the agent's audit log or its key: none may lie inside one of its roots.
+  const auditFiles = resolveAuditFiles({ ...(options.auditLog ? { auditLog: options.auditLog } : {}), env: options.env, policy, cwd: options.cwd });
+  const exposed = exposedAuditFile(auditFiles, roots);
+  if (exposed) throw new Error(`refusing to start: ${exposed}`);
+  const audit: AuditSink = auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK;
   const bridge = createBridge
     ? createBridge(policy, roots, audit)
     : createExecServices({ policy, audit, roots: async () => roots, extraAllowed: options.allow, serverEnv: options.env, ...(options.decide ? { decide: options.decide } : {}) }).commands;

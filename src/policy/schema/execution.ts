@@ -41,6 +41,16 @@ export const executionSchema = z
       .default(4 * 1024 * 1024)
       .describe("Retained output per background process; older output is dropped."),
     max_background: z.number().int().min(0).default(16).describe("Background processes alive at once."),
+    max_concurrent_commands: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(4)
+      .describe(
+        "Commands running at once across every session of this server: foreground calls, REST and host-agent calls, and background processes until they end. " +
+          "Each may use up to memory_mb, so this bounds the total. One more is refused at once with rule execution.busy (nothing started, the refusal audited).",
+      ),
     deny_scan_limit: z
       .number()
       .int()

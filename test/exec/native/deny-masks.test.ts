@@ -273,7 +273,7 @@ describe("execute_command under bubblewrap never shows a deny match", () => {
       expect(out.rule).toBe("execution.deny_scan_limit");
       expect(out.reason).toContain("1000");
       expect(existsSync(join(big, "ran.txt"))).toBe(false);
-      expect(audit.records[0]).toMatchObject({ decision: "deny", rule: "execution.deny_scan_limit" });
+      expect(audit.records.at(-1)).toMatchObject({ phase: "outcome", decision: "deny", rule: "execution.deny_scan_limit" });
       const ok = await bridgeWith(backend, [{ path: big, writable: true }], { policy: testPolicy({ deny_scan_limit: 2000 }) }).bridge.execute({ command: "echo ran" });
       expect(ok.result?.stdout).toBe("ran\n");
     } finally {

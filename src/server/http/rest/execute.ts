@@ -34,7 +34,9 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
   try {
     const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null });
     if (!outcome.allowed) {
-      throw new HttpError(403, "denied", `${outcome.reason} [rule: ${outcome.rule}]`, { details: { rule: outcome.rule } });
+      // Busy and an unwritable audit log are not policy denials: the same call may succeed later.
+      const [status, code] = outcome.rule === "execution.busy" ? [429, "busy"] : outcome.rule === "audit.unavailable" ? [503, "audit_unavailable"] : [403, "denied"];
+      throw new HttpError(status, code, `${outcome.reason} [rule: ${outcome.rule}]`, { details: { rule: outcome.rule } });
     }
     const result = outcome.result;
     if (!result) throw new HttpError(500, "internal_error", "the command bridge returned no result");
@@ -49,6 +51,8 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
       timed_out: result.timed_out,
       truncated: result.truncated,
       duration_ms: result.duration_ms,
+      // It ran, but the audit log holds only its intent.
+      ...(outcome.unrecorded ? { audit_error: outcome.unrecorded } : {}),
     });
   } finally {
     res.off("close", onClose);
