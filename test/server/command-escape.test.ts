@@ -80,7 +80,9 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
     let leaks = 0;
     const rules = new Map<string, number>();
     for (let i = 0; i < TRIES; i++) {
-      const r = await w.call("execute_command", { command: probe(outside(), `race-${i}`) });
+      const r = await w.call("execute_command", { command: probe(outside(), `race-${i}`) }).catch((err: unknown) => {
+        throw new Error(`the server stopped answering at try ${i} (${(err as Error).message}); its stderr:\n${w.stderr()}`);
+      });
       const text = w.text(r);
       if (text.includes(secret) || text.includes("WROTE")) leaks++;
       if (r.isError) {

@@ -68,7 +68,8 @@ export function openGate(streams: { info: Readable; ready: Readable; go: Writabl
     };
     streams.info.on("data", onInfo);
     streams.ready.on("data", onReady);
-    streams.go.on("error", () => {}); // the sandbox may be gone already
+    // The sandbox may be gone already (killed, bubblewrap failed): a reset pipe is not an error here.
+    for (const stream of [streams.info, streams.ready, streams.go]) stream.on("error", () => {});
     void exited.then(() => settle({ ok: "exited" }));
   });
 }

@@ -49,5 +49,7 @@ export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefine
   // Descriptors 3-5 are the pipes of the sandbox's gate (mount-gate.ts), made now for the command to come.
   const sub = spawnGroup("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
   sub.stdin?.on("error", () => {});
+  // A zygote discarded unused has its gate pipes torn down with it: never an uncaught error.
+  for (const stream of sub.stdio.slice(3)) stream?.on("error", () => {});
   return { sub, cgroups, key, terminator, used: false };
 }
