@@ -103,7 +103,16 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id);
   for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id);
   args.push("--chdir", input.cwd);
-  return { args, mounts };
+  return { args, mounts: visible(mounts) };
+}
+
+/**
+ * The mounts a command will find in place: one covered by a later mount at the same place or above
+ * it (a root hidden whole because its content was not checked in time, a pin under a masked
+ * directory) is not there to check; the mount that covers it is.
+ */
+function visible(mounts: PlannedMount[]): PlannedMount[] {
+  return mounts.filter((m, i) => !mounts.slice(i + 1).some((later) => later.dest === m.dest || isStrictlyUnder(later.dest, m.dest)));
 }
 
 function pathOf(b: { kind: "root"; root: PlanRoot } | { kind: "pin"; pin: PlanPin }): string {

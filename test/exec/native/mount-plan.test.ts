@@ -123,3 +123,27 @@ describe("mountPlan", () => {
     });
   });
 });
+
+describe("mountPlan: what the gate checks", () => {
+  it("checks only what a command will find: a root hidden whole, and what lies under a masked directory, are not checked", () => {
+    const { mounts } = mountPlan(
+      {
+        ...base,
+        roots: [
+          { path: "/w", writable: true, slot: 6, id: id(300) },
+          { path: "/w/sub/ro", writable: false, slot: 7, id: id(301) },
+          { path: "/v", writable: true, slot: 8, id: id(302) },
+        ],
+        pins: [{ path: "/w/sub", writable: true, id: id(303) }],
+        masks: { files: [], dirs: ["/w/sub", "/v"] },
+        cwd: "/w",
+      },
+      layout,
+    );
+    const dests = mounts.map((m) => m.dest);
+    expect(dests).toContain("/w");
+    expect(dests).not.toContain("/w/sub/ro");
+    expect(mounts.filter((m) => m.dest === "/w/sub")).toEqual([{ dest: "/w/sub", expect: id(2), self: false }]);
+    expect(mounts.filter((m) => m.dest === "/v")).toEqual([{ dest: "/v", expect: id(2), self: false }]);
+  });
+});
