@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
 import { bwrapArgs, type BwrapScope } from "./bwrap-args.js";
-import { createDenyMaskCache, createEmptyMaskFile, EMPTY_MASKS } from "./deny-masks.js";
+import { createDenyMaskCache, createEmptyMaskFile, EMPTY_MASKS, type DenyMaskCache } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
@@ -21,8 +21,8 @@ export interface NativeBackendOptions {
   cgroups?: boolean;
   /** Keep one launcher ready with its cgroups joined (zygote.ts). Default true. */
   prestart?: boolean;
-  /** Wall time bound of the filesystem.deny scan of one root (deny-masks.ts); beyond it the command is refused. Default 10 000 ms. */
-  denyScanTimeoutMs?: number;
+  /** The filesystem.deny index (deny-masks.ts); default: one of its own (tests pass theirs to watch it). */
+  denyMaskCache?: DenyMaskCache;
 }
 
 /** What the native backend will actually do, for describe() and get_system_info. */
@@ -49,7 +49,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     disposing.add(pending);
     void pending.finally(() => disposing.delete(pending));
   };
-  const denyMasks = createDenyMaskCache({ maxMs: options.denyScanTimeoutMs ?? 10_000 });
+  const denyMasks = options.denyMaskCache ?? createDenyMaskCache();
   const emptyFile = createEmptyMaskFile();
   const instance = randomBytes(3).toString("hex");
   let seq = 0;
@@ -113,7 +113,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   /** What bubblewrap gets for this request: its roots, with filesystem.deny matches inside them hidden. */
   async function sandboxScope(request: ExecRequest): Promise<BwrapScope> {
     const masks = request.denyGlobs?.length
-      ? await denyMasks.masksFor(request.roots, request.denyGlobs, request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT)
+      ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs })
       : EMPTY_MASKS;
     return {
       roots: request.roots,
@@ -193,6 +193,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
       await Promise.all([...disposing]);
+      denyMasks.close();
       emptyFile.dispose();
     },
   };
