@@ -32,8 +32,14 @@ const NONE: readonly string[] = Object.freeze([]);
 export interface DirRecord {
   dev: bigint;
   ino: bigint;
-  /** ctime when read; -1n when it changed too shortly before (read again next time, see racyMs). */
+  /** ctime when read. */
   ctimeNs: bigint;
+  /**
+   * Changed too shortly before it was read (see ScanLimits.racyMs): a change in the same clock tick
+   * keeps the ctime, so it is read again by the next scan. Meanwhile it is used like any record:
+   * what it can miss was made in that tick, after the read, like a file made after a check.
+   */
+  racy: boolean;
   /** When a scan last found it unchanged, or read it (Date.now()). */
   checkedAt: number;
   /** Id of the latest scan that reached it: records no complete scan reaches any more are dropped. */
@@ -194,7 +200,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
 
   const read = async (rel: string, fd: number, st: BigIntStats, checkedAt: number): Promise<DirRecord> => {
     stats.read++;
-    const rec: DirRecord = { dev: st.dev, ino: st.ino, ctimeNs: st.ctimeNs, checkedAt, seen: id, size: 0, subdirs: [], files: NONE, dirs: NONE, symlinks: NONE, whole: false };
+    const rec: DirRecord = { dev: st.dev, ino: st.ino, ctimeNs: st.ctimeNs, racy: false, checkedAt, seen: id, size: 0, subdirs: [], files: NONE, dirs: NONE, symlinks: NONE, whole: false };
     const files: string[] = [];
     const dirs: string[] = [];
     const symlinks: string[] = [];
@@ -223,7 +229,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     if (dirs.length) rec.dirs = dirs;
     if (symlinks.length) rec.symlinks = symlinks;
     // Changed just before it was read: a change in the same clock tick would go unseen. Read it again next time.
-    if (BigInt(Date.now()) * 1_000_000n - st.ctimeNs <= BigInt(limits.racyMs) * 1_000_000n) rec.ctimeNs = -1n;
+    rec.racy = BigInt(Date.now()) * 1_000_000n - st.ctimeNs <= BigInt(limits.racyMs) * 1_000_000n;
     return rec;
   };
 
@@ -238,7 +244,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     const path = item.parent ? `/proc/self/fd/${item.parent.fd}/${nameOf(item.rel)}` : root;
     // A directory without subdirectories needs no descriptor of its own: one lstat beneath its
     // parent's (the last component is not followed) tells whether it changed.
-    if (old && item.parent && mine() && old.subdirs.length === 0 && !old.whole && old.ctimeNs !== -1n) {
+    if (old && item.parent && mine() && old.subdirs.length === 0 && !old.whole && !old.racy) {
       const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
       if (st && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev) {
         release(item.parent);
@@ -276,13 +282,14 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
       index.identity = { dev: st.dev, ino: st.ino };
     }
     const now = Date.now();
-    if (old && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev && mine()) {
-      confirm(old);
+    const same = old !== undefined && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev && mine();
+    if (same) confirm(old);
+    if (same && !old.racy) {
       take(item, old, fd);
       return;
     }
-    // Changed: no command may rely on the old record any more.
-    if (old && mine()) index.records.delete(item.rel);
+    // Changed: no command may rely on the old record any more (a racy one stays usable while read again).
+    if (old && !same && mine()) index.records.delete(item.rel);
     reading.add(item.rel);
     read(item.rel, fd, st, now)
       .then(
@@ -369,7 +376,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
       let budget = limits.maxDirs;
       while (todo.length > 0) {
         const rel = todo.pop()!;
-        const r = reading.has(rel) ? undefined : index.records.get(rel);
+        const r = index.records.get(rel); // one being read because it changed has none
         if (!r || r.whole || r.checkedAt < trustSince || !mine() || budget-- <= 0) {
           f.hidden.push(rel);
           continue;

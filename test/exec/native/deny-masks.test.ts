@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bwrapArgs } from "../../../src/exec/native/bwrap-args.js";
 import { createRootIndex, startScan, type RootIndex } from "../../../src/exec/native/deny-index.js";
-import { createDenyMaskCache, DENY_SCAN_RULE, mergeMasks, type DenyMasks } from "../../../src/exec/native/deny-masks.js";
+import { createDenyMaskCache, DENY_SCAN_RULE, mergeMasks, type DenyMaskCache, type DenyMasks } from "../../../src/exec/native/deny-masks.js";
 import { boundMasks, MAX_MASK_MOUNTS } from "../../../src/exec/native/mask-bound.js";
 import type { HostLayout } from "../../../src/exec/native/host-layout.js";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
@@ -484,19 +484,18 @@ describe("execute_command under bubblewrap never shows a deny match", () => {
     expect(r.stdout).toBe("plain data\n");
   });
 
-  it("refuses, with rule execution.deny_scan_limit, a root with more entries than the policy allows", async () => {
+  it("more directories than execution.deny_scan_limit: the command runs, the excess is hidden, nothing refused", async () => {
     const big = tempDir("deny-big");
     try {
-      for (let i = 0; i < 1100; i++) writeFileSync(join(big, `f${i}`), "");
+      for (let i = 0; i < 1100; i++) mkdirSync(join(big, "many", `d${i}`), { recursive: true });
+      writeFileSync(join(big, ".env"), canary);
+      writeFileSync(join(big, "data.txt"), "data\n");
       const { bridge, audit } = bridgeWith(backend, [{ path: big, writable: true }], { policy: testPolicy({ deny_scan_limit: 1000 }) });
-      const out = await bridge.execute({ command: "echo ran > ran.txt" });
-      expect(out.allowed).toBe(false);
-      expect(out.rule).toBe("execution.deny_scan_limit");
-      expect(out.reason).toContain("1000");
-      expect(existsSync(join(big, "ran.txt"))).toBe(false);
-      expect(audit.records[0]).toMatchObject({ decision: "deny", rule: "execution.deny_scan_limit" });
-      const ok = await bridgeWith(backend, [{ path: big, writable: true }], { policy: testPolicy({ deny_scan_limit: 2000 }) }).bridge.execute({ command: "echo ran" });
-      expect(ok.result?.stdout).toBe("ran\n");
+      const out = await bridge.execute({ command: "cat .env data.txt; ls many | wc -l; echo ran > ran.txt" });
+      expect(out.allowed).toBe(true);
+      expect(out.result?.stdout).toBe("data\n0\n");
+      expect(existsSync(join(big, "ran.txt"))).toBe(true);
+      expect(audit.records[0]).toMatchObject({ decision: "allow" });
     } finally {
       cleanup(big);
     }
@@ -508,4 +507,62 @@ describe("execute_command under bubblewrap never shows a deny match", () => {
     expect(lstatSync(join(root, "dangling.pem")).isSymbolicLink()).toBe(true);
     expect(lstatSync(join(root, "link")).isSymbolicLink()).toBe(true);
   });
+});
+
+describe("a flood of entries never locks commands out (issue 10, finding 5)", () => {
+  let backend: ExecBackend;
+  let cache: DenyMaskCache;
+  let root: string;
+  const policy = testPolicy({ timeout_s: 120 });
+  beforeAll(() => {
+    cache = createDenyMaskCache();
+    backend = createNativeBackend({ confinement: "bubblewrap", denyMaskCache: cache });
+    root = tempDir("deny-flood");
+    writeFileSync(join(root, ".env"), `${canary} outside\n`);
+    mkdirSync(join(root, "keep"));
+    writeFileSync(join(root, "keep", "notes.txt"), "kept\n");
+  });
+  afterAll(async () => {
+    await backend.close();
+    cleanup(root);
+  });
+  const sh = async (command: string) => {
+    const { bridge } = bridgeWith(backend, [{ path: root, writable: true }], { policy });
+    const started = performance.now();
+    const out = await bridge.execute({ command });
+    expect(out.allowed, out.reason).toBe(true);
+    return { ...out.result!, ms: performance.now() - started };
+  };
+
+  it("one command makes 200 001 entries; the next starts within the budget, secrets stay hidden, rm -rf cleans up", async () => {
+    // The flood, made by a command (a secret inside it too).
+    const made = await sh(
+      `python3 -c 'import os\nos.makedirs("flood/sub")\nopen("flood/sub/.env", "w").write("${canary} inside")\nfor i in range(200000): os.close(os.open("flood/f%d" % i, os.O_CREAT | os.O_WRONLY))'`,
+    );
+    expect(made.exit_code, made.stderr).toBe(0);
+
+    // Right after: not refused, no longer than the budget (500 ms) plus bubblewrap; the flood not
+    // yet checked is hidden, the secrets are, the rest of the root is not.
+    const next = await sh("cat .env flood/sub/.env; cat keep/notes.txt; ls flood | wc -l");
+    expect(next.exit_code).toBe(0);
+    expect(next.stdout + next.stderr).not.toContain(canary);
+    expect(next.stdout).toMatch(/^kept\n(0|200001)\n$/);
+    expect(next.ms).toBeLessThan(500 + 1500);
+
+    // The index catches up in the background; then the flood is visible and removable.
+    await cache.settled();
+    const seen = await sh("ls flood | wc -l; cat flood/sub/.env .env; echo end");
+    expect(seen.stdout).toBe("200001\nend\n");
+    const rm = await sh("rm -rf flood; echo rc=$?");
+    // Everything goes but the masked secret (a mount point: EBUSY) and the directories above it.
+    expect(rm.stdout).toContain("rc=1");
+    expect(rm.stderr).toMatch(/flood\/sub\/.env': Device or resource busy/);
+    expect(readdirSync(join(root, "flood"))).toEqual(["sub"]);
+    expect(readFileSync(join(root, "flood", "sub", ".env"), "utf8")).toBe(`${canary} inside`);
+
+    // Later commands see the rest, and still not the secrets.
+    const later = await sh("ls -A; ls -A flood/sub; cat .env flood/sub/.env keep/notes.txt");
+    expect(later.stdout).toBe(".env\nflood\nkeep\n.env\nkept\n");
+    expect(later.ms).toBeLessThan(2000);
+  }, 120_000);
 });
