@@ -47,7 +47,10 @@ try {
       console.log(`${name.padEnd(12)} refused: ${err.message}`);
       continue;
     }
-    await cache.settled?.(); // the new index finishes in the background
+    // The index finishes in the background; one more full check, as a command a few seconds later would make.
+    await cache.settled?.();
+    await check();
+    await cache.settled?.();
     const later = [];
     let hidden = 0;
     for (let i = 0; i < N; i++) {
