@@ -245,7 +245,12 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     // A directory without subdirectories needs no descriptor of its own: one lstat beneath its
     // parent's (the last component is not followed) tells whether it changed.
     if (old && item.parent && mine() && old.subdirs.length === 0 && !old.whole && !old.racy) {
-      const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      let st: BigIntStats | undefined;
+      try {
+        st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      } catch {
+        // judged below, through open
+      }
       if (st && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev) {
         release(item.parent);
         stats.checked++;
