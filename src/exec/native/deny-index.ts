@@ -148,6 +148,8 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
   let complete = false;
   let rootFailure: ExecRefusal | undefined;
   let compacted: Found | undefined;
+  /** Directories not checked when the scan was stopped: hidden (or trusted) by found(), never dropped. */
+  let abandoned: string[] = [];
   let wake: (() => void) | undefined;
   const wakeUp = () => {
     const w = wake;
@@ -174,9 +176,9 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     }
   };
 
-  /** Found unchanged now. */
-  const confirm = (rec: DirRecord) => {
-    rec.checkedAt = Math.max(rec.checkedAt, Date.now());
+  /** Found unchanged at `now`. */
+  const confirm = (rec: DirRecord, now: number) => {
+    rec.checkedAt = Math.max(rec.checkedAt, now);
     rec.seen = Math.max(rec.seen, id);
   };
   /** Uses a record (found unchanged or just read): its matches, then its subdirectories beneath `fd`. */
@@ -254,7 +256,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
       if (st && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev) {
         release(item.parent);
         stats.checked++;
-        confirm(old);
+        confirm(old, Date.now());
         take(item, old, undefined);
         return;
       }
@@ -288,7 +290,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     }
     const now = Date.now();
     const same = old !== undefined && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev && mine();
-    if (same) confirm(old);
+    if (same) confirm(old, now); // the same instant as a new record's: the re-read of a racy one replaces it
     if (same && !old.racy) {
       take(item, old, fd);
       return;
@@ -368,6 +370,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     stop() {
       if (stopped) return;
       stopped = true;
+      abandoned = [...stack.map((i) => i.rel), ...reading];
       for (const item of stack) release(item.parent);
       stack.length = 0;
       wakeUp();
@@ -378,6 +381,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
       // Not reached yet (or being read): what a recent enough check recorded, else hidden whole.
       const todo = stack.map((i) => i.rel);
       push(todo, [...reading]);
+      push(todo, abandoned);
       let budget = limits.maxDirs;
       while (todo.length > 0) {
         const rel = todo.pop()!;

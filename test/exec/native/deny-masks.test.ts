@@ -202,6 +202,17 @@ describe("deny scan without a lock-out: time budget, index bound, hidden what is
     cache.close();
   });
 
+  it("a check stopped early (a newer one took over) still hides what it did not reach", async () => {
+    const scan = startScan(createRootIndex(), root, compileDenyRules(DEFAULT_DENY_GLOBS), { maxDirs: 100_000, maxMatchesPerDir: MAX_MASK_MOUNTS, racyMs: -1 });
+    await new Promise((r) => setTimeout(r, 20));
+    scan.stop();
+    await scan.done;
+    expect(scan.complete).toBe(false);
+    const f = scan.found(Date.now()); // nothing older trusted
+    expect(f.hidden.length).toBeGreaterThan(0);
+    expect(f.hidden.some((h) => h === "" || h === "flood")).toBe(true);
+  });
+
   it("more directories than the index bound: the rest is hidden, nothing refused", async () => {
     const r = await scanOnce(root, { maxDirs: 1000, racyMs: -1 });
     expect(r.complete).toBe(true);
