@@ -171,6 +171,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       roots: call.roots.map((r) => ({ path: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
       denyGlobs: policy.filesystem.deny,
       denyScanLimit: e.deny_scan_limit,
+      denyScanBudgetMs: e.deny_scan_budget_ms,
       signal,
     };
   }

@@ -27,8 +27,10 @@ export interface ExecRequest {
   roots: { path: string; writable: boolean; held?: HeldDir }[];
   /** policy filesystem.deny: matches inside the roots are hidden from the command (native bubblewrap). */
   denyGlobs?: string[];
-  /** policy execution.deny_scan_limit: entries per root the native backend reads to find them before refusing. */
+  /** policy execution.deny_scan_limit: directories per root the native backend indexes to find them; the rest is hidden. */
   denyScanLimit?: number;
+  /** policy execution.deny_scan_budget_ms: how long the command waits for that check before starting with what is unchecked hidden. */
+  denyScanBudgetMs?: number;
   signal?: AbortSignal;
   /** Called with output as it arrives (for progress notifications and background retention). */
   onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;

@@ -1,9 +1,8 @@
-import { chmodSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { compileDenyRules, type DenyRules } from "../../policy/path-rules.js";
-import { ExecRefusal } from "../errors.js";
+import { createRootIndex, startScan, type DenyScan, type Found, type RootIndex } from "./deny-index.js";
+import { boundMasks, MAX_MASK_MOUNTS } from "./mask-bound.js";
+
+export { DENY_SCAN_RULE } from "./deny-index.js";
 
 /**
  * What bubblewrap must hide inside the roots so that a command sees no more than the file tools do
@@ -12,7 +11,10 @@ import { ExecRefusal } from "../errors.js";
 export interface DenyMasks {
   /** Matching regular files, FIFOs, sockets, devices: covered by an empty read-only file. */
   files: string[];
-  /** Matching directories: covered by an empty read-only tmpfs (nothing below is walked). */
+  /**
+   * Directories covered by an empty read-only directory (nothing below is walked): matching ones, and
+   * every directory of `unscanned`.
+   */
   dirs: string[];
   /**
    * Directories between a root and a mask: bound onto themselves so they become mount points that
@@ -27,173 +29,72 @@ export interface DenyMasks {
    * masked) by its own name.
    */
   symlinks: string[];
+  /**
+   * Directories hidden whole although their name matches nothing, because their content was not
+   * checked before the command: not reached within the time budget (and no check recent enough),
+   * beyond the index bound, unreadable, or holding more masks than can be mounted one by one. Every
+   * one is ALSO in `dirs` and is mounted exactly like the other `dirs` (the empty directory, bound
+   * read-only, after every bind); nothing extra to mount. Listed apart to say why content is
+   * missing; it shows again once the index catches up. A root itself can be listed (see boundMasks).
+   */
+  unscanned?: string[];
 }
 
+export const EMPTY_MASKS: DenyMasks = { files: [], dirs: [], pins: [], symlinks: [], unscanned: [] };
+
+/** Per request: policy execution.deny_scan_limit and execution.deny_scan_budget_ms. */
 export interface DenyScanBounds {
-  /** Entries (files, directories, links) read per root before refusing; policy execution.deny_scan_limit. */
-  maxEntries: number;
-  /** Wall time per root before refusing. */
-  maxMs: number;
-}
-
-export const EMPTY_MASKS: DenyMasks = { files: [], dirs: [], pins: [], symlinks: [] };
-
-/** Rule of the refusal when a root is too large (or too slow) to scan. */
-export const DENY_SCAN_RULE = "execution.deny_scan_limit";
-
-/** Directories read at once: readdir runs on libuv's pool, so a little parallelism hides latency. */
-const PARALLEL_READDIRS = 8;
-
-/**
- * What one directory held when it was last read, kept between scans. It is reused only while the
- * directory's ctime (and inode) are unchanged: adding, removing or renaming an entry updates the
- * ctime, and no unprivileged call can set it back (unlike the mtime, which `touch -d` forges).
- */
-interface DirMemo {
-  dev: bigint;
-  ino: bigint;
-  ctimeNs: bigint;
-  entries: number;
-  /** Non-matching subdirectories, walked next. */
-  subdirs: string[];
-  files: string[];
-  dirs: string[];
-  symlinks: string[];
-}
-
-/** Directory path (relative to its root) -> what it held. */
-export type DenyScanMemo = Map<string, DirMemo>;
-
-/**
- * A directory changed less than this long before it was read is read again next time: file
- * timestamps come from a coarse clock, so a change in the same tick would keep the same ctime.
- */
-const RACY_MS = 1000;
-
-/**
- * Walks one root and returns what matches a deny glob, with the same pure matcher as the WASI
- * sandbox (src/policy/path-rules.ts) on paths relative to the root. Symlinks are never followed;
- * a matching directory is masked whole and not entered. Every entry is either judged or the scan
- * fails: an unreadable directory, too many entries or too much time throw ExecRefusal (fail closed).
- * With the memo of a previous scan, a directory whose ctime did not change is not read again (one
- * lstat instead of a readdir and a match per entry); the returned memo serves the next scan.
- */
-export async function scanDenyMasks(
-  root: string,
-  rules: DenyRules,
-  bounds: DenyScanBounds,
-  previous: DenyScanMemo = new Map(),
-  racyMs = RACY_MS,
-): Promise<DenyMasks & { entries: number; read: number; memo: DenyScanMemo }> {
-  const started = performance.now();
-  const out: DenyMasks = { files: [], dirs: [], pins: [], symlinks: [] };
-  const memo: DenyScanMemo = new Map();
-  const abs = (rel: string) => (rel === "" ? root : root === "/" ? `/${rel}` : `${root}/${rel}`);
-  let entries = 0;
-  let read = 0;
-  const queue: string[] = [""];
-  let failure: ExecRefusal | undefined;
-
-  const tooSlow = () => new ExecRefusal(DENY_SCAN_RULE, `checking ${root} against filesystem.deny took more than ${bounds.maxMs} ms; choose a smaller root`);
-  const check = () => {
-    if (entries > bounds.maxEntries)
-      failure ??= new ExecRefusal(DENY_SCAN_RULE, `more than ${bounds.maxEntries} entries under ${root}: too many to check against filesystem.deny before the command starts; raise execution.deny_scan_limit or choose a smaller root`);
-    else if (performance.now() - started > bounds.maxMs) failure ??= tooSlow();
-  };
-  const failOn = (rel: string, err: unknown) => {
-    // Removed (or replaced) since its parent was read: nothing left below it to hide. Anything
-    // else (EACCES, EIO...) could hide a secret: refuse.
-    const code = (err as NodeJS.ErrnoException).code;
-    if ((code === "ENOENT" || code === "ENOTDIR") && rel !== "") return;
-    failure ??= new ExecRefusal(DENY_SCAN_RULE, `cannot check ${abs(rel)} against filesystem.deny (${code ?? String(err)})`);
-  };
-  /** The directory as it is now: its memo when unchanged, else read (ctime taken before reading). */
-  const visit = async (rel: string): Promise<DirMemo | undefined> => {
-    // Synchronous: a few microseconds, where a promise round trip through the thread pool costs ten times that.
-    const st = lstatSync(abs(rel), { bigint: true });
-    if (!st.isDirectory()) return undefined; // replaced since its parent was read; its name did not match
-    const old = previous.get(rel);
-    if (old && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev) return old;
-    const list = await readdir(abs(rel), { withFileTypes: true });
-    read++;
-    const m: DirMemo = { dev: st.dev, ino: st.ino, ctimeNs: st.ctimeNs, entries: list.length, subdirs: [], files: [], dirs: [], symlinks: [] };
-    for (const e of list) {
-      const child = rel === "" ? e.name : `${rel}/${e.name}`;
-      if (rules.matchOne(child) !== null) (e.isSymbolicLink() ? m.symlinks : e.isDirectory() ? m.dirs : m.files).push(child);
-      else if (e.isDirectory()) m.subdirs.push(child);
-    }
-    // Changed just before it was read: a change in the same clock tick would go unseen. Read it again next time.
-    if (BigInt(Date.now()) * 1_000_000n - st.ctimeNs <= BigInt(racyMs) * 1_000_000n) m.ctimeNs = -1n;
-    return m;
-  };
-  const take = (rel: string, m: DirMemo | undefined) => {
-    if (!m) return;
-    memo.set(rel, m);
-    entries += m.entries;
-    out.files.push(...m.files);
-    out.dirs.push(...m.dirs);
-    out.symlinks.push(...m.symlinks);
-    queue.push(...m.subdirs);
-  };
-
-  await new Promise<void>((resolve) => {
-    // A directory that never answers (a hung network filesystem) must not hold the command forever.
-    const timer = setTimeout(() => {
-      failure ??= tooSlow();
-      resolve();
-    }, Math.max(0, bounds.maxMs));
-    let active = 0;
-    const pump = () => {
-      while (failure === undefined && active < PARALLEL_READDIRS && queue.length > 0) {
-        const rel = queue.pop()!;
-        active++;
-        visit(rel)
-          .then(
-            (m) => take(rel, m),
-            (err: unknown) => failOn(rel, err),
-          )
-          .finally(() => {
-            active--;
-            check();
-            pump();
-          });
-      }
-      if (active === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    pump();
-  });
-  if (failure) throw failure;
-  // Directories between the root and each mask: pinned so they cannot be renamed (see DenyMasks.pins).
-  const pins = new Set<string>();
-  for (const rel of [...out.files, ...out.dirs]) {
-    const parts = rel.split("/");
-    for (let i = 1; i < parts.length; i++) pins.add(parts.slice(0, i).join("/"));
-  }
-  const toAbs = (list: Iterable<string>) => [...list].map(abs);
-  return { files: toAbs(out.files), dirs: toAbs(out.dirs), pins: toAbs(pins), symlinks: toAbs(out.symlinks), entries, read, memo };
+  /** Directories per root kept in the index (memory); beyond it, the rest is hidden. */
+  maxDirs: number;
+  /** How long a command waits for the check before it starts with what is not checked hidden. */
+  budgetMs?: number;
 }
 
 export interface DenyMaskCacheOptions {
-  /** Wall time bound of one root's scan. Default 10 000 ms. */
-  maxMs?: number;
-  /** See RACY_MS (tests). */
+  /** Default of DenyScanBounds.budgetMs. Default 500 ms. */
+  budgetMs?: number;
+  /**
+   * A directory a command's own check did not reach in its budget is shown as the index holds it
+   * when some check found it unchanged (or read it) at most this long before; otherwise it is
+   * hidden. Default 10 000 ms: no later than the old full walk, which could take 10 s before a
+   * command started.
+   */
+  trustMs?: number;
+  /** See ScanLimits.racyMs (tests). Default 1000 ms. */
   racyMs?: number;
+  /** See MAX_MASK_MOUNTS (tests). */
+  maxMounts?: number;
+}
+
+/** Roots whose index is kept (the most recently used). */
+const MAX_ROOTS = 32;
+/** Scans of one root at once: a newer one stops the oldest. */
+const MAX_SCANS_PER_ROOT = 2;
+
+interface RootState {
+  index: RootIndex;
+  scans: { scan: DenyScan; generation: number; maxDirs: number }[];
 }
 
 /**
- * Scans every root before every command, cheaply: each root's last walk is kept (DenyScanMemo) and
- * only directories whose ctime changed are read again. Concurrent commands share a walk in flight,
- * unless a command ended since it started (it may have written). One cache per backend instance.
+ * The deny masks for each command, within a time budget and without a lock-out. Each root keeps an
+ * index (deny-index.ts) of what every directory held, checked again before each command: an
+ * unchanged directory costs one open and fstat, never a read of its entries, so the cost grows with
+ * the directories, never with the files. A check that does not finish within the budget goes on in
+ * the background for the next command, and this command starts at once with every directory not
+ * checked recently enough hidden whole (fail closed: hidden, not lost). Concurrent commands share
+ * a check under way unless a command ended since it started (it may have written). One cache per
+ * backend instance.
  */
 export function createDenyMaskCache(options: DenyMaskCacheOptions = {}) {
-  const maxMs = options.maxMs ?? 10_000;
-  const memos = new Map<string, DenyScanMemo>();
-  const inflight = new Map<string, { generation: number; scan: Promise<DenyMasks> }>();
+  const defaultBudgetMs = options.budgetMs ?? 500;
+  const trustMs = options.trustMs ?? 10_000;
+  const racyMs = options.racyMs ?? 1000;
+  const maxMounts = options.maxMounts ?? MAX_MASK_MOUNTS;
+  const roots = new Map<string, RootState>();
   const compiled = new Map<string, DenyRules>();
   let generation = 0;
+  let closed = false;
 
   function rulesFor(globs: readonly string[]): DenyRules {
     const key = JSON.stringify(globs);
@@ -202,87 +103,110 @@ export function createDenyMaskCache(options: DenyMaskCacheOptions = {}) {
     return rules;
   }
 
-  function scanRoot(root: string, globs: readonly string[], maxEntries: number): Promise<DenyMasks> {
+  function scanFor(root: string, globs: readonly string[], maxDirs: number): DenyScan {
     const key = `${root}\0${JSON.stringify(globs)}`;
-    const running = inflight.get(key);
-    if (running && running.generation === generation) return running.scan;
-    const scan = scanDenyMasks(root, rulesFor(globs), { maxEntries, maxMs }, memos.get(key), options.racyMs).then(
-      (r) => {
-        memos.delete(key); // re-inserted last: the map keeps the most recently used roots
-        memos.set(key, r.memo);
-        if (memos.size > 32) memos.delete(memos.keys().next().value!);
-        return r;
-      },
-      (err: unknown) => {
-        memos.delete(key);
-        throw err;
-      },
-    );
-    const entry = { generation, scan };
-    inflight.set(key, entry);
+    let state = roots.get(key);
+    if (state) roots.delete(key); // re-inserted last: the map keeps the most recently used roots
+    state ??= { index: createRootIndex(), scans: [] };
+    roots.set(key, state);
+    if (roots.size > MAX_ROOTS) {
+      const [oldKey, old] = roots.entries().next().value!;
+      for (const s of old.scans) s.scan.stop();
+      roots.delete(oldKey);
+    }
+    const running = state.scans.find((s) => s.generation === generation && s.maxDirs === maxDirs);
+    if (running) return running.scan;
+    if (state.scans.length >= MAX_SCANS_PER_ROOT) state.scans.shift()!.scan.stop();
+    const scan = startScan(state.index, root, rulesFor(globs), { maxDirs, maxMatchesPerDir: maxMounts, racyMs });
+    const entry = { scan, generation, maxDirs };
+    const s = state;
+    s.scans.push(entry);
     const forget = () => {
-      if (inflight.get(key) === entry) inflight.delete(key);
+      const i = s.scans.indexOf(entry);
+      if (i >= 0) s.scans.splice(i, 1);
     };
-    scan.then(forget, forget);
+    scan.done.then(forget, forget);
     return scan;
   }
 
   return {
-    /** Masks for every root (deduplicated, those under a masked directory dropped); throws ExecRefusal. */
-    async masksFor(roots: readonly { path: string }[], globs: readonly string[], maxEntries: number): Promise<DenyMasks> {
+    /**
+     * Masks for every root (deduplicated, those under a hidden directory dropped, at most
+     * MAX_MASK_MOUNTS mounts). Waits at most the budget; throws ExecRefusal only when a root itself
+     * cannot be read.
+     */
+    async masksFor(roots: readonly { path: string }[], globs: readonly string[], bounds: DenyScanBounds | number): Promise<DenyMasks> {
       if (globs.length === 0 || roots.length === 0) return EMPTY_MASKS;
-      return mergeMasks(await Promise.all(roots.map((r) => scanRoot(r.path, globs, maxEntries))));
+      if (closed) throw new Error("deny mask cache closed");
+      const b = typeof bounds === "number" ? { maxDirs: bounds } : bounds;
+      const budgetMs = b.budgetMs ?? defaultBudgetMs;
+      const scans = roots.map((r) => scanFor(r.path, globs, b.maxDirs));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([Promise.all(scans.map((s) => s.done)), new Promise((r) => (timer = setTimeout(r, Math.max(0, budgetMs))))]);
+      } finally {
+        clearTimeout(timer);
+      }
+      const trustSince = Date.now() - trustMs;
+      const sets = scans.map((s, i) => absolute(roots[i]!.path, s.found(trustSince)));
+      return boundMasks(mergeMasks(sets), roots.map((r) => r.path), maxMounts);
     },
-    /** A command ended: a walk already under way may have missed what it wrote. */
+    /** A command ended: a check already under way may have missed what it wrote. */
     invalidate() {
       generation++;
     },
+    /** Resolves when no check is under way any more (tests, benchmarks). */
+    async settled(): Promise<void> {
+      for (;;) {
+        const pending = [...roots.values()].flatMap((s) => s.scans.map((e) => e.scan.done));
+        if (pending.length === 0) return;
+        await Promise.allSettled(pending);
+      }
+    },
+    /** Stops every check and releases its descriptors. */
+    close() {
+      closed = true;
+      for (const s of roots.values()) for (const e of s.scans) e.scan.stop();
+      roots.clear();
+    },
   };
+}
+
+export type DenyMaskCache = ReturnType<typeof createDenyMaskCache>;
+
+/** Root-relative results as absolute host paths ("" is the root itself). */
+function absolute(root: string, f: Found): DenyMasks {
+  const abs = (rel: string) => (rel === "" ? root : root === "/" ? `/${rel}` : `${root}/${rel}`);
+  const hidden = f.hidden.map(abs);
+  return { files: f.files.map(abs), dirs: [...f.dirs.map(abs), ...hidden], pins: [], symlinks: f.symlinks.map(abs), unscanned: hidden };
 }
 
 /**
  * One mask set for nested or repeated roots: the union (fail closed: a path hidden relative to
  * either root stays hidden), without duplicates, and without masks inside a masked directory (its
- * tmpfs is read-only: bubblewrap could not create their mount points).
+ * empty directory is read-only: bubblewrap could not create their mount points).
  */
 export function mergeMasks(sets: readonly DenyMasks[]): DenyMasks {
-  const dirs = [...new Set(sets.flatMap((s) => s.dirs))].sort();
-  const underDir = (p: string) => dirs.some((d) => p.startsWith(d + "/"));
-  const keep = (list: string[]) => [...new Set(list)].filter((p) => !underDir(p));
+  const covering = new Set(sets.flatMap((s) => [...s.dirs, ...(s.unscanned ?? [])]));
+  const underDir = (p: string) => {
+    for (let q = parentOf(p); q !== undefined; q = parentOf(q)) if (covering.has(q)) return true;
+    return false;
+  };
+  const keep = (list: Iterable<string>) => [...new Set(list)].filter((p) => !underDir(p));
+  const dirs = keep(covering).sort();
+  const hidden = new Set(sets.flatMap((s) => s.unscanned ?? []));
   return {
-    dirs: keep(dirs),
-    files: keep(sets.flatMap((s) => s.files)),
-    pins: keep(sets.flatMap((s) => s.pins)).filter((p) => !dirs.includes(p)),
+    dirs,
+    files: keep(sets.flatMap((s) => s.files)).filter((p) => !covering.has(p)),
+    pins: keep(sets.flatMap((s) => s.pins)).filter((p) => !covering.has(p)),
     symlinks: [...new Set(sets.flatMap((s) => s.symlinks))],
+    unscanned: dirs.filter((d) => hidden.has(d)),
   };
 }
 
-/**
- * The empty read-only file bound over masked files: reading gives nothing (as an empty file, not an
- * error that would make `grep -r` fail on every masked file), writing fails with EROFS. It lives
- * in a private directory; checked before each use and recreated if it went missing or changed.
- */
-export function createEmptyMaskFile(): { path(): string; dispose(): void } {
-  let dir: string | undefined;
-  let file: string | undefined;
-  return {
-    path() {
-      try {
-        const st = lstatSync(file ?? "");
-        if (st.isFile() && st.size === 0 && (st.mode & 0o222) === 0) return file!;
-      } catch {
-        // not made yet, or removed (a /tmp cleaner)
-      }
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = mkdtempSync(join(tmpdir(), "warden-mask-"));
-      file = join(dir, "empty");
-      writeFileSync(file, "", { mode: 0o444 });
-      chmodSync(file, 0o444);
-      return file;
-    },
-    dispose() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = file = undefined;
-    },
-  };
+function parentOf(path: string): string | undefined {
+  if (path === "/" || path === "") return undefined;
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
 }
+

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { createDenyMaskCache, EMPTY_MASKS } from "./deny-masks.js";
+import { createDenyMaskCache, EMPTY_MASKS, type DenyMaskCache } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createMaskSources } from "./mask-sources.js";
@@ -24,8 +24,8 @@ export interface NativeBackendOptions {
   cgroups?: boolean;
   /** Keep one launcher ready with its cgroups joined (zygote.ts). Default true. */
   prestart?: boolean;
-  /** Wall time bound of the filesystem.deny scan of one root (deny-masks.ts); beyond it the command is refused. Default 10 000 ms. */
-  denyScanTimeoutMs?: number;
+  /** The filesystem.deny index (deny-masks.ts); default: one of its own (tests pass theirs to watch it). */
+  denyMaskCache?: DenyMaskCache;
 }
 
 /** What the native backend will actually do, for describe() and get_system_info. */
@@ -52,7 +52,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     disposing.add(pending);
     void pending.finally(() => disposing.delete(pending));
   };
-  const denyMasks = createDenyMaskCache({ maxMs: options.denyScanTimeoutMs ?? 10_000 });
+  const denyMasks = options.denyMaskCache ?? createDenyMaskCache();
   const maskSources = createMaskSources();
   const instance = randomBytes(3).toString("hex");
   let seq = 0;
@@ -119,7 +119,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
    */
   async function sandboxPlan(request: ExecRequest): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
     const masks = request.denyGlobs?.length
-      ? await denyMasks.masksFor(request.roots, request.denyGlobs, request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT)
+      ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs })
       : EMPTY_MASKS;
     const binds = openBinds(request.roots, masks.pins);
     try {
@@ -223,6 +223,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
       await Promise.all([...disposing]);
+      denyMasks.close();
       maskSources.dispose();
     },
   };

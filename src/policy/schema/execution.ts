@@ -57,7 +57,18 @@ export const executionSchema = z
       .min(1000)
       .max(10_000_000)
       .default(200_000)
-      .describe("Entries per root the native backend reads before each command to hide filesystem.deny matches from it; a larger root refuses the command (rule execution.deny_scan_limit)."),
+      .describe(
+        "Directories per root the native backend keeps in its index of filesystem.deny matches (memory: ~200 bytes each). Directories beyond it are hidden from commands (an empty read-only directory), never refused.",
+      ),
+    deny_scan_budget_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(500)
+      .describe(
+        "How long a native command waits for the filesystem.deny check of its roots. What is not checked by then (and not checked in the last 10 s) is hidden for that command; the check finishes in the background for the next one.",
+      ),
     docker: z
       .object({
         image: z.string().min(1).default("warden-sandbox:latest").describe("Image of the session container (docker_socket); a minimal one (busybox) for volume_mount."),

@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDenyMaskCache, DENY_SCAN_RULE, mergeMasks, scanDenyMasks } from "../../../src/exec/native/deny-masks.js";
+import { createRootIndex, startScan, type RootIndex } from "../../../src/exec/native/deny-index.js";
+import { createDenyMaskCache, DENY_SCAN_RULE, mergeMasks, type DenyMaskCache, type DenyMasks } from "../../../src/exec/native/deny-masks.js";
+import { boundMasks, MAX_MASK_MOUNTS } from "../../../src/exec/native/mask-bound.js";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
 import { parsePolicy } from "../../../src/config/load-policy.js";
 import { ExecRefusal } from "../../../src/exec/errors.js";
@@ -35,10 +37,28 @@ function makeTree(root: string): void {
   execFileSync("mkfifo", [join(root, "pipe.pem")]);
 }
 
-describe("scanDenyMasks (real tree, pure matcher of the WASI sandbox)", () => {
+/** One complete scan with a fresh (or given) index; results relative to the root. */
+async function scanOnce(root: string, opts: { index?: RootIndex; maxDirs?: number; racyMs?: number } = {}) {
+  const scan = startScan(opts.index ?? createRootIndex(), root, compileDenyRules(DEFAULT_DENY_GLOBS), {
+    maxDirs: opts.maxDirs ?? 100_000,
+    maxMatchesPerDir: MAX_MASK_MOUNTS,
+    racyMs: opts.racyMs ?? 1000,
+  });
+  await scan.done;
+  const f = scan.found(Date.now());
+  const sort = (l: string[]) => [...l].sort();
+  return { files: sort(f.files), dirs: sort(f.dirs), symlinks: sort(f.symlinks), hidden: sort(f.hidden), stats: scan.stats, complete: scan.complete };
+}
+
+/** A fresh cache with the default deny globs (a tree made just now counts as settled: racyMs -1). */
+function masksOf(cache: ReturnType<typeof createDenyMaskCache>, root: string, bounds: { maxDirs?: number; budgetMs?: number } = {}) {
+  return cache.masksFor([{ path: root }], DEFAULT_DENY_GLOBS, { maxDirs: 100_000, budgetMs: 10_000, ...bounds });
+}
+
+const rel = (root: string, l: string[] = []) => l.map((p) => (p === root ? "" : p.slice(root.length + 1))).sort();
+
+describe("deny scan (real tree, pure matcher of the WASI sandbox)", () => {
   let root: string;
-  const rules = compileDenyRules(DEFAULT_DENY_GLOBS);
-  const bounds = { maxEntries: 10_000, maxMs: 10_000 };
   beforeAll(() => {
     root = tempDir("deny-scan");
     makeTree(root);
@@ -47,82 +67,274 @@ describe("scanDenyMasks (real tree, pure matcher of the WASI sandbox)", () => {
   afterAll(() => cleanup(root));
 
   it("finds every match, masks a matching directory whole, pins the directories above masks", async () => {
-    const m = await scanDenyMasks(root, rules, bounds);
-    const rel = (l: string[]) => l.map((p) => p.slice(root.length + 1)).sort();
-    expect(rel(m.files)).toEqual([".aws/credentials", ".env", "certs/server.pem", "deep/a/b/c.key", "node_modules/pkg/.env", "pipe.pem", "sub/.env.local"]);
-    expect(rel(m.dirs)).toEqual([".ssh"]); // not .ssh/id_ed25519, .ssh/known_hosts: not entered
-    expect(rel(m.symlinks)).toEqual(["alias.pem", "dangling.pem"]);
-    expect(rel(m.pins)).toEqual([".aws", "certs", "deep", "deep/a", "deep/a/b", "node_modules", "node_modules/pkg", "sub"]);
-    expect(m.entries).toBeGreaterThan(15);
+    const m = await masksOf(createDenyMaskCache({ racyMs: -1 }), root);
+    expect(rel(root, m.files)).toEqual([".aws/credentials", ".env", "certs/server.pem", "deep/a/b/c.key", "node_modules/pkg/.env", "pipe.pem", "sub/.env.local"]);
+    expect(rel(root, m.dirs)).toEqual([".ssh"]); // not .ssh/id_ed25519, .ssh/known_hosts: not entered
+    expect(rel(root, m.symlinks)).toEqual(["alias.pem", "dangling.pem"]);
+    expect(rel(root, m.pins)).toEqual([".aws", "certs", "deep", "deep/a", "deep/a/b", "node_modules", "node_modules/pkg", "sub"]);
+    expect(m.unscanned).toEqual([]);
   });
 
-  it("refuses, with the rule, a root larger than the entry bound", async () => {
-    const err = await scanDenyMasks(root, rules, { maxEntries: 5, maxMs: 10_000 }).catch((e) => e);
+  it("refuses, with the rule, a root it cannot read rather than skip it", async () => {
+    const err = await masksOf(createDenyMaskCache(), join(root, "missing-root")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecRefusal);
-    expect(err.rule).toBe(DENY_SCAN_RULE);
-    expect(err.message).toContain("execution.deny_scan_limit");
+    expect((err as ExecRefusal).rule).toBe(DENY_SCAN_RULE);
+    expect(await masksOf(createDenyMaskCache(), join(root, "ok.txt")).catch((e: unknown) => e)).toBeInstanceOf(ExecRefusal);
   });
 
-  it("refuses a scan that runs out of time", async () => {
-    const err = await scanDenyMasks(root, rules, { maxEntries: 10_000, maxMs: -1 }).catch((e) => e);
-    expect(err).toBeInstanceOf(ExecRefusal);
-    expect(err.rule).toBe(DENY_SCAN_RULE);
-  });
-
-  it("refuses a root it cannot read rather than skip it", async () => {
-    const err = await scanDenyMasks(join(root, "missing-root"), rules, bounds).catch((e) => e);
-    expect(err).toBeInstanceOf(ExecRefusal);
-  });
-
-  it("rescans reading only the directories whose ctime changed, and see every change", async () => {
-    const first = await scanDenyMasks(root, rules, bounds, new Map(), -1);
-    const again = await scanDenyMasks(root, rules, bounds, first.memo, -1);
-    expect(again.read).toBe(0); // nothing changed: one lstat per directory, no readdir
-    expect(again.files.sort()).toEqual(first.files.sort());
+  it("rescans reading only the directories whose ctime changed, and sees every change", async () => {
+    const index = createRootIndex();
+    const first = await scanOnce(root, { index, racyMs: -1 });
+    const again = await scanOnce(root, { index, racyMs: -1 });
+    expect(again.stats.read).toBe(0); // nothing changed: an lstat or fstat per directory, no read
+    expect(again.files).toEqual(first.files);
     // ctime is coarse (a clock tick): let one pass, or a change in the scan's own tick looks like none
-    // (the trust window, disabled here with -1, covers that case in real use).
+    // (the racy window, disabled here with -1, covers that case in real use).
     await new Promise((r) => setTimeout(r, 30));
     writeFileSync(join(root, "deep", "a", ".env.new"), canary); // deep in the tree
     renameSync(join(root, "sub"), join(root, "sub-renamed"));
-    const third = await scanDenyMasks(root, rules, bounds, again.memo, -1);
-    expect(third.read).toBe(3); // the root (rename), deep/a (new file), sub-renamed (new path)
-    expect(third.files).toContain(join(root, "deep", "a", ".env.new"));
-    expect(third.files).toContain(join(root, "sub-renamed", ".env.local"));
-    expect(third.files).not.toContain(join(root, "sub", ".env.local"));
-    // A forged mtime does not hide a change: the memo follows the ctime.
+    const third = await scanOnce(root, { index, racyMs: -1 });
+    expect(third.stats.read).toBe(3); // the root (rename), deep/a (new file), sub-renamed (new path)
+    expect(third.files).toContain("deep/a/.env.new");
+    expect(third.files).toContain("sub-renamed/.env.local");
+    expect(third.files).not.toContain("sub/.env.local");
+    // A forged mtime does not hide a change: the index follows the ctime.
     const before = lstatSync(join(root, "certs"));
     await new Promise((r) => setTimeout(r, 30));
     writeFileSync(join(root, "certs", "new.key"), canary);
     utimesSync(join(root, "certs"), before.atime, before.mtime);
-    const fourth = await scanDenyMasks(root, rules, bounds, third.memo, -1);
-    expect(fourth.files).toContain(join(root, "certs", "new.key"));
+    const fourth = await scanOnce(root, { index, racyMs: -1 });
+    expect(fourth.files).toContain("certs/new.key");
     renameSync(join(root, "sub-renamed"), join(root, "sub"));
   });
 
   it("does not trust a directory changed just before it was read (coarse timestamps)", async () => {
-    const first = await scanDenyMasks(root, rules, bounds); // the tree was just made: everything is recent
-    const again = await scanDenyMasks(root, rules, bounds, first.memo);
-    expect(again.read).toBe(first.read);
+    const index = createRootIndex();
+    // Everything changed less than a minute ago: as if in the same clock tick, whatever the load.
+    const first = await scanOnce(root, { index, racyMs: 60_000 });
+    const again = await scanOnce(root, { index, racyMs: 60_000 });
+    expect(again.stats.read).toBe(first.stats.read);
+    const settled = await scanOnce(root, { index, racyMs: -1 });
+    expect(settled.stats.read).toBe(first.stats.read); // read once more, then trusted
+    expect((await scanOnce(root, { index, racyMs: -1 })).stats.read).toBe(0);
   });
 
-  it("cache: a walk in flight is shared, but not across the end of a command", async () => {
+  it("cache: a check in flight is shared, but not across the end of a command", async () => {
     const cache = createDenyMaskCache();
-    const [a, b] = await Promise.all([cache.masksFor([{ path: root }], DEFAULT_DENY_GLOBS, 10_000), cache.masksFor([{ path: root }], DEFAULT_DENY_GLOBS, 10_000)]);
+    const [a, b] = await Promise.all([masksOf(cache, root), masksOf(cache, root)]);
     expect(a.files).toEqual(b.files);
-    const pending = cache.masksFor([{ path: root }], DEFAULT_DENY_GLOBS, 10_000);
+    const pending = masksOf(cache, root);
     writeFileSync(join(root, ".env.late"), canary);
     cache.invalidate();
-    const after = await cache.masksFor([{ path: root }], DEFAULT_DENY_GLOBS, 10_000);
+    const after = await masksOf(cache, root);
     await pending;
     expect(after.files).toContain(join(root, ".env.late"));
   });
 
-  it("merge: union of nested roots, nothing inside a masked directory", () => {
+  it("merge: union of nested roots, nothing inside a masked or unchecked directory", () => {
     const m = mergeMasks([
       { files: ["/p/.env", "/p/.ssh/x/.env"], dirs: ["/p/.ssh"], pins: ["/p/.ssh/x"], symlinks: [] },
-      { files: ["/p/.env", "/p/sub/.env"], dirs: [], pins: ["/p/sub"], symlinks: ["/p/l"] },
+      { files: ["/p/.env", "/p/sub/.env", "/p/big/q/.env"], dirs: ["/p/big", "/p/big/q/r"], pins: ["/p/sub", "/p/big/q"], symlinks: ["/p/l"], unscanned: ["/p/big"] },
+      { files: ["/p/a b/.env"], dirs: [], pins: ["/p/a b"], symlinks: [], unscanned: ["/p/a/c"] },
     ]);
-    expect(m).toEqual({ files: ["/p/.env", "/p/sub/.env"], dirs: ["/p/.ssh"], pins: ["/p/sub"], symlinks: ["/p/l"] });
+    expect(m).toEqual({
+      files: ["/p/.env", "/p/sub/.env", "/p/a b/.env"],
+      dirs: ["/p/.ssh", "/p/a/c", "/p/big"],
+      pins: ["/p/sub", "/p/a b"],
+      symlinks: ["/p/l"],
+      unscanned: ["/p/a/c", "/p/big"],
+    });
+  });
+});
+
+describe("deny scan without a lock-out: time budget, index bound, hidden what is not checked", () => {
+  let root: string;
+  beforeAll(() => {
+    root = tempDir("deny-budget");
+    mkdirSync(join(root, "app", "src"), { recursive: true });
+    writeFileSync(join(root, "app", ".env"), canary);
+    writeFileSync(join(root, "app", "src", "main.js"), "1\n");
+    // 20 000 directories: far more than a few milliseconds can check.
+    execFileSync("python3", ["-c", `import os\nfor i in range(20000): os.makedirs("${root}/flood/d%d" % i)`]);
+  });
+  afterAll(() => cleanup(root));
+
+  it("a cold index and no time: the root is hidden whole, never refused", async () => {
+    const cache = createDenyMaskCache({ racyMs: -1 });
+    const m = await masksOf(cache, root, { budgetMs: 0 });
+    expect(m.unscanned).toEqual([root]);
+    expect(m.dirs).toEqual([root]); // mounted like any directory mask
+    await cache.settled();
+    const next = await masksOf(cache, root, { budgetMs: 0 });
+    expect(next.unscanned).toEqual([]); // checked in the background seconds ago: trusted
+    expect(rel(root, next.files)).toEqual(["app/.env"]);
+    cache.close();
+  });
+
+  it("a budget too short for the flood: the small subtrees are checked first, the flood is hidden", async () => {
+    const cache = createDenyMaskCache({ racyMs: -1, trustMs: 0 }); // rely on nothing older than this check
+    await masksOf(cache, root);
+    await cache.settled();
+    const m = await masksOf(cache, root, { budgetMs: 20 });
+    expect(rel(root, m.unscanned)).toEqual(["flood"]); // its 20 000 children collapsed to one mount
+    expect(rel(root, m.files)).toEqual(["app/.env"]); // what matters is still masked
+    expect(rel(root, m.pins)).toEqual(["app"]);
+    await cache.settled();
+    cache.close();
+  });
+
+  it("a secret that appears in a directory not checked again in time is hidden with it", async () => {
+    const cache = createDenyMaskCache({ racyMs: -1, trustMs: 0 });
+    await masksOf(cache, root);
+    await cache.settled();
+    await new Promise((r) => setTimeout(r, 30));
+    writeFileSync(join(root, "flood", "d19999", ".env"), canary);
+    const m = await masksOf(cache, root, { budgetMs: 20 });
+    expect(m.files).not.toContain(join(root, "flood", "d19999", ".env"));
+    expect(rel(root, m.unscanned)).toEqual(["flood"]);
+    await cache.settled();
+    const later = await masksOf(cache, root); // enough time: checked, masked one by one again
+    expect(later.files).toContain(join(root, "flood", "d19999", ".env"));
+    expect(later.unscanned).toEqual([]);
+    rmSync(join(root, "flood", "d19999", ".env"));
+    cache.close();
+  });
+
+  it("a check stopped early (a newer one took over) still hides what it did not reach", async () => {
+    const index = createRootIndex();
+    await scanOnce(root, { index, racyMs: -1 });
+    // Its first slice (at most 8 ms) runs before startScan returns: the small subtree, then part of the flood.
+    const scan = startScan(index, root, compileDenyRules(DEFAULT_DENY_GLOBS), { maxDirs: 100_000, maxMatchesPerDir: MAX_MASK_MOUNTS, racyMs: -1 });
+    scan.stop();
+    await scan.done;
+    expect(scan.complete).toBe(false);
+    expect(scan.stats.checked).toBeLessThan(20_000);
+    const f = scan.found(Date.now() + 1); // nothing checked before trusted
+    expect(f.hidden).toEqual(["flood"]); // its unchecked children, collapsed
+    expect(f.files).toEqual(["app/.env"]);
+  });
+
+  it("more directories than the index bound: the rest is hidden, nothing refused", async () => {
+    const r = await scanOnce(root, { maxDirs: 1000, racyMs: -1 });
+    expect(r.complete).toBe(true);
+    expect(r.stats.checked).toBe(4); // flood lists more subdirectories than the bound: hidden whole, not walked
+    expect(r.hidden).toEqual(["flood"]);
+    const cache = createDenyMaskCache({ racyMs: -1 });
+    const m = await masksOf(cache, root, { maxDirs: 1000 });
+    expect(rel(root, m.unscanned)).toEqual(["flood"]);
+    expect(rel(root, m.files)).toEqual(["app/.env"]); // small subtrees first: the project is checked
+    cache.close();
+  });
+
+  it("a directory with more matches than mounts allows is hidden whole", async () => {
+    const many = join(root, "keys");
+    mkdirSync(many);
+    for (let i = 0; i < MAX_MASK_MOUNTS + 1; i++) writeFileSync(join(many, `k${i}.pem`), canary);
+    try {
+      const r = await scanOnce(root, { racyMs: -1 });
+      expect(r.hidden).toEqual(["keys"]);
+      expect(r.files).toEqual(["app/.env"]);
+    } finally {
+      rmSync(many, { recursive: true });
+    }
+  });
+
+  it("unreadable or too deep directories are hidden, not refused", async () => {
+    let deep = join(root, "deep");
+    for (let i = 0; i < 130; i++) deep = join(deep, "d");
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, ".env"), canary);
+    try {
+      const r = await scanOnce(root, { racyMs: -1 });
+      expect(r.hidden).toHaveLength(1);
+      expect(r.hidden[0]!.split("/")).toHaveLength(129); // from depth 129 below the root on: hidden
+      expect(r.files).toEqual(["app/.env"]);
+    } finally {
+      rmSync(join(root, "deep"), { recursive: true });
+    }
+  });
+});
+
+describe("deny scan under a symlink swap race stays inside the root", () => {
+  it("never reports a path read through a directory swapped for a symlink", async () => {
+    const base = tempDir("deny-swap");
+    const root = join(base, "root");
+    // Inside: x/y/ with an innocent file. Outside: y/ with a key of another name.
+    mkdirSync(join(root, "x", "y", "z"), { recursive: true });
+    writeFileSync(join(root, "x", "y", "inside.txt"), "ok");
+    mkdirSync(join(base, "out", "y", "z"), { recursive: true });
+    writeFileSync(join(base, "out", "y", "outside.pem"), canary);
+    writeFileSync(join(base, "out", "y", "z", "outside.key"), canary);
+    symlinkSync(join(base, "out"), join(root, "link"));
+    // Exchanges x and the symlink as fast as it can (renameat2 RENAME_EXCHANGE), for a while.
+    const swapper = spawn("python3", [
+      "-c",
+      `import ctypes, os, time\nlibc = ctypes.CDLL(None, use_errno=True)\nend = time.time() + 6\nwhile time.time() < end:\n  libc.renameat2(-100, b"${root}/x", -100, b"${root}/link", 2)`,
+    ]);
+    try {
+      const index = createRootIndex();
+      let scans = 0;
+      const deadline = Date.now() + 4000;
+      while (Date.now() < deadline) {
+        const r = await scanOnce(root, { index, racyMs: -1 });
+        scans++;
+        const all = [...r.files, ...r.dirs, ...r.symlinks, ...r.hidden].join(" ");
+        expect(all).not.toContain("outside");
+      }
+      expect(scans).toBeGreaterThan(20);
+    } finally {
+      swapper.kill("SIGKILL");
+      cleanup(base);
+    }
+  });
+});
+
+describe("boundMasks: at most MAX_MASK_MOUNTS mounts, the largest subtrees hidden first", () => {
+  const files = (dir: string, n: number, name = ".env") => Array.from({ length: n }, (_, i) => `${dir}/s${i}/${name}`);
+  const count = (m: DenyMasks) => m.files.length + m.dirs.length + m.pins.length;
+
+  it("keeps every mask and computes the pins when they fit", () => {
+    const m = boundMasks({ files: ["/r/a/b/.env", "/r/.env"], dirs: ["/r/c/.ssh"], pins: [], symlinks: [] }, ["/r"], 10);
+    expect([...m.files].sort()).toEqual(["/r/.env", "/r/a/b/.env"]);
+    expect(m.dirs).toEqual(["/r/c/.ssh"]);
+    expect([...m.pins].sort()).toEqual(["/r/a", "/r/a/b", "/r/c"]);
+    expect(m.unscanned).toEqual([]);
+  });
+
+  it("hides the biggest subtree, keeps the small ones exact", () => {
+    const m = boundMasks({ files: [...files("/r/flood", 500), "/r/app/.env", "/r/lib/x/.env"], dirs: [], pins: [], symlinks: [] }, ["/r"], 20);
+    expect(count(m)).toBeLessThanOrEqual(20);
+    expect(m.files).toEqual(expect.arrayContaining(["/r/app/.env", "/r/lib/x/.env"]));
+    expect(m.unscanned).toEqual(["/r/flood"]);
+    expect(m.dirs).toContain("/r/flood");
+  });
+
+  it("shrinks inside a subtree before hiding all of it", () => {
+    const m = boundMasks({ files: [...files("/r/a/big", 100), "/r/a/small/.env"], dirs: [], pins: [], symlinks: [] }, ["/r"], 10);
+    expect(count(m)).toBeLessThanOrEqual(10);
+    expect(m.unscanned).toEqual(["/r/a/big"]);
+    expect(m.files).toEqual(["/r/a/small/.env"]);
+  });
+
+  it("hides a root only when its own entries need more mounts than allowed", () => {
+    const m = boundMasks({ files: Array.from({ length: 11 }, (_, i) => `/r/${i}.env`), dirs: [], pins: [], symlinks: [] }, ["/r", "/q"], 10);
+    expect(m.unscanned).toEqual(["/r"]);
+    expect(m.files).toEqual([]);
+  });
+
+  it("nested roots cost no pin; masks outside every root are dropped", () => {
+    const m = boundMasks({ files: ["/r/n/a/.env", "/elsewhere/.env"], dirs: [], pins: [], symlinks: [] }, ["/r", "/r/n"], 10);
+    expect(m.files).toEqual(["/r/n/a/.env"]);
+    expect(m.pins).toEqual(["/r/n/a"]);
+  });
+
+  it("never exceeds the bound, whatever the shape (table)", () => {
+    for (const [n, width, cap] of [[1000, 1, 256], [300, 300, 256], [5000, 50, 64], [257, 257, 256], [100, 2, 8]] as const) {
+      const list: string[] = [];
+      for (let i = 0; i < n; i++) list.push(`/r/t${i % width}/u${i}/.env`);
+      const m = boundMasks({ files: list, dirs: [], pins: [], symlinks: [] }, ["/r"], cap);
+      expect(count(m), `${n} ${width} ${cap}`).toBeLessThanOrEqual(cap);
+    }
   });
 });
 
@@ -263,19 +475,18 @@ describe("execute_command under bubblewrap never shows a deny match", () => {
     expect(r.stdout).toBe("plain data\n");
   });
 
-  it("refuses, with rule execution.deny_scan_limit, a root with more entries than the policy allows", async () => {
+  it("more directories than execution.deny_scan_limit: the command runs, the excess is hidden, nothing refused", async () => {
     const big = tempDir("deny-big");
     try {
-      for (let i = 0; i < 1100; i++) writeFileSync(join(big, `f${i}`), "");
+      for (let i = 0; i < 1100; i++) mkdirSync(join(big, "many", `d${i}`), { recursive: true });
+      writeFileSync(join(big, ".env"), canary);
+      writeFileSync(join(big, "data.txt"), "data\n");
       const { bridge, audit } = bridgeWith(backend, [{ path: big, writable: true }], { policy: testPolicy({ deny_scan_limit: 1000 }) });
-      const out = await bridge.execute({ command: "echo ran > ran.txt" });
-      expect(out.allowed).toBe(false);
-      expect(out.rule).toBe("execution.deny_scan_limit");
-      expect(out.reason).toContain("1000");
-      expect(existsSync(join(big, "ran.txt"))).toBe(false);
-      expect(audit.records.at(-1)).toMatchObject({ phase: "outcome", decision: "deny", rule: "execution.deny_scan_limit" });
-      const ok = await bridgeWith(backend, [{ path: big, writable: true }], { policy: testPolicy({ deny_scan_limit: 2000 }) }).bridge.execute({ command: "echo ran" });
-      expect(ok.result?.stdout).toBe("ran\n");
+      const out = await bridge.execute({ command: "cat .env data.txt; ls many | wc -l; echo ran > ran.txt" });
+      expect(out.allowed).toBe(true);
+      expect(out.result?.stdout).toBe("data\n0\n");
+      expect(existsSync(join(big, "ran.txt"))).toBe(true);
+      expect(audit.records.at(-1)).toMatchObject({ phase: "outcome", decision: "allow" });
     } finally {
       cleanup(big);
     }
@@ -287,4 +498,67 @@ describe("execute_command under bubblewrap never shows a deny match", () => {
     expect(lstatSync(join(root, "dangling.pem")).isSymbolicLink()).toBe(true);
     expect(lstatSync(join(root, "link")).isSymbolicLink()).toBe(true);
   });
+});
+
+describe("a flood of entries never locks commands out (issue 10, finding 5)", () => {
+  let backend: ExecBackend;
+  let cache: DenyMaskCache;
+  let root: string;
+  // After the flood, a budget far shorter than reading 200 000 entries (matching them alone takes
+  // longer): the next command surely starts before the check ends. Before it, time enough for a
+  // cold index of a small root even on a loaded machine.
+  const policy = testPolicy({ timeout_s: 120, deny_scan_budget_ms: 200 });
+  const patient = testPolicy({ timeout_s: 120, deny_scan_budget_ms: 10_000 });
+  beforeAll(() => {
+    cache = createDenyMaskCache();
+    backend = createNativeBackend({ confinement: "bubblewrap", denyMaskCache: cache });
+    root = tempDir("deny-flood");
+    writeFileSync(join(root, ".env"), `${canary} outside\n`);
+    mkdirSync(join(root, "keep"));
+    writeFileSync(join(root, "keep", "notes.txt"), "kept\n");
+  });
+  afterAll(async () => {
+    await backend.close();
+    cleanup(root);
+  });
+  const sh = async (command: string, p = policy) => {
+    const { bridge } = bridgeWith(backend, [{ path: root, writable: true }], { policy: p });
+    const started = performance.now();
+    const out = await bridge.execute({ command });
+    expect(out.allowed, out.reason).toBe(true);
+    return { ...out.result!, ms: performance.now() - started };
+  };
+
+  it("one command makes 200 001 entries; the next starts within the budget, secrets stay hidden, rm -rf cleans up", async () => {
+    // The flood, made by a command (a secret inside it too).
+    const made = await sh(
+      `python3 -c 'import os\nos.makedirs("flood/sub")\nopen("flood/sub/.env", "w").write("${canary} inside")\nfor i in range(200000): os.close(os.open("flood/f%d" % i, os.O_CREAT | os.O_WRONLY))'`,
+      patient,
+    );
+    expect(made.exit_code, made.stderr).toBe(0);
+
+    // Right after: not refused, no longer than the budget plus bubblewrap; the flood not yet
+    // checked is hidden, the secrets are, the rest of the root is not.
+    const next = await sh("cat .env flood/sub/.env; cat keep/notes.txt; ls flood | wc -l");
+    expect(next.exit_code).toBe(0);
+    expect(next.stdout + next.stderr).not.toContain(canary);
+    expect(next.stdout).toBe("kept\n0\n");
+    expect(next.ms).toBeLessThan(200 + 1500);
+
+    // The index catches up in the background; then the flood is visible and removable.
+    await cache.settled();
+    const seen = await sh("ls flood | wc -l; cat flood/sub/.env .env; echo end");
+    expect(seen.stdout).toBe("200001\nend\n");
+    const rm = await sh("rm -rf flood; echo rc=$?");
+    // Everything goes but the masked secret (a mount point: EBUSY) and the directories above it.
+    expect(rm.stdout).toContain("rc=1");
+    expect(rm.stderr).toMatch(/flood\/sub\/.env': Device or resource busy/);
+    expect(readdirSync(join(root, "flood"))).toEqual(["sub"]);
+    expect(readFileSync(join(root, "flood", "sub", ".env"), "utf8")).toBe(`${canary} inside`);
+
+    // Later commands see the rest, and still not the secrets.
+    const later = await sh("ls -A; ls -A flood/sub; cat .env flood/sub/.env keep/notes.txt");
+    expect(later.stdout).toBe(".env\nflood\nkeep\n.env\nkept\n");
+    expect(later.ms).toBeLessThan(2000);
+  }, 120_000);
 });
