@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isWithin } from "../../../src/policy/roots.js";
@@ -153,7 +153,6 @@ describe.skipIf(unsupported !== null)(`ssh backend red team (warden serve --back
 
   it("what it does not promise: the remote account's own permissions are the boundary outside the working directory", async () => {
     const { w, root } = await serve("e");
-    mkdirSync(join(root, "tmp"));
     const readable = await w.call("execute_command", { command: `python3 -c 'print(open(${JSON.stringify(join(base, "outside", "canary.txt"))}).read())'` });
     expect(w.text(readable), "no OS sandbox on the remote side: a file the account can read is readable").toContain(secret);
     const denied = await w.call("execute_command", { command: `python3 -c 'print(open(${JSON.stringify(join(base, "private", "canary.txt"))}).read())'` });
