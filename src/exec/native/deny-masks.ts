@@ -130,10 +130,11 @@ export async function scanDenyMasks(
     if (!m) return;
     memo.set(rel, m);
     entries += m.entries;
-    out.files.push(...m.files);
-    out.dirs.push(...m.dirs);
-    out.symlinks.push(...m.symlinks);
-    queue.push(...m.subdirs);
+    // Not push(...list): spreading a directory of 150,000 names overflows the stack.
+    append(out.files, m.files);
+    append(out.dirs, m.dirs);
+    append(out.symlinks, m.symlinks);
+    append(queue, m.subdirs);
   };
 
   await new Promise<void>((resolve) => {
@@ -147,11 +148,10 @@ export async function scanDenyMasks(
       while (failure === undefined && active < PARALLEL_READDIRS && queue.length > 0) {
         const rel = queue.pop()!;
         active++;
+        // Whatever throws, reading or taking, fails this scan (never an unhandled rejection).
         visit(rel)
-          .then(
-            (m) => take(rel, m),
-            (err: unknown) => failOn(rel, err),
-          )
+          .then((m) => take(rel, m))
+          .catch((err: unknown) => failOn(rel, err))
           .finally(() => {
             active--;
             check();
@@ -174,6 +174,10 @@ export async function scanDenyMasks(
   }
   const toAbs = (list: Iterable<string>) => [...list].map(abs);
   return { files: toAbs(out.files), dirs: toAbs(out.dirs), pins: toAbs(pins), symlinks: toAbs(out.symlinks), entries, read, memo };
+}
+
+function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
 }
 
 export interface DenyMaskCacheOptions {

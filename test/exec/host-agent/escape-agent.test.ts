@@ -130,6 +130,22 @@ describe.skipIf(process.platform !== "linux")(`host agent red team (warden serve
     expect(pwned()).toEqual([]);
   });
 
+  it("a directory of 150,000 entries made by a command does not bring the agent down", async () => {
+    const root = join(base, "e");
+    mkdirSync(root);
+    const { w, agent } = await serveThroughAgent(root, ["--root", root]);
+    // Symlinks whose names match a deny glob (**/*.key): listed by the deny scan, cheap to make.
+    const make = await w.call("execute_command", { command: `python3 -c 'import os; os.mkdir("big"); [os.symlink("t", "big/l%d.key" % i) for i in range(150000)]'`, timeout: 600 });
+    expect(make.isError, w.text(make)).toBeFalsy();
+    for (const command of ["echo alive", "rm -rf big", "echo alive"]) {
+      const r = await w.call("execute_command", { command, timeout: 600 });
+      expect(w.text(r), `${command}; agent: ${agent.stderr().slice(-2000)}`).not.toMatch(/execution\.error|ECONNREFUSED|socket hang up/);
+      expect(agent.stderr()).not.toContain("exited");
+    }
+    const last = await w.call("execute_command", { command: "echo alive" });
+    expect(w.text(last)).toContain("alive");
+  }, 900_000);
+
   it("the agent's configured root replaced after start is refused by name", async () => {
     const root = join(base, "d");
     writeTree(base, { "d/f.txt": "one\n" });
