@@ -81,7 +81,7 @@ export function createBackend(selection: BackendSelection, ctx: BackendContext):
         hostBinaries: selection.hostBinaries,
         ...(e.docker.socket ? { socket: e.docker.socket } : {}),
         env: ctx.env,
-        roots: (ctx.roots ?? []).map((r) => ({ path: r.path, writable: r.writable })),
+        roots: (ctx.roots ?? []).map((r) => ({ path: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
         limits: { memoryMb: e.memory_mb, processes: e.processes, network: e.network },
         ...(ctx.log ? { log: ctx.log } : {}),
       });

@@ -169,7 +169,12 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
       const key = `${program}\0${trustedPath.join(":")}`;
       const hit = whichCache.get(key);
       if (hit && Date.now() - hit.at < 30_000) return hit.path;
-      const id = await anyContainer();
+      // A root that moved refuses every command by name (launch); finding a program needs no root,
+      // so it is looked up in a container without any rather than reported as missing.
+      const id = await anyContainer().catch((err: unknown) => {
+        if (err instanceof ExecRefusal) return container([], options.limits ?? DEFAULT_LIMITS);
+        throw err;
+      });
       const dirs = program.startsWith("/") ? [""] : trustedPath.filter((d) => d.startsWith("/"));
       const script = 'p=$1; shift; for d; do f="$d${d:+/}$p"; if [ -f "$f" ] && [ -x "$f" ]; then printf %s "$f"; exit 0; fi; done; exit 1';
       const request: ExecRequest = {

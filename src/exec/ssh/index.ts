@@ -3,7 +3,7 @@ import type { EffectiveRoot } from "../../policy/roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult, ResolvedWorkingDirectory } from "../types.js";
 import { HostKeyError, SshConnection, type SshTarget } from "./connection.js";
 import { failedResult, OutputCollector } from "../output/output-collector.js";
-import { buildResolveCommand, cwdWithinRoots, decideResolved } from "./remote-roots.js";
+import { buildResolveCommand, checkRootPins, cwdWithinRoots, decideResolved } from "./remote-roots.js";
 import { buildKillCommand, buildRemoteCommand, PID_MARKER } from "./remote-command.js";
 import { shellQuote } from "../shell-quote.js";
 
@@ -40,6 +40,8 @@ export function createSshBackend(options: SshBackendOptions): ExecBackend & { co
   const configured = configuredRoots.map((r) => r.path);
   /** Remote canonical spellings of the configured roots, learned when resolving (for launch's last check). */
   const canonicalRoots = new Set<string>();
+  /** Where each root first resolved on the remote host (remote-roots.ts checkRootPins). */
+  let pins = new Map<string, string>();
 
   /** Runs a short script on the connection and collects its stdout; a hung one is closed after timeoutMs. */
   async function capture(script: string, timeoutMs = options.resolveTimeoutMs ?? 10_000): Promise<{ code: number | null; stdout: string }> {
@@ -68,7 +70,11 @@ export function createSshBackend(options: SshBackendOptions): ExecBackend & { co
       return { ok: false, rule: "execution.ssh.connection", reason: `cannot resolve working_directory on the remote host: ${(err as Error).message}` };
     }
     const resolved = decideResolved(answer, roots);
-    if (resolved.ok) for (const r of resolved.roots) if ([r.path, ...(r.aliases ?? [])].some((p) => configured.includes(p))) canonicalRoots.add(r.path);
+    if (!resolved.ok) return resolved;
+    const pinned = checkRootPins(roots.map((r) => r.path), resolved.roots, pins);
+    if (!pinned.ok) return pinned;
+    pins = pinned.pins;
+    for (const r of resolved.roots) if ([r.path, ...(r.aliases ?? [])].some((p) => configured.includes(p))) canonicalRoots.add(r.path);
     return resolved;
   }
 

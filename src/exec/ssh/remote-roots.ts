@@ -55,6 +55,8 @@ export function decideResolved(answer: { code: number | null; stdout: string }, 
     canonical.push({ path: real, writable: r.writable, ...(real !== r.path ? { aliases: [...new Set([r.path, ...(r.aliases ?? [])])] } : {}) });
   });
   const listed = roots.map((r) => r.path).join(", ");
+  const nested = nestingBroken(roots.map((r, i) => ({ path: r.path, real: entry(i) })));
+  if (nested) return { ok: false, rule: "roots.moved", reason: nested };
   if (canonical.length === 0) return { ok: false, rule: "execution.no_root", reason: `none of the remote roots (${listed}) exists on the remote host` };
   if (answer.code === NO_DIRECTORY) return { ok: false, rule: "execution.working_directory", reason: "working_directory does not exist on the remote host (or is not a directory the remote user can enter)" };
   const cwd = entry(roots.length);
@@ -80,4 +82,51 @@ export function cwdWithinRoots(cwd: string, roots: readonly string[]): boolean {
     const r = posix.normalize(raw).replace(/(.)\/+$/, "$1");
     return r === "/" || c === r || c.startsWith(r + "/");
   });
+}
+
+/** The refusal of a remote root that no longer resolves where it did. */
+export function remoteRootMoved(path: string, now: string, was: string): string {
+  return `remote root ${path} now resolves to ${now || "nothing"} on the remote host, not ${was} (a directory on its way was moved or replaced by a symlink); nothing runs until it is put back, or restart the server`;
+}
+
+/**
+ * A root configured inside another must resolve inside that one's resolution: otherwise a
+ * directory on its way inside the outer root (which commands may write) was replaced by a symlink,
+ * and the inner root would name whatever the link points to (`/`). Returns why, or null. Pure.
+ */
+function nestingBroken(roots: readonly { path: string; real: string }[]): string | null {
+  for (const inner of roots) {
+    for (const outer of roots) {
+      if (inner === outer || inner.path === outer.path || !isWithin(outer.path, inner.path)) continue;
+      if (!outer.real.startsWith("/") || !inner.real.startsWith("/")) continue; // missing: judged below
+      const where = `${outer.real.replace(/\/$/, "")}${inner.path.slice(outer.path.length)}`;
+      if (!isWithin(outer.real, inner.real)) return remoteRootMoved(inner.path, inner.real, where);
+    }
+  }
+  return null;
+}
+
+/**
+ * Remote roots are held by where they first resolved (the server holds no descriptor on the remote
+ * host): `pins` maps each spelling of a root (configured, canonical) to its first canonical path.
+ * Returns the pins with this answer's first sightings added, or the refusal of a root that now
+ * resolves elsewhere (replaced by a symlink since) or no longer resolves at all (moved away).
+ * `configured` are the roots asked about, `resolved` the answer's canonical roots. Pure.
+ */
+export function checkRootPins(configured: readonly string[], resolved: readonly EffectiveRoot[], pins: ReadonlyMap<string, string>): { ok: true; pins: Map<string, string> } | { ok: false; rule: string; reason: string } {
+  const next = new Map(pins);
+  const names = new Set<string>();
+  for (const r of resolved) {
+    for (const name of [r.path, ...(r.aliases ?? [])]) {
+      names.add(name);
+      const was = next.get(name);
+      if (was === undefined) next.set(name, r.path);
+      else if (was !== r.path) return { ok: false, rule: "roots.moved", reason: remoteRootMoved(name, r.path, was) };
+    }
+  }
+  for (const path of configured) {
+    const was = pins.get(path);
+    if (was !== undefined && !names.has(path)) return { ok: false, rule: "roots.moved", reason: remoteRootMoved(path, "", was) };
+  }
+  return { ok: true, pins: next };
 }
