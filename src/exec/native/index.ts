@@ -118,6 +118,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
    * them hidden, and the mounts the gate must find in place before the command starts.
    */
   async function sandboxPlan(request: ExecRequest): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
+    // Roots first: one that is not the held directory any more is refused by name before anything walks it.
+    openBinds(request.roots, []).release();
     const masks = request.denyGlobs?.length
       ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs })
       : EMPTY_MASKS;
