@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../support/engines/require-binary.js";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
+import { probe, raceProbes, SWAPPER } from "../support/escape-probes.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
 
 /**
@@ -11,42 +12,6 @@ import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
  * what the default policy allows: python3, mv, background commands.
  */
 const TRIES = Number(process.env.WARDEN_ESCAPE_TRIES ?? 300);
-
-/**
- * A command that reports the outside canary if it can see it (at its own path, or below `x` and
- * `xl` where a misplaced bind of the host's / would show it), and tries to leave a file beside it.
- */
-const probe = (outside: string, tag: string) =>
-  `python3 -c 'import os
-for d in ["", "x", "xl"]:
-    p = d + ${JSON.stringify(join(outside, "canary.txt"))}
-    if os.path.exists(p):
-        print("LEAK:" + open(p).read())
-        try:
-            open(os.path.dirname(p) + "/pwned-" + ${JSON.stringify(tag)}, "w").write("x")
-            print("WROTE")
-        except OSError as e:
-            print("nowrite", e.errno)
-print("absent")'`;
-
-/**
- * Swaps `x` (a directory holding a `.env`, so the deny scan pins it) with `xl` (a relative symlink
- * to `/`) in a loop, atomically (renameat2 RENAME_EXCHANGE through ctypes), printing a count.
- */
-const SWAPPER = `python3 -c 'import ctypes, os, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-os.makedirs("x", exist_ok=True)
-open("x/.env", "w").write("SECRET=attacker\\n")
-if not os.path.lexists("xl"):
-    os.symlink("../" * 40, "xl")
-n = 0
-end = time.time() + 600
-while time.time() < end:
-    if libc.renameat2(-100, b"x", -100, b"xl", 2) == 0:
-        n += 1
-    if n % 20000 == 0:
-        print("swaps", n, flush=True)
-'`;
 
 describe("command sandbox escapes (default policy, real bubblewrap)", () => {
   let base: string;
@@ -75,25 +40,19 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
     const bg = await w.call("execute_command", { command: SWAPPER, background: true });
     expect(bg.isError, w.text(bg)).toBeFalsy();
     const handle = (bg.structuredContent as { handle: string }).handle;
-    let ran = 0;
-    let refused = 0;
-    let leaks = 0;
-    const rules = new Map<string, number>();
-    for (let i = 0; i < TRIES; i++) {
-      const r = await w.call("execute_command", { command: probe(outside(), `race-${i}`) }).catch((err: unknown) => {
-        throw new Error(`the server stopped answering at try ${i} (${(err as Error).message}); its stderr:\n${w.stderr()}`);
-      });
-      const text = w.text(r);
-      if (text.includes(secret) || text.includes("WROTE")) leaks++;
-      if (r.isError) {
-        refused++;
-        const rule = /\[rule: ([^\]]+)\]/.exec(text)?.[1] ?? text.slice(0, 80);
-        rules.set(rule, (rules.get(rule) ?? 0) + 1);
-      } else ran++;
-    }
-    const out = await w.call("read_process_output", { handle });
+    const { ran, refused, leaks, rules } = await raceProbes(
+      async (command) => {
+        const r = await w.call("execute_command", { command }).catch((err: unknown) => {
+          throw new Error(`the server stopped answering (${(err as Error).message}); its stderr:\n${w.stderr()}`);
+        });
+        return { isError: r.isError === true, text: w.text(r) };
+      },
+      outside(),
+      secret,
+      TRIES,
+    );
+    const swaps = existsSync(join(root, "swaps.txt")) ? Number(readFileSync(join(root, "swaps.txt"), "utf8")) : 0;
     await w.call("kill_process", { handle });
-    const swaps = Math.max(0, ...[...w.text(out).matchAll(/swaps (\d+)/g)].map((m) => Number(m[1])));
     console.log(`pin swap race: ${TRIES} tries, ${ran} ran, ${refused} refused (${JSON.stringify(Object.fromEntries(rules))}), ${leaks} leaks, >= ${swaps} swaps`);
     expect(swaps, "the swapper must have been swapping during the tries").toBeGreaterThan(0);
     expect(leaks).toBe(0);

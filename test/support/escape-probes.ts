@@ -45,3 +45,36 @@ while time.time() < end:
             open("swaps.tmp", "w").write(str(n))
             os.rename("swaps.tmp", "swaps.txt")
 '`;
+
+/** What one run of the pin swap race saw. */
+export interface SwapRace {
+  ran: number;
+  refused: number;
+  leaks: number;
+  /** Refusals by rule. */
+  rules: Map<string, number>;
+}
+
+/**
+ * The pin swap race's foreground half: `tries` probes, each counted as ran, refused (by the rule
+ * its text names) or leaked (the canary `secret` seen, or a file written beside it). `fail` explains
+ * a call that did not answer (for example with the server's stderr).
+ */
+export async function raceProbes(
+  call: (command: string) => Promise<{ isError?: boolean; text: string }>,
+  outside: string,
+  secret: string,
+  tries: number,
+): Promise<SwapRace> {
+  const race: SwapRace = { ran: 0, refused: 0, leaks: 0, rules: new Map() };
+  for (let i = 0; i < tries; i++) {
+    const { isError, text } = await call(probe(outside, `race-${i}`));
+    if (text.includes(secret) || text.includes("WROTE")) race.leaks++;
+    if (isError) {
+      race.refused++;
+      const rule = /\[rule: ([^\]]+)\]/.exec(text)?.[1] ?? text.slice(0, 80);
+      race.rules.set(rule, (race.rules.get(rule) ?? 0) + 1);
+    } else race.ran++;
+  }
+  return race;
+}

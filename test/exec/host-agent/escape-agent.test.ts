@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnAgent, type AgentProcess } from "../../support/engines/agent-engine.js";
 import { requireBinary } from "../../support/engines/require-binary.js";
-import { probe, SWAPPER } from "../../support/escape-probes.js";
+import { probe, raceProbes, SWAPPER } from "../../support/escape-probes.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../../support/tree.js";
 import { REPO, startWarden, type WardenClient } from "../../support/warden-client.js";
 
@@ -63,20 +63,15 @@ describe.skipIf(process.platform !== "linux")(`host agent red team (warden serve
     expect(bg.isError, w.text(bg)).toBeFalsy();
     const handle = (bg.structuredContent as { handle: string }).handle;
     const swaps = () => (existsSync(join(root, "swaps.txt")) ? Number(readFileSync(join(root, "swaps.txt"), "utf8")) : 0);
-    let ran = 0;
-    let refused = 0;
-    let leaks = 0;
-    const rules = new Map<string, number>();
-    for (let i = 0; i < TRIES; i++) {
-      const r = await w.call("execute_command", { command: probe(outside(), `race-${i}`) });
-      const text = w.text(r);
-      if (text.includes(secret) || text.includes("WROTE")) leaks++;
-      if (r.isError) {
-        refused++;
-        const rule = /\[rule: ([^\]]+)\]/.exec(text)?.[1] ?? text.slice(0, 80);
-        rules.set(rule, (rules.get(rule) ?? 0) + 1);
-      } else ran++;
-    }
+    const { ran, refused, leaks, rules } = await raceProbes(
+      async (command) => {
+        const r = await w.call("execute_command", { command });
+        return { isError: r.isError === true, text: w.text(r) };
+      },
+      outside(),
+      secret,
+      TRIES,
+    );
     const swapped = swaps();
     await w.call("kill_process", { handle });
     console.log(`host agent pin swap race: ${TRIES} tries, ${ran} ran, ${refused} refused (${JSON.stringify(Object.fromEntries(rules))}), ${leaks} leaks, >= ${swapped} swaps`);
@@ -84,11 +79,8 @@ describe.skipIf(process.platform !== "linux")(`host agent red team (warden serve
     expect(leaks).toBe(0);
     expect(pwned()).toEqual([]);
     expect(ran, "commands still run while the swap goes on").toBeGreaterThan(0);
-    // Only the refusals this race can cause, as the agent reports them: its walk, its gate, and its
-    // deny scan, which reads a directory by path after lstat-ing it, so a swap landing between the
-    // two makes it list the host's / through the link until execution.deny_scan_limit (fails closed;
-    // the scan's results only add masks, and the walk refuses any pin below the link).
-    for (const rule of rules.keys()) expect(["host_agent.sandbox.changed", "host_agent.sandbox.mounts", "host_agent.execution.deny_scan_limit"], `agent: ${agent.stderr().slice(-4000)}`).toContain(rule);
+    // Only the refusals this race can cause, as the agent reports them: its walk and its gate.
+    for (const rule of rules.keys()) expect(["host_agent.sandbox.changed", "host_agent.sandbox.mounts"], `agent: ${agent.stderr().slice(-4000)}`).toContain(rule);
   }, 900_000);
 
   it("a nested read-only root of the agent: its parent cannot be moved from a command, nor replaced by a symlink to /", async () => {
