@@ -5,6 +5,7 @@ import { registerAgentCommand } from "./commands/agent.js";
 import { registerAuditCommand } from "./commands/audit.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { registerServeCommand } from "./commands/serve.js";
+import { registerWorkspaceCommand } from "./commands/workspace.js";
 
 /** The `warden` command line. Each command lives in its own file under commands/. */
 async function main(argv: string[]): Promise<void> {
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
   registerCheckCommand(program);
   registerAuditCommand(program);
   registerAgentCommand(program);
+  registerWorkspaceCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -12,3 +12,6 @@ export { listWorkspaces, type WorkspaceSummary } from "./list.js";
 export type { Change, EntryInfo, WorkspaceDiff } from "./changes.js";
 export { gitPatch } from "./patch/git-patch.js";
 export { formatStat, statLines, type StatLine } from "./patch/stat.js";
+export { applyWorkspace, type ApplyResult, type Conflict } from "./apply.js";
+export { checkpointWorkspace, discardWorkspace, forkWorkspace, resetWorkspace } from "./lifecycle.js";
+export { isValidName, NAME_RULE } from "./names.js";

@@ -18,6 +18,8 @@ const layerSchema = z.object({
   id: layerId,
   label: z.string().optional(),
   created: z.string(),
+  /** When this layer became the upper layer (ns since the epoch): nothing in it is older. */
+  startedNs: z.string().optional(),
   /**
    * Earliest moment any entry of this layer can have started shadowing the lower tree, in ns since
    * the epoch, when the entries' own birth times cannot say (a layer copied by `fork`). Apply's

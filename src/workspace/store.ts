@@ -76,7 +76,7 @@ export function createWorkspace(
     createdNs: nowNs(),
     roots,
     layers: [],
-    upper: { id: newLayerId(), created: now.toISOString() },
+    upper: { id: newLayerId(), created: now.toISOString(), startedNs: nowNs() },
     state: "closed",
     holder: null,
   };
