@@ -44,15 +44,18 @@ type Op = z.infer<typeof opSchema>;
  * Brings a workspace's changes onto the real tree.
  *
  * Conflicts (refused unless `force`): the real entry at a changed path changed at or after the moment
- * the workspace started hiding it. That moment is bounded from below by the birth time of the
- * upper-layer directory holding the workspace's entry (overlayfs makes the directory before its first
- * entry, and cannot make it again without hiding everything below: see compose.ts); the real entry's
- * ctime says when it last changed, and no unprivileged call can set a ctime back. So a real change
- * after the workspace took its copy is always caught, one made before (which the workspace saw) is not
- * a conflict, and the only false alarms are real changes within a second before it (the margin for
- * coarse clocks), or in a directory the workspace adds to. A path whose real entry is missing is
- * judged by the nearest directory above it that exists. A real entry that already equals the
- * workspace's is never a conflict (an apply run twice, or the same edit made on both sides).
+ * the workspace started hiding it. That moment is bounded from below without any record taken at the
+ * time (compose.ts, shadowOf): a copy-up's birth time is the moment the real file was first changed
+ * through the workspace; any other upper entry is bounded by the birth of the upper directory holding
+ * it. The real entry's ctime says when it last changed, and no unprivileged call can set a ctime back
+ * (touch -d and utimes set the mtime). So a real change after the workspace took its copy is always
+ * caught, and an edit made before it (which the workspace saw, and built on) is not a conflict. False
+ * alarms: a real change in the same clock tick, a new entry in a directory the workspace had already
+ * written to, and entries the workspace replaced wholesale (bounded by their directory). A path whose
+ * real entry is missing is judged by the nearest directory above it that exists. A real entry that
+ * already equals the workspace's is never a conflict (an apply run twice, or the same edit made on
+ * both sides). Soundness assumes the wall clock is not stepped back, and a root on a local
+ * filesystem (an NFS server stamps ctimes with its own clock).
  *
  * Crash safety: the plan is written to `apply-journal.json` (atomically) before the first change;
  * each operation is atomic on its own (a temporary name, fsync, rename) and idempotent, so after a
@@ -125,7 +128,8 @@ export function conflictOf(root: string, c: Change): string | null {
     while (up.includes("/")) {
       up = up.slice(0, up.lastIndexOf("/"));
       const st = lstatBeneath(root, up);
-      if (st) return st.isDirectory() && st.ctimeNs < c.shadowNs ? null : `${up} changed in the real tree after the workspace changed ${c.path}`;
+      // A non-directory there is itself replaced by this workspace (a change of its own, judged on its own).
+      if (st) return !st.isDirectory() || st.ctimeNs < c.shadowNs ? null : `${up} changed in the real tree after the workspace changed ${c.path}`;
     }
     const st = lstatBeneath(root, "");
     return st && st.ctimeNs < c.shadowNs ? null : `the root's top directory changed in the real tree after the workspace changed ${c.path}`;

@@ -45,7 +45,6 @@ interface Decided {
 }
 
 const LOWER = -1;
-const MARGIN_NS = 1_000_000_000n;
 
 export function composeChanges(input: ComposeInput): Change[] {
   const marks: LayerMarks[] = input.layers.map((l) => readLayerMarks(l));
@@ -77,14 +76,32 @@ interface Ctx {
   changes: Change[];
 }
 
+/**
+ * When an entry of a layer came to be: its birth time, never later than the layer's floor (a copied
+ * layer), and the workspace's creation where the filesystem keeps no birth times.
+ */
 function born(ctx: Ctx, layer: number, st: BigIntStats): bigint {
   let t = st.birthtimeNs > 0n ? st.birthtimeNs : ctx.input.createdNs;
   const floor = ctx.input.floors[layer];
   if (floor != null && floor < t) t = floor;
-  return t - MARGIN_NS;
+  return t;
 }
 
 const joinRel = (rel: string, name: string): string => (rel === "" ? name : `${rel}/${name}`);
+
+/**
+ * The earliest moment the entry `name` of an upper layer can have started hiding the real one. A
+ * copy-up (marked with user.overlay.origin) is born when the real file was first changed through the
+ * workspace, and only then; anything else (a new file, a file renamed over, a whiteout, a directory
+ * made again) may have replaced an earlier entry, so the directory holding it bounds it instead:
+ * overlayfs makes that directory in the layer before its first entry, and cannot make it again
+ * without hiding everything below it.
+ */
+function shadowOf(ctx: Ctx, src: Src, name: string): bigint {
+  if (!ctx.marks[src.layer]!.origin.has(joinRel(src.rel, name))) return src.bornNs;
+  const st = lstatAt(src.fd, name);
+  return st ? born(ctx, src.layer, st) : src.bornNs;
+}
 
 function isWhiteout(ctx: Ctx, src: Src, name: string, st: BigIntStats): boolean {
   if (st.isCharacterDevice() && st.rdev === 0n) return true;
@@ -111,13 +128,14 @@ function info(ctx: Ctx, src: Src, st: BigIntStats): EntryInfo {
  */
 function walk(ctx: Ctx, rel: string, srcs: Src[], lowerFd: number | null, floor: bigint): void {
   const decided = new Map<string, Decided | null>();
-  // The earliest birth of the directories (in upper layers) that hold an entry of each name.
+  // When each name started hiding the real entry, at the earliest, over all upper layers: see shadowOf.
   const shadow = new Map<string, bigint>();
   for (const src of srcs) {
     for (const d of listDir(src.fd)) {
       if (src.layer !== LOWER) {
+        const t = shadowOf(ctx, src, d.name);
         const prev = shadow.get(d.name);
-        if (prev === undefined || src.bornNs < prev) shadow.set(d.name, src.bornNs);
+        if (prev === undefined || t < prev) shadow.set(d.name, t);
       }
       if (decided.has(d.name)) continue;
       const st = lstatAt(src.fd, d.name);

@@ -83,7 +83,11 @@ export function newLayerId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8).padEnd(6, "0")}`;
 }
 
-/** Wall-clock now in ns since the epoch, as the decimal string manifests keep. */
+/**
+ * Wall-clock now in ns since the epoch, as the decimal string manifests keep, less 20 ms: file
+ * timestamps come from the kernel's coarse clock, which lags the precise one by up to a tick, and a
+ * timestamp set after this call must not look earlier than it.
+ */
 export function nowNs(): string {
-  return String(BigInt(Date.now()) * 1_000_000n);
+  return String(BigInt(Date.now() - 20) * 1_000_000n);
 }

@@ -16,9 +16,11 @@ export interface LayerMarks {
   /** Directories whose opaque value is "x" (they may hold xattr whiteouts). */
   xOpaque: Set<string>;
   xWhiteouts: Set<string>;
+  /** Entries carrying `user.overlay.origin`: copied up from a lower layer (their birth is the copy-up). */
+  origin: Set<string>;
 }
 
-const PATTERN = "^user\\.overlay\\.(opaque|whiteout)$";
+const PATTERN = "^user\\.overlay\\.(opaque|whiteout|origin)$";
 
 export function readLayerMarks(layerDir: string): LayerMarks {
   const r = spawnSync("getfattr", ["-R", "-P", "--absolute-names", "-m", PATTERN, "-d", "-e", "text", layerDir], { maxBuffer: 1 << 30 });
@@ -30,7 +32,7 @@ export function readLayerMarks(layerDir: string): LayerMarks {
 
 /** Parses `getfattr -d` output: "# file: PATH" (octal escapes for \n, \\ and the like), then NAME="VALUE" lines. */
 export function parseGetfattr(out: Buffer, layerDir: string): LayerMarks {
-  const marks: LayerMarks = { opaque: new Set(), xOpaque: new Set(), xWhiteouts: new Set() };
+  const marks: LayerMarks = { opaque: new Set(), xOpaque: new Set(), xWhiteouts: new Set(), origin: new Set() };
   const prefix = Buffer.from(layerDir);
   let current: string | null = null;
   for (const line of splitLines(out)) {
@@ -49,6 +51,7 @@ export function parseGetfattr(out: Buffer, layerDir: string): LayerMarks {
     if (text === 'user.overlay.opaque="y"') marks.opaque.add(current);
     else if (text === 'user.overlay.opaque="x"') marks.xOpaque.add(current);
     else if (text.startsWith("user.overlay.whiteout")) marks.xWhiteouts.add(current);
+    else if (text.startsWith("user.overlay.origin")) marks.origin.add(current);
   }
   return marks;
 }
@@ -80,7 +83,7 @@ function unescapeOctal(b: Buffer): Buffer {
 const PY = `
 import os, sys, json
 root = sys.argv[1]
-res = {"opaque": [], "x": [], "wh": []}
+res = {"opaque": [], "x": [], "wh": [], "origin": []}
 for d, dirs, files in os.walk(root):
     for name in [None] + dirs + files:
         p = d if name is None else os.path.join(d, name)
@@ -93,11 +96,12 @@ for d, dirs, files in os.walk(root):
             (res["opaque"] if v == b"y" else res["x"] if v == b"x" else []).append(rel)
         except OSError:
             pass
-        try:
-            os.getxattr(p, "user.overlay.whiteout", follow_symlinks=False)
-            res["wh"].append(rel)
-        except OSError:
-            pass
+        for attr, key in (("user.overlay.whiteout", "wh"), ("user.overlay.origin", "origin")):
+            try:
+                os.getxattr(p, attr, follow_symlinks=False)
+                res[key].append(rel)
+            except OSError:
+                pass
 json.dump(res, sys.stdout)
 `;
 
@@ -106,6 +110,6 @@ function viaPython(layerDir: string): LayerMarks {
   if (r.error || r.status !== 0) {
     throw new WorkspaceError(`cannot read overlayfs's extended attributes: neither getfattr (package attr) nor python3 works here${r.stderr ? ` (${r.stderr.trim()})` : ""}; install attr`);
   }
-  const j = JSON.parse(r.stdout) as { opaque: string[]; x: string[]; wh: string[] };
-  return { opaque: new Set(j.opaque), xOpaque: new Set(j.x), xWhiteouts: new Set(j.wh) };
+  const j = JSON.parse(r.stdout) as { opaque: string[]; x: string[]; wh: string[]; origin: string[] };
+  return { opaque: new Set(j.opaque), xOpaque: new Set(j.x), xWhiteouts: new Set(j.wh), origin: new Set(j.origin) };
 }

@@ -60,3 +60,18 @@ export function plain(tree: Map<string, TreeEntry>): Record<string, TreeEntry> {
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t", GIT_CONFIG_NOSYSTEM: "1", HOME: cwd } });
 }
+
+/** Every mount, in any process's mount namespace, whose line mentions `text` (e.g. a workspace's directory). */
+export function mountsMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/mountinfo`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of info.split("\n")) if (line.includes(text)) found.push(`${pid}: ${line}`);
+  }
+  return found;
+}
