@@ -7,7 +7,7 @@ import { readManifest, type WorkspaceManifest } from "./manifest.js";
 import { checkName } from "./names.js";
 import { tryLock } from "./lock.js";
 import { canonicalRoots, checkFilesystems, checkSameRoots, openRoot } from "./roots.js";
-import { prepareStateDir } from "./state-dir.js";
+import { futureStateDir, prepareStateDir } from "./state-dir.js";
 import { commitManifest, createWorkspace, loadWorkspace, removeWorkspaceDir, stateOf, sweepStateDir, sweepWorkspace, type RootIdentity } from "./store.js";
 
 export interface OpenWorkspaceOptions {
@@ -60,9 +60,11 @@ export interface WorkspaceHandle {
  */
 export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<WorkspaceHandle> {
   if (process.platform !== "linux") throw new WorkspaceError("copy-on-write workspaces need Linux (overlayfs in a mount namespace)");
-  const stateDir = prepareStateDir(opts.stateDir, true);
   const name = checkName(opts.name);
-  const roots = canonicalRoots(opts.roots, stateDir);
+  // The roots are judged against where the state dir will be before it is made: a refused open
+  // leaves nothing behind, least of all a directory inside a root.
+  const roots = canonicalRoots(opts.roots, futureStateDir(opts.stateDir));
+  const stateDir = prepareStateDir(opts.stateDir, true);
   checkFilesystems(roots, stateDir);
   sweepStateDir(stateDir);
 

@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { usageError } from "./errors.js";
 
 /** SPEC: `--state-dir` defaults to `$XDG_STATE_HOME/mcp-warden` (`~/.local/state/mcp-warden`). */
@@ -12,6 +12,26 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Where the workspaces of a state dir live: one directory per workspace, named by it. */
 export function workspacesDir(stateDir: string): string {
   return join(stateDir, "workspaces");
+}
+
+/**
+ * Where a state dir is, canonical, without making it: the real path of its nearest existing ancestor
+ * plus the rest. Lets the roots be checked against it before anything is created.
+ */
+export function futureStateDir(dir: string): string {
+  const abs = resolve(dir);
+  const rest: string[] = [];
+  let p = abs;
+  for (;;) {
+    try {
+      return join(realpathSync(p), ...rest.reverse());
+    } catch {
+      const up = dirname(p);
+      if (up === p) return abs;
+      rest.push(basename(p));
+      p = up;
+    }
+  }
 }
 
 /**
