@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, futimesSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic, fsyncDir } from "./atomic-write.js";
@@ -37,7 +37,8 @@ const opSchema = z.object({
   base: z.string().optional(),
   mode: z.number().int().optional(),
 });
-const journalSchema = z.object({ version: z.literal(1), started: z.string(), ops: z.array(opSchema) });
+/** `id` names the temporary files of this apply (`.warden-apply-<id>-*`), so a resumed one can find what a crash left. */
+const journalSchema = z.object({ version: z.literal(1), id: z.string().regex(/^[0-9a-f]{12}$/), started: z.string(), ops: z.array(opSchema) });
 type Op = z.infer<typeof opSchema>;
 
 /**
@@ -72,7 +73,8 @@ export function applyWorkspace(opts: { stateDir: string; name: string; force?: b
     const journalPath = join(dir, JOURNAL);
     if (existsSync(journalPath)) {
       const journal = journalSchema.parse(JSON.parse(readFileSync(journalPath, "utf8")));
-      runOps(m, journal.ops, true);
+      removeTemporaries(m, journal.ops, journal.id);
+      runOps(m, journal.ops, true, journal.id);
       finish(dir, m, journalPath);
       return { applied: true, conflicts: [], operations: journal.ops.length, resumed: true };
     }
@@ -85,8 +87,9 @@ export function applyWorkspace(opts: { stateDir: string; name: string; force?: b
     if (conflicts.length > 0) return { applied: false, conflicts, operations: 0, resumed: false };
     const ops: Op[] = [];
     diff.roots.forEach((r, i) => ops.push(...plan(i, r.changes)));
-    writeFileAtomic(journalPath, JSON.stringify({ version: 1, started: new Date().toISOString(), ops }));
-    runOps(m, ops, opts.force === true);
+    const id = randomBytes(6).toString("hex");
+    writeFileAtomic(journalPath, JSON.stringify({ version: 1, id, started: new Date().toISOString(), ops }));
+    runOps(m, ops, opts.force === true, id);
     finish(dir, m, journalPath);
     return { applied: true, conflicts: [], operations: ops.length, resumed: false };
   } finally {
@@ -170,12 +173,31 @@ function plan(root: number, changes: Change[]): Op[] {
   return ops;
 }
 
-function runOps(m: WorkspaceManifest, ops: Op[], force: boolean): void {
+/** A temporary file a killed apply left (written, not yet renamed into place) in a directory it wrote to. */
+function removeTemporaries(m: WorkspaceManifest, ops: Op[], id: string): void {
+  const dirs = new Set(ops.map((op) => `${op.root}\0${op.path.includes("/") ? op.path.slice(0, op.path.lastIndexOf("/")) : ""}`));
+  for (const key of dirs) {
+    const [i, rel] = key.split("\0") as [string, string];
+    let fd: number;
+    try {
+      fd = openBeneath(m.roots[Number(i)]!.path, rel, true);
+    } catch {
+      continue; // not made yet
+    }
+    try {
+      for (const n of readdirSync(`/proc/self/fd/${fd}`)) if (n.startsWith(`.warden-apply-${id}-`)) rmSync(at(fd, n), { force: true });
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function runOps(m: WorkspaceManifest, ops: Op[], force: boolean, id: string): void {
   for (const op of ops) {
     const root = m.roots[op.root];
     if (!root) throw new WorkspaceError(`apply journal names root ${op.root}, which the workspace does not have`);
     try {
-      runOp(root.path, op, force);
+      runOp(root.path, op, force, id);
     } catch (err) {
       throw new WorkspaceError(`apply stopped at ${op.op} ${join(root.path, op.path)}: ${(err as Error).message}. Nothing before it is lost; run apply again to finish (it resumes)`, "failure", { cause: err });
     }
@@ -183,7 +205,7 @@ function runOps(m: WorkspaceManifest, ops: Op[], force: boolean): void {
 }
 
 /** One idempotent operation, done through the parent directory's descriptor (never through a symlink). */
-function runOp(root: string, op: Op, force: boolean): void {
+function runOp(root: string, op: Op, force: boolean, id: string): void {
   const slash = op.path.lastIndexOf("/");
   const parentRel = slash < 0 ? "" : op.path.slice(0, slash);
   const name = op.path.slice(slash + 1);
@@ -208,7 +230,7 @@ function runOp(root: string, op: Op, force: boolean): void {
         break;
       case "write": {
         if (st?.isDirectory()) rmSync(target, { recursive: true, force: true });
-        const tmp = at(pfd, `.warden-apply-${randomBytes(6).toString("hex")}`);
+        const tmp = at(pfd, `.warden-apply-${id}-${randomBytes(4).toString("hex")}`);
         const src = openBeneath(op.base!, op.path, false);
         try {
           const data = readFileSync(src);
@@ -235,7 +257,7 @@ function runOp(root: string, op: Op, force: boolean): void {
       }
       case "symlink": {
         if (st?.isDirectory()) rmSync(target, { recursive: true, force: true });
-        const tmp = at(pfd, `.warden-apply-${randomBytes(6).toString("hex")}`);
+        const tmp = at(pfd, `.warden-apply-${id}-${randomBytes(4).toString("hex")}`);
         symlinkSync(readlinkBeneath(op.base!, op.path), tmp);
         renameSync(tmp, target);
         fsyncSync(pfd);

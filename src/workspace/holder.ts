@@ -55,6 +55,9 @@ export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: 
   const ns = isRoot() ? ["--mount", "--propagation", "private"] : ["--user", "--map-root-user", "--mount", "--propagation", "private"];
   const child = spawn("unshare", [...ns, "--", "/bin/sh", "-c", SCRIPT, "warden-workspace-holder", wsDir, ...args], {
     stdio: ["pipe", "pipe", "pipe", lockFd, ...rootFds],
+    // Its own session: a Ctrl-C meant for the server's terminal must not unmount under it. It still
+    // ends with the server, by the pipe.
+    detached: true,
   });
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   let stderr = "";

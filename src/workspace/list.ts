@@ -16,14 +16,21 @@ export interface WorkspaceSummary {
   checkpoints: Array<{ id: string; label?: string | undefined; created: string }>;
   forkedFrom?: { name: string; label?: string | undefined } | undefined;
   applied?: string | undefined;
+  /** Why a damaged workspace could not be read. */
+  problem?: string;
 }
 
 /** Every workspace of a state dir, by name. A missing state dir has none. */
 export function listWorkspaces(opts: { stateDir: string }): WorkspaceSummary[] {
   const stateDir = prepareStateDir(opts.stateDir, false);
   return workspaceNames(stateDir).map((n) => {
-    const { dir, manifest } = loadWorkspace(stateDir, n);
-    return summaryOf(dir, manifest);
+    try {
+      const { dir, manifest } = loadWorkspace(stateDir, n);
+      return summaryOf(dir, manifest);
+    } catch (err) {
+      // One unreadable manifest must not hide the others: listed as damaged, with the reason.
+      return { name: n, roots: [], created: "", state: "damaged" as const, holderPid: null, changedEntries: 0, changedBytes: 0, checkpoints: [], problem: (err as Error).message };
+    }
   });
 }
 

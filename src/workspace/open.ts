@@ -1,7 +1,8 @@
 import { closeSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { WorkspaceError } from "./errors.js";
-import { isRoot, startHolder, type Holder } from "./holder.js";
+import { isRoot, startHolder, verifyMounts, type Holder } from "./holder.js";
+import { isRunning } from "./proc.js";
 import { LOCK, mergedRel, wsDirOf } from "./layout.js";
 import { readManifest, type WorkspaceManifest } from "./manifest.js";
 import { checkName } from "./names.js";
@@ -45,6 +46,12 @@ export interface WorkspaceHandle {
   enterArgv(): string[];
   /** Whether the holder still runs (false after close(), a kill, or its death). */
   alive(): boolean;
+  /**
+   * Throws a WorkspaceError unless the holder is still the same process and every root's path inside
+   * its namespace is still the overlay over the held lower directory: cheap (a few stats), meant to
+   * be called before each command that enters the namespace by pid.
+   */
+  verify(): void;
   /** Resolves when the holder has exited, for whatever reason. */
   exited: Promise<void>;
   /** Ends the holder (so the kernel unmounts everything) and records the workspace as closed. */
@@ -92,7 +99,8 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
     return handleFor(dir, m, holder);
   } catch (err) {
     for (const o of opened) closeSync(o.fd);
-    if (madeNow) {
+    // Only a workspace this call made and locked is removed again: another opener may own it by now.
+    if (madeNow && lock) {
       try {
         removeWorkspaceDir(stateDir, wsDirOf(stateDir, name), name);
       } catch {
@@ -130,6 +138,10 @@ function handleFor(dir: string, m: WorkspaceManifest, holder: Holder): Workspace
     merged,
     enterArgv: () => [...enter],
     alive: () => !exited,
+    verify() {
+      if (exited || !isRunning(pid, holder.start)) throw new WorkspaceError(`the holder of workspace ${m.name} (pid ${pid}) is gone: its mounts went with it; open the workspace again`);
+      verifyMounts(dir, m, pid);
+    },
     exited: holder.exited,
     async close() {
       if (!exited) {

@@ -15,7 +15,7 @@ export interface RootIdentity {
   ino: string;
 }
 
-export type WorkspaceState = "live" | "orphaned" | "closed";
+export type WorkspaceState = "live" | "orphaned" | "closed" | "damaged";
 
 /** live: its holder runs; orphaned: the manifest says live but the holder is gone (a crash); closed. */
 export function stateOf(m: WorkspaceManifest): WorkspaceState {
@@ -120,9 +120,13 @@ export function sweepStateDir(stateDir: string): void {
     return;
   }
   for (const n of names) {
-    if (n.startsWith(".trash-")) removeTree(join(workspacesDir(stateDir), n));
     const tmp = /^\.tmp-.*-(\d+)-(\d+)-[0-9a-f]{6}$/.exec(n);
-    if (tmp && processStartTime(Number(tmp[1])) !== tmp[2]) removeTree(join(workspacesDir(stateDir), n));
+    const dead = n.startsWith(".trash-") || (tmp !== null && processStartTime(Number(tmp[1])) !== tmp[2]);
+    try {
+      if (dead) removeTree(join(workspacesDir(stateDir), n));
+    } catch {
+      // another process is removing it too; whoever comes next finishes
+    }
   }
 }
 

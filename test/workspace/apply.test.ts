@@ -115,6 +115,10 @@ describe("warden workspace apply", () => {
     }
     expect(caught).toBe(true);
     expect(existsSync(journal)).toBe(true);
+    // What a kill between writing a file and renaming it into place leaves (the kill above may or may not have):
+    const { id } = JSON.parse(readFileSync(journal, "utf8")) as { id: string };
+    mkdirSync(join(root, "many"), { recursive: true });
+    writeFileSync(join(root, "many", `.warden-apply-${id}-00000000`), "half");
     const r = applyWorkspace({ stateDir: state, name: "killed" });
     expect(r).toMatchObject({ applied: true, resumed: true });
     expect(existsSync(journal)).toBe(false);

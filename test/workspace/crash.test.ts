@@ -66,6 +66,7 @@ describe("a crash leaves no mount behind, and the workspace on disk", () => {
     process.kill(h.holderPid, "SIGKILL");
     await h.exited;
     expect(h.alive()).toBe(false);
+    expect(() => h.verify()).toThrow(/the holder of workspace holder-killed \(pid \d+\) is gone/);
     expect(mountsMentioning(h.dir)).toEqual([]);
     expect(listWorkspaces({ stateDir: state }).find((w) => w.name === "holder-killed")?.state).toBe("orphaned");
     await h.close(); // records the close even though the holder is already gone

@@ -46,6 +46,7 @@ describe("openWorkspace", () => {
     const h = await openWorkspace({ stateDir: state, name: "bw", roots: [root] });
     try {
       expect(h.merged[0]).toMatchObject({ root, mergedPathInNamespace: root, viaProc: `/proc/${h.holderPid}/root${root}` });
+      h.verify();
       const r = bwrapInside(h, "cat src/a.txt; echo changed > src/a.txt; echo new > new.txt; rm keep.txt; grep ' overlay ' /proc/self/mountinfo | grep -c \" $PWD \"");
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);

@@ -80,6 +80,19 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect(before.roots[0]!.changes.map((c) => c.path)).toEqual(["agent.txt"]);
   });
 
+  it("a damaged manifest is reported by name, and does not hide the other workspaces", async () => {
+    mkdirSync(join(state, "workspaces", "broken"), { recursive: true });
+    writeFileSync(join(state, "workspaces", "broken", "manifest.json"), "{ half a wri");
+    try {
+      const all = listWorkspaces({ stateDir: state });
+      expect(all.find((w) => w.name === "broken")).toMatchObject({ state: "damaged", problem: expect.stringMatching(/manifest\.json is not valid JSON/) });
+      expect(all.find((w) => w.name === "kept")?.state).toBe("closed");
+      expect(() => diffWorkspace({ stateDir: state, name: "broken" })).toThrow(/broken\/manifest\.json is not valid JSON/);
+    } finally {
+      removeDir(join(state, "workspaces", "broken"));
+    }
+  });
+
   it("a failed first open leaves no workspace behind", async () => {
     await refusal(openWorkspace({ stateDir: state, name: "never", roots: ["/proc/sys"] }));
     expect(listWorkspaces({ stateDir: state }).map((w) => w.name)).not.toContain("never");

@@ -152,10 +152,10 @@ function formatList(all: WorkspaceSummary[]): string {
   const rows = all.map((w) => [
     w.name,
     w.state === "live" ? `live (pid ${w.holderPid})` : w.state,
-    w.created.replace(/\.\d+Z$/, "Z"),
+    w.state === "damaged" ? "-" : w.created.replace(/\.\d+Z$/, "Z"),
     `${w.changedEntries} entries, ${human(w.changedBytes)}`,
     String(w.checkpoints.length),
-    w.roots.join(" "),
+    w.problem ?? w.roots.join(" "),
   ]);
   const head = ["NAME", "STATE", "CREATED", "CHANGES", "CHECKPOINTS", "ROOTS"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
