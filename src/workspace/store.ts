@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncDir } from "./atomic-write.js";
-import { usageError, WorkspaceError } from "./errors.js";
+import { usageError } from "./errors.js";
 import { layerRel, lowerRel, mergedRel, workRel, wsDirOf } from "./layout.js";
 import { newLayerId, nowNs, readManifest, writeManifest, type WorkspaceManifest } from "./manifest.js";
 import { checkName } from "./names.js";
@@ -190,4 +190,3 @@ export function commitManifest(wsDir: string, m: WorkspaceManifest): void {
   writeManifest(wsDir, m);
 }
 
-export { WorkspaceError };
