@@ -59,7 +59,11 @@ export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: 
     // ends with the server, by the pipe.
     detached: true,
   });
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  // 'error' without 'exit' when unshare cannot even be started.
+  const exited = new Promise<void>((res) => {
+    child.once("exit", () => res());
+    child.once("error", () => res());
+  });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-4000)));
   const ready = await new Promise<boolean>((res) => {

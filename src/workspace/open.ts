@@ -91,8 +91,14 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
     checkSameRoots(m, opened.map((o) => o.id));
     sweepWorkspace(dir, m);
     const holder = await startHolder(dir, m, opened.map((o) => o.fd), lock.fd);
-    m = { ...m, state: "live", holder: { pid: holder.pid, start: holder.start } };
-    commitManifest(dir, m);
+    try {
+      m = { ...m, state: "live", holder: { pid: holder.pid, start: holder.start } };
+      commitManifest(dir, m);
+    } catch (err) {
+      holder.child.kill("SIGKILL");
+      await holder.exited;
+      throw err;
+    }
     // The holder keeps the lock (its descriptor 3) and the roots (bound); ours are no longer needed.
     lock.release();
     for (const o of opened) closeSync(o.fd);

@@ -103,7 +103,9 @@ describe("warden workspace apply", () => {
     const cli = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
     let caught = false;
     for (let attempt = 0; attempt < 20 && !caught; attempt++) {
-      const child = spawn(process.execPath, [cli, "workspace", "apply", "killed", "--state-dir", state], { stdio: ["ignore", "ignore", "inherit"] });
+      // After a missed first try the real root has changed (we removed what it applied): --force then.
+      const force = attempt > 0 ? ["--force"] : [];
+      const child = spawn(process.execPath, [cli, "workspace", "apply", "killed", "--state-dir", state, ...force], { stdio: ["ignore", "ignore", "inherit"] });
       const exited = new Promise((r) => child.once("exit", r));
       while (child.exitCode === null && !existsSync(journal)) await new Promise((r) => setTimeout(r, 2));
       if (existsSync(journal)) {
