@@ -6,6 +6,7 @@ import { registerAuditCommand } from "./commands/audit.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { UsageError } from "./options.js";
+import { registerWorkspaceCommand } from "./commands/workspace.js";
 
 /** The `warden` command line. Each command lives in its own file under commands/. */
 async function main(argv: string[]): Promise<void> {
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<void> {
   registerCheckCommand(program);
   registerAuditCommand(program);
   registerAgentCommand(program);
+  registerWorkspaceCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -1,0 +1,130 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { usageError, WorkspaceError } from "./errors.js";
+import { LOCK, layerRel } from "./layout.js";
+import { tryLock, type HeldLock } from "./lock.js";
+import { newLayerId, nowNs, type LayerRecord, type WorkspaceManifest } from "./manifest.js";
+import { checkLabel, checkName } from "./names.js";
+import { prepareStateDir } from "./state-dir.js";
+import { commitManifest, createWorkspace, loadWorkspace, makeLayerDirs, removeWorkspaceDir, stateOf, sweepWorkspace } from "./store.js";
+
+/**
+ * overlayfs takes at most 500 lower layers, and mount(2) at most a page of options; at ~30 bytes a
+ * layer, 100 checkpoints keep well inside both.
+ */
+const MAX_CHECKPOINTS = 100;
+
+interface Target {
+  stateDir: string;
+  name: string;
+}
+
+/** Runs `fn` holding the workspace's lock; a live workspace (or one another command holds) is refused. */
+function withLock<T>(t: Target, what: string, fn: (dir: string, m: WorkspaceManifest, stateDir: string) => T): T {
+  const stateDir = prepareStateDir(t.stateDir, false);
+  const { dir, manifest } = loadWorkspace(stateDir, t.name);
+  const lock: HeldLock | null = tryLock(join(dir, LOCK));
+  if (!lock) {
+    const live = stateOf(manifest) === "live";
+    throw new WorkspaceError(
+      live
+        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}); stop the server using it first`
+        : `cannot ${what} workspace ${t.name}: another warden command is working on it; try again when it is done`,
+    );
+  }
+  try {
+    return fn(dir, loadWorkspace(stateDir, t.name).manifest, stateDir);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Removes a workspace and its layers. The real tree is never touched. */
+export function discardWorkspace(t: Target): void {
+  withLock(t, "discard", (dir, m, stateDir) => removeWorkspaceDir(stateDir, dir, m.name));
+}
+
+/**
+ * Freezes the current state: the upper layer becomes a read-only layer (labelled) and a fresh, empty
+ * upper starts above it. Nothing is copied; the next mount stacks the frozen layer as a lowerdir.
+ * The manifest is the commit point: a crash before it leaves an unused empty layer, swept later.
+ */
+export function checkpointWorkspace(t: Target & { label?: string }): { label: string; id: string } {
+  return withLock(t, "checkpoint", (dir, m) => {
+    if (m.layers.length >= MAX_CHECKPOINTS) throw new WorkspaceError(`workspace ${m.name} has ${m.layers.length} checkpoints, the most a mount can stack here; fork it from its latest checkpoint or reset it`);
+    const label = t.label !== undefined ? checkLabel(t.label) : nextLabel(m);
+    if (m.layers.some((l) => l.label === label)) throw usageError(`workspace ${m.name} already has a checkpoint labelled ${label}; choose another label`);
+    const now = new Date();
+    const upper: LayerRecord = { id: newLayerId(), created: now.toISOString(), startedNs: nowNs() };
+    makeLayerDirs(dir, m.roots.length, upper.id, true);
+    const frozen: LayerRecord = { ...m.upper, label, created: now.toISOString() };
+    commitManifest(dir, { ...m, layers: [...m.layers, frozen], upper });
+    sweepWorkspace(dir, { ...m, layers: [...m.layers, frozen], upper });
+    return { label, id: frozen.id };
+  });
+}
+
+function nextLabel(m: WorkspaceManifest): string {
+  for (let n = m.layers.length + 1; ; n++) if (!m.layers.some((l) => l.label === `checkpoint-${n}`)) return `checkpoint-${n}`;
+}
+
+function layerIndex(m: WorkspaceManifest, label: string): number {
+  const i = m.layers.findIndex((l) => l.label === label);
+  if (i < 0) {
+    const known = m.layers.map((l) => l.label).filter(Boolean);
+    throw usageError(`workspace ${m.name} has no checkpoint labelled ${label}${known.length ? ` (it has: ${known.join(", ")})` : " (it has none)"}`);
+  }
+  return i;
+}
+
+/**
+ * Drops what was done since a checkpoint (`to`), or since the latest checkpoint (or the start, when
+ * there is none): the layers above it and the upper are replaced by a fresh, empty upper.
+ */
+export function resetWorkspace(t: Target & { to?: string }): { to: string | null } {
+  return withLock(t, "reset", (dir, m) => {
+    const keep = t.to !== undefined ? m.layers.slice(0, layerIndex(m, checkLabel(t.to)) + 1) : m.layers;
+    const upper: LayerRecord = { id: newLayerId(), created: new Date().toISOString(), startedNs: nowNs() };
+    makeLayerDirs(dir, m.roots.length, upper.id, true);
+    const next = { ...m, layers: keep, upper };
+    commitManifest(dir, next);
+    sweepWorkspace(dir, next);
+    return { to: keep.at(-1)?.label ?? null };
+  });
+}
+
+/**
+ * A new workspace over the same roots starting from `from` (a checkpoint) or from the current state.
+ * Frozen layers are shared by hard links (`cp -al`: they are never written again); the current upper,
+ * which its workspace may still change in place, is copied. A live source can be forked from a
+ * checkpoint, not from its moving current state.
+ */
+export function forkWorkspace(t: Target & { newName: string; from?: string }): { name: string } {
+  checkName(t.newName);
+  const stateDir = prepareStateDir(t.stateDir, false);
+  const src = loadWorkspace(stateDir, t.name);
+  const fromLabel = t.from !== undefined ? checkLabel(t.from) : undefined;
+  const run = (dir: string, m: WorkspaceManifest) => {
+    const layers = fromLabel !== undefined ? m.layers.slice(0, layerIndex(m, fromLabel) + 1) : m.layers;
+    createWorkspace(stateDir, t.newName, m.roots, (tmp, fresh) => {
+      const copied: LayerRecord[] = layers.map((l) => ({ ...l, floorNs: l.floorNs ?? l.startedNs ?? m.createdNs }));
+      for (let i = 0; i < m.roots.length; i++) for (const l of layers) copyTree(join(dir, layerRel(i, l.id)), join(tmp, layerRel(i, l.id)), true);
+      if (fromLabel === undefined) {
+        const id = newLayerId();
+        for (let i = 0; i < m.roots.length; i++) copyTree(join(dir, layerRel(i, m.upper.id)), join(tmp, layerRel(i, id)), false);
+        copied.push({ id, label: `${m.name}-at-fork`, created: new Date().toISOString(), floorNs: m.upper.floorNs ?? m.upper.startedNs ?? m.createdNs });
+      }
+      return { ...fresh, createdNs: m.createdNs, layers: copied, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
+    });
+    return { name: t.newName };
+  };
+  if (fromLabel !== undefined && stateOf(src.manifest) === "live") return run(src.dir, src.manifest);
+  return withLock(t, "fork", (dir, m) => run(dir, m));
+}
+
+function copyTree(from: string, to: string, hardlink: boolean): void {
+  mkdirSync(dirname(to), { recursive: true });
+  const r = spawnSync("cp", [hardlink ? "-al" : "-a", "--", from, to], { encoding: "utf8" });
+  if (r.status !== 0) throw new WorkspaceError(`cannot copy layer ${from}: ${r.error?.message ?? r.stderr.trim()}`);
+}

@@ -1,0 +1,77 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { WorkspaceHandle } from "../../src/workspace/index.js";
+
+/** Runs a shell script inside the workspace's namespace, where the root's path shows the merged view. */
+export function runInside(h: WorkspaceHandle, script: string): string {
+  const [cmd, ...args] = h.enterArgv();
+  const r = spawnSync(cmd!, [...args, "/bin/sh", "-ec", script], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`script failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export interface TreeEntry {
+  kind: "file" | "dir" | "symlink" | "other";
+  mode: number;
+  content?: string;
+}
+
+/**
+ * A tree as a map from relative path to kind, permission bits and content digest (or link target),
+ * read with lstat only: never follows a symlink, so it is safe under /proc/<holder>/root.
+ */
+export function snapshot(dir: string, opts: { skip?: (rel: string) => boolean } = {}): Map<string, TreeEntry> {
+  const out = new Map<string, TreeEntry>();
+  const walk = (abs: string, rel: string) => {
+    for (const name of readdirSync(abs).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (opts.skip?.(r)) continue;
+      const p = join(abs, name);
+      const st = lstatSync(p);
+      const mode = st.mode & 0o7777;
+      if (st.isDirectory()) {
+        out.set(r, { kind: "dir", mode });
+        walk(p, r);
+      } else if (st.isSymbolicLink()) out.set(r, { kind: "symlink", mode: 0, content: readlinkSync(p) });
+      else if (st.isFile()) out.set(r, { kind: "file", mode, content: createHash("sha1").update(readFileSync(p)).digest("hex") });
+      else out.set(r, { kind: "other", mode });
+    }
+  };
+  walk(dir, "");
+  return out;
+}
+
+/** What git can carry: no empty directories, only the owner's execute bit of files, no directory modes. */
+export function gitView(tree: Map<string, TreeEntry>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [p, e] of tree) {
+    if (e.kind === "dir" || e.kind === "other") continue;
+    out[p] = e.kind === "symlink" ? `link:${e.content}` : `${e.mode & 0o100 ? "x" : "-"}:${e.content}`;
+  }
+  return out;
+}
+
+export function plain(tree: Map<string, TreeEntry>): Record<string, TreeEntry> {
+  return Object.fromEntries([...tree].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t", GIT_CONFIG_NOSYSTEM: "1", HOME: cwd } });
+}
+
+/** Every mount, in any process's mount namespace, whose line mentions `text` (e.g. a workspace's directory). */
+export function mountsMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/mountinfo`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of info.split("\n")) if (line.includes(text)) found.push(`${pid}: ${line}`);
+  }
+  return found;
+}
