@@ -36,7 +36,7 @@ export function registerAgentCommand(program: Command, deps: AgentCommandDeps = 
     .option("--read-only <dir>", "read-only root (repeatable)", collect, [])
     .option("--allow <program>", "the agent may run PROGRAM (repeatable)", collect, [])
     .option("--token-file <file>", "bearer token callers must present (or HOST_AGENT_TOKEN)")
-    .option("--audit-log <file>", "append a hash-chained JSONL audit record for every call")
+    .option("--audit-log <file>", "keyed, hash-chained JSONL audit log (key and head beside it): changes recorded before they happen")
     .action(async (flags: AgentFlags) => {
       const log = (message: string) => process.stderr.write(`warden agent: ${message}\n`);
       const agent = await startAgent(
