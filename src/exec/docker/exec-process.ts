@@ -90,8 +90,10 @@ export async function startExec(ctx: ExecContext, request: ExecRequest, interact
       // --die-with-parent does for the native backend). After a kill the caller waits for it (the
       // processes are really gone when the result arrives); after a normal exit it is not on the
       // result's path.
-      const sweep = sendSignal(ctx, id, "KILL").catch(() => {});
-      if (killed) await sweep;
+      const sweep = sendSignal(ctx, id, "KILL").catch(() => false);
+      // After a kill, what the command left must really be gone: when even the killer could not
+      // start (a fork flood holds the container's pids limit), restart the container.
+      if (killed && !(await sweep)) await ctx.onStuck?.().catch(() => {});
       const code = info?.ExitCode ?? null;
       // Docker reports death by signal as 128+n; only trust that reading when we sent a signal.
       const signal = killed && code !== null && code > 128 && code < 160 ? signalName(code - 128) : null;
@@ -121,10 +123,16 @@ export async function startExec(ctx: ExecContext, request: ExecRequest, interact
   };
 }
 
-/** Signals the process group of exec `id` from a second exec (same user: no capability needed). */
-async function sendSignal(ctx: ExecContext, id: string, sig: string): Promise<void> {
+/**
+ * Signals the process group of exec `id` from a second exec (same user: no capability needed).
+ * Resolves whether the killer ran to its end (false: the runtime could not start it, or it did not
+ * finish within a second).
+ */
+async function sendSignal(ctx: ExecContext, id: string, sig: string): Promise<boolean> {
   const killer = await ctx.docker.getContainer(ctx.containerId).exec({ Cmd: ["/bin/sh", "-c", KILLER, "warden-kill", id, sig], User: ctx.user, AttachStdout: false, AttachStderr: false });
   await killer.start({ Detach: true });
+  const info = await inspectUntilStopped(killer);
+  return info?.ExitCode === 0;
 }
 
 async function inspectUntilStopped(exec: Docker.Exec): Promise<{ ExitCode: number | null } | null> {

@@ -37,6 +37,17 @@ export interface DockerBackendOptions {
   log?: (message: string) => void;
 }
 
+/** Attempts after an exec the runtime could not start (see run()): about 5.5 s in all, past the restart of a container stuck at its pids limit (exec-process.ts onStuck, kill grace + 3 s). */
+const START_RETRIES = 10;
+
+/**
+ * An exec runc refused to start (its own message, exit 126, nothing else printed): the command's
+ * first instruction never ran.
+ */
+function neverStarted(result: ExecResult): boolean {
+  return result.exit_code === 126 && result.stderr === "" && /^OCI runtime exec failed: [^\n]*\n?$/.test(result.stdout);
+}
+
 const DEFAULT_LIMITS: ContainerScope["limits"] = { memoryMb: 2048, processes: 256, network: false };
 
 /** The engine client: DOCKER_HOST (unix://, tcp://) when set, else the policy's socket, else the default. */
@@ -152,14 +163,21 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     },
     async run(request) {
       const started = Date.now();
-      let proc: BackendProcess;
-      try {
-        proc = await launch(request, false);
-      } catch (err) {
-        if (err instanceof ExecRefusal) throw err;
-        return failedResult(`docker: ${(err as Error).message}`, started);
+      for (let attempt = 0; ; attempt++) {
+        let proc: BackendProcess;
+        try {
+          proc = await launch(request, false);
+        } catch (err) {
+          if (err instanceof ExecRefusal) throw err;
+          return failedResult(`docker: ${(err as Error).message}`, started);
+        }
+        const result = await proc.done;
+        // The runtime could not start the exec at all (right after a killed fork flood, the
+        // container's pids limit stays reached until its init has reaped the dead): the command
+        // never ran, so it is tried again, a few times, before the failure is reported.
+        if (!neverStarted(result) || attempt >= START_RETRIES || request.signal?.aborted) return result;
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
       }
-      return proc.done;
     },
     async start(request) {
       return launch(request, true);
