@@ -7,13 +7,14 @@ import { basename, dirname, join } from "node:path";
  * directory, then renamed over. `durable` syncs the temporary file before the rename and the
  * directory after it, so the new content also survives a power loss (the audit log's intents);
  * without it only the kernel holds the change, which is all a `kill -9` needs. The temporary name
- * carries the pid: two processes never share one.
+ * carries the pid: two processes never share one. Shared by the audit head and the workspace
+ * manifests and journals (src/workspace/), which always want it durable.
  */
-export function writeFileAtomic(path: string, text: string, durable: boolean): void {
+export function writeFileAtomic(path: string, data: string | Buffer, durable: boolean, mode = 0o600): void {
   const temp = tempName(path, process.pid);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
   try {
-    const buf = Buffer.from(text, "utf8");
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     let done = 0;
     while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
     if (durable) fsyncSync(fd);

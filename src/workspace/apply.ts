@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic, fsyncDir } from "./atomic-write.js";
+import { writeFileAtomic, fsyncDir } from "../audit/atomic-file.js";
 import { at, lstatBeneath, openBeneath, readFileBeneath, readlinkBeneath } from "./beneath.js";
 import type { Change } from "./changes.js";
 import { diffOf } from "./diff.js";
@@ -88,7 +88,7 @@ export function applyWorkspace(opts: { stateDir: string; name: string; force?: b
     const ops: Op[] = [];
     diff.roots.forEach((r, i) => ops.push(...plan(i, r.changes)));
     const id = randomBytes(6).toString("hex");
-    writeFileAtomic(journalPath, JSON.stringify({ version: 1, id, started: new Date().toISOString(), ops }));
+    writeFileAtomic(journalPath, JSON.stringify({ version: 1, id, started: new Date().toISOString(), ops }), true, 0o644);
     runOps(m, ops, opts.force === true, id);
     finish(dir, m, journalPath);
     return { applied: true, conflicts: [], operations: ops.length, resumed: false };

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../audit/atomic-file.js";
 import { WorkspaceError } from "./errors.js";
 
 const layerId = z.string().regex(/^[a-z0-9-]{1,40}$/);
@@ -75,7 +75,7 @@ export function readManifest(wsDir: string): WorkspaceManifest {
 
 /** Replaces the manifest atomically: one manifest per workspace, and a reader never sees half of it. */
 export function writeManifest(wsDir: string, manifest: WorkspaceManifest): void {
-  writeFileAtomic(join(wsDir, MANIFEST), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}\n`);
+  writeFileAtomic(join(wsDir, MANIFEST), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}\n`, true, 0o644);
 }
 
 /** Layer ids sort by creation; the random tail keeps two made in one millisecond apart. */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fsyncDir } from "./atomic-write.js";
+import { fsyncDir } from "../audit/atomic-file.js";
 import { usageError } from "./errors.js";
 import { layerRel, lowerRel, mergedRel, workRel, wsDirOf } from "./layout.js";
 import { newLayerId, nowNs, readManifest, writeManifest, type WorkspaceManifest } from "./manifest.js";
