@@ -69,9 +69,9 @@ export async function openOverlayMode(input: {
   env: NodeJS.ProcessEnv;
 }): Promise<OverlayMode> {
   const { policy, selection } = input;
-  if (selection.backend !== "native" || selection.privileged) {
+  if (selection.backend !== "native") {
     throw new WorkspaceError(
-      `--overlay needs the native backend (commands run under bubblewrap inside the workspace's namespace); the ${selection.privileged ? "privileged mode" : `${selection.backend} backend`} cannot see the copy-on-write view. Start with --backend native, or without --overlay`,
+      `--overlay needs the native backend (commands run under bubblewrap inside the workspace's namespace); the ${selection.backend} backend cannot see the copy-on-write view. Start with --backend native, or without --overlay`,
       "usage",
     );
   }
