@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { RootHolder } from "../config/held-roots.js";
 import { mergedRootOpener } from "../config/merged-roots.js";
-import type { CommandNamespace } from "../exec/native/index.js";
 import { whichSync } from "../exec/native/which.js";
 import type { BackendSelection } from "../exec/select-backend.js";
 import { isWithin, type EffectiveRoot } from "../policy/roots.js";
@@ -27,14 +26,13 @@ export interface OverlayFacts {
   roots: { path: string; upper: string }[];
 }
 
-/** serve --overlay, opened: the workspace, the roots held in its merged views, the namespace commands enter. */
+/** serve --overlay, opened: the workspace and the roots held in its merged views (commands enter it from those). */
 export interface OverlayMode {
   facts: OverlayFacts;
   /** Holds every root: inside a workspace root in the merged view, elsewhere (read-only roots) in the host. */
   holder: RootHolder;
   configuredRoots: EffectiveRoot[];
   fallbackRoot: EffectiveRoot;
-  namespace: CommandNamespace;
   handle: WorkspaceHandle;
   close(): Promise<void>;
 }
@@ -119,17 +117,11 @@ export async function openOverlayMode(input: {
       holder_pid: handle.holderPid,
       roots: handle.merged.map((m) => ({ path: m.root, upper: m.upperDir })),
     };
-    const namespace: CommandNamespace = {
-      enterArgv: () => [nsenter, ...handle.enterArgv().slice(1)],
-      verify: () => handle.verify(),
-      label: `copy-on-write workspace ${handle.name} (kernel overlayfs)`,
-    };
     return {
       facts,
       holder,
       configuredRoots,
       fallbackRoot,
-      namespace,
       handle,
       async close() {
         holder.close();

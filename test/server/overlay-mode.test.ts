@@ -113,6 +113,25 @@ describe("serve --overlay", () => {
     await w.close();
   });
 
+  it("the holder killed under a live server: tools and commands refuse, nothing falls back to the real tree", async () => {
+    const before = treeDigest(root);
+    w = await startWarden(["--root", root, "--overlay", "--workspace", "orphan", "--state-dir", state]);
+    expect((await w.call("write_file", { path: "a.txt", content: "in the view\n" })).isError).toBeFalsy();
+    const holder = holderPid(w);
+    process.kill(holder, "SIGKILL");
+    for (let i = 0; i < 600 && processStartTime(holder) !== null; i++) await new Promise((r) => setTimeout(r, 50));
+    const read = await w.call("read_file", { path: "a.txt" });
+    expect(read.isError, text(w, read)).toBe(true);
+    expect(text(w, read)).toContain("roots.moved");
+    const write = await w.call("write_file", { path: "after.txt", content: "x" });
+    expect(write.isError, text(w, write)).toBe(true);
+    const cmd = await w.call("execute_command", { command: "echo x > after-cmd.txt" });
+    expect(cmd.isError, text(w, cmd)).toBe(true);
+    expect(text(w, cmd)).toMatch(/roots\.moved|workspace\.gone/);
+    expect(treeDigest(root)).toBe(before);
+    await w.close();
+  });
+
   it("a live workspace is not opened twice", async () => {
     w = await startWarden(["--root", root, "--overlay", "--workspace", "busy", "--state-dir", state]);
     const second = spawnSync(process.execPath, [CLI, "serve", "--root", root, "--overlay", "--workspace", "busy", "--state-dir", state], { encoding: "utf8", input: "" });
