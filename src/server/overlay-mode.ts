@@ -14,6 +14,8 @@ export interface OverlayFlags {
   workspace?: string;
   stateDir?: string;
   driver?: string;
+  /** `--workspace-per-session` (HTTP): every MCP session gets its own workspace (server/session-workspaces.ts). */
+  perSession?: boolean;
 }
 
 /** What get_system_info and the start-up line say about the workspace in use. */
@@ -24,6 +26,8 @@ export interface OverlayFacts {
   holder_pid: number;
   /** The roots that are copy-on-write views, each with the upper layer where its writes land. */
   roots: { path: string; upper: string }[];
+  /** Every MCP session has a workspace of its own; this one serves the REST API. */
+  perSession?: boolean;
 }
 
 /** serve --overlay, opened: the workspace and the roots held in its merged views (commands enter it from those). */
@@ -39,7 +43,7 @@ export interface OverlayMode {
 
 /** Whether serve runs in overlay mode: `--overlay`, or the policy's `workspace.mode: "overlay"`. */
 export function overlayWanted(flags: OverlayFlags | undefined, policy: Policy): boolean {
-  return flags?.overlay === true || policy.workspace.mode === "overlay";
+  return flags?.overlay === true || flags?.perSession === true || policy.workspace.mode === "overlay";
 }
 
 /** Drivers this build has, in the order `auto` tries them. */
@@ -116,6 +120,7 @@ export async function openOverlayMode(input: {
       state_dir: handle.dir.slice(0, handle.dir.lastIndexOf("/workspaces/")),
       holder_pid: handle.holderPid,
       roots: handle.merged.map((m) => ({ path: m.root, upper: m.upperDir })),
+      ...(input.flags?.perSession ? { perSession: true } : {}),
     };
     return {
       facts,
@@ -136,5 +141,6 @@ export async function openOverlayMode(input: {
 
 /** The start-up line's part about the workspace. */
 export function overlaySummary(facts: OverlayFacts): string {
-  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\``;
+  const each = facts.perSession ? `; every MCP session gets its own workspace (${facts.workspace}-s<session>), this one serves the REST API` : "";
+  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\`${each}`;
 }

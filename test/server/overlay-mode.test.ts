@@ -148,6 +148,7 @@ describe("serve --overlay refuses what it cannot serve, naming the fix", () => {
     [["--backend", "docker"], /--overlay needs the native backend .* Start with --backend native/],
     [["--overlay-driver", "fuse"], /overlay driver "fuse" is not available: this build has kernel/],
     [["--workspace", "../escape"], /invalid workspace name "\.\.\/escape"/],
+    [["--workspace-per-session"], /--workspace-per-session needs --http/],
   ] as const)("%j", (args, message) => {
     const r = serve([...args]);
     expect(r.stderr).toMatch(message);
