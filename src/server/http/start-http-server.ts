@@ -13,6 +13,7 @@ import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } fr
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
 import { handleHealth, handleSystemInfo } from "./rest/system-info.js";
+import { workspaceRoutes } from "./rest/workspaces.js";
 import { matchRoute, type Route } from "./route-table.js";
 
 /** A running HTTP server. `close()` drains running calls (bounded by shutdownGraceMs); it does not close deps. */
@@ -43,6 +44,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/execute": { methods: ["POST"], handle: (req, res, ctx, body) => handleExecute(req, res, body, deps, ctx.remote) },
     "/api/v1/system/info": { methods: ["GET"], handle: (_req, res) => handleSystemInfo(res, deps) },
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
+    ...workspaceRoutes(deps, opts.stateDir),
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
