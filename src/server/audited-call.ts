@@ -1,6 +1,7 @@
 import { recordCall, recordIntent } from "../audit/call-audit.js";
 import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import { redactArgs } from "../audit/redact.js";
+import { resultDigest } from "../audit/result-digest.js";
 import { AUDIT_OUTCOME_UNRECORDED, type AuditEntry } from "../audit/types.js";
 import { exposedAuditFile } from "../config/audit-files.js";
 import { fail, type Caller, type ToolContext, type ToolDefinition, type ToolOutcome } from "../tools/tool.js";
@@ -71,6 +72,7 @@ function outcomeFacts(outcome: ToolOutcome, started: number): Omit<AuditEntry, "
     ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
     duration_ms: Date.now() - started,
     ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
+    result_sha256: resultDigest(outcome),
   };
 }
 
