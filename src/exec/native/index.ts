@@ -26,7 +26,24 @@ export interface NativeBackendOptions {
   prestart?: boolean;
   /** The filesystem.deny index (deny-masks.ts); default: one of its own (tests pass theirs to watch it). */
   denyMaskCache?: DenyMaskCache;
+  /**
+   * serve --overlay: bubblewrap starts inside a copy-on-write workspace's namespace (where each root's
+   * path is its merged view; the roots' held descriptors are the merged directories). `verify` throws
+   * when the workspace is gone or changed; `enterArgv` is the prefix that enters it (absolute nsenter).
+   */
+  namespace?: CommandNamespace;
 }
+
+/** The namespace commands enter before bubblewrap (a workspace's; see NativeBackendOptions.namespace). */
+export interface CommandNamespace {
+  enterArgv(): string[];
+  verify(): void;
+  /** For describe(): e.g. "copy-on-write workspace run-1 (kernel overlayfs)". */
+  label: string;
+}
+
+/** Rule of a refusal because the workspace whose namespace commands run in is gone. */
+export const WORKSPACE_GONE_RULE = "workspace.gone";
 
 /** What the native backend will actually do, for describe() and get_system_info. */
 export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
@@ -150,23 +167,25 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       const cgroups = await newCgroups(request.limits);
       return { file: WRAPPER_SHELL, args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...command], cwd: request.cwd, cgroups, sandboxed: false };
     }
+    const enter = enterNamespace(options.namespace);
     const { plan: mounts, binds } = await sandboxPlan(request);
     const fds = binds.roots.map((r) => r.fd);
     const gate = { mounts: mounts.mounts, fds, release: binds.release };
     const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command)];
+    const bwrapFile = [...enter, mode.bwrap];
     try {
       const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits) : undefined;
       if (z) {
         // The zygote has an empty environment: bubblewrap sets the command's.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
-        const feed = zygoteFeed([mode.bwrap, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
+        const feed = zygoteFeed([...bwrapFile, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
         if (feed) return { file: "", args: [], cwd: request.cwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed }, gate: { ...gate, fds: [] } };
         discard(z);
       }
       const cgroups = await newCgroups(request.limits);
       return {
         file: WRAPPER_SHELL,
-        args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", mode.bwrap, ...bwrap],
+        args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...bwrapFile, ...bwrap],
         cwd: request.cwd,
         cgroups,
         sandboxed: true,
@@ -193,7 +212,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     mode,
     describe() {
       const limits = [bases.memory ? "memory: cgroup" : "memory: rlimit AS", bases.pids ? "processes: cgroup" : "processes: rlimit NPROC"].join(", ");
-      if (mode.confinement === "bubblewrap") return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}` };
+      const ns = options.namespace ? `; inside ${options.namespace.label}` : "";
+      if (mode.confinement === "bubblewrap") return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}${ns}` };
       if (mode.confinement === "none") return { backend: "native", confinement: "none", detail: `unconfined by policy; ${limits}` };
       return { backend: "native", confinement: "unavailable", detail: mode.why };
     },
@@ -229,6 +249,17 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       maskSources.dispose();
     },
   };
+}
+
+/** The prefix that enters the workspace's namespace, after checking it is still the one planned. */
+function enterNamespace(ns: CommandNamespace | undefined): string[] {
+  if (!ns) return [];
+  try {
+    ns.verify();
+  } catch (err) {
+    throw new ExecRefusal(WORKSPACE_GONE_RULE, `${(err as Error).message}; no command runs outside the copy-on-write view`);
+  }
+  return ns.enterArgv();
 }
 
 /** Checks once, at start, that bubblewrap exists and can build a sandbox on this machine. */
