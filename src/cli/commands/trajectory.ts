@@ -6,7 +6,11 @@ import { toAtif } from "../../trajectory/export-atif.js";
 import { toJsonl } from "../../trajectory/export-jsonl.js";
 import { listSessions, readSession } from "../../trajectory/read-session.js";
 import { defaultStateDir } from "../../workspace/index.js";
-import { UsageError } from "../options.js";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { replayRun, type ReplayRunReport } from "../../trajectory/replay-run.js";
+import { collect, UsageError } from "../options.js";
 import { locateLog, logOptions, runReporting, type LogFlags } from "./trajectory-log.js";
 
 interface ExportFlags extends LogFlags {
@@ -54,6 +58,46 @@ export function registerTrajectoryCommand(program: Command): void {
         return 0;
       }),
     );
+
+  logOptions(traj.command("replay").description("run a recorded overlay session's calls again on a fresh workspace from the same start; report where results or the final tree differ (exit 1)"))
+    .argument("<session>", "the session id (`warden trajectory list` shows them)")
+    .requiredOption("--workspace <name>", "the workspace the session ran in (serve --overlay --workspace NAME)")
+    .option("--state-dir <dir>", `where workspaces live (default ${defaultStateDir()})`)
+    .option("--as <name>", "name of the fresh workspace (default: NAME-replay-<random>)")
+    .option("--replay-log <file>", "the replay server's audit log (default: STATE_DIR/replays/<as>.jsonl)")
+    .option("--policy <file>", "the policy to serve the replay under (default: policies/default.json, or WARDEN_POLICY)")
+    .option("--allow <program>", "as for serve (repeatable)", collect, [])
+    .option("--read-only <dir>", "as for serve (repeatable)", collect, [])
+    .option("--json", "print the report as JSON")
+    .action((session: string, flags: LogFlags & { workspace: string; stateDir?: string; as?: string; replayLog?: string; policy?: string; allow: string[]; readOnly: string[]; json?: boolean }) =>
+      runReporting(async () => {
+        const policyFile = flags.policy ?? process.env.WARDEN_POLICY;
+        const trajectory = await readSession(locateLog(flags, policyOf(policyFile)), session);
+        const stateDir = resolve(flags.stateDir ?? defaultStateDir());
+        const replayName = flags.as ?? `${flags.workspace}-replay-${randomBytes(3).toString("hex")}`;
+        const replayLog = resolve(flags.replayLog ?? join(stateDir, "replays", `${replayName}.jsonl`));
+        if (!flags.replayLog) mkdirSync(join(stateDir, "replays"), { recursive: true, mode: 0o700 });
+        const serveFlags = [...(policyFile ? ["--policy", resolve(policyFile)] : []), ...flags.allow.flatMap((a) => ["--allow", a]), ...flags.readOnly.flatMap((r) => ["--read-only", resolve(r)])];
+        const report = await replayRun({ trajectory, stateDir, workspace: flags.workspace, replayName, replayLog, cli: process.argv[1]!, serveFlags });
+        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : replayReport(report));
+        return report.same ? 0 : 1;
+      }),
+    );
+}
+
+function replayReport(r: ReplayRunReport): string {
+  const counts = (s: string) => r.steps.filter((x) => x.status === s).length;
+  const lines = [`session ${r.session} replayed as ${r.replay_session} in workspace ${r.replay_workspace}: ${counts("same")} same, ${counts("different")} different, ${counts("skipped")} skipped`];
+  for (const s of r.steps.filter((x) => x.status !== "same")) {
+    const detail = s.status === "skipped" ? s.why : `${s.recorded?.decision} sha256:${s.recorded?.result_sha256?.slice(0, 12) ?? "-"} -> ${s.replayed?.decision ?? "no call"} sha256:${s.replayed?.result_sha256?.slice(0, 12) ?? "-"}`;
+    lines.push(`  #${s.index} ${s.tool}: ${s.status}: ${detail}`);
+  }
+  for (const t of r.tree) {
+    lines.push(t.same ? `  tree: same (sha256:${t.recorded})` : `  tree: different (recorded sha256:${t.recorded}, replayed sha256:${t.replayed}); ${t.differences.length} paths differ:`);
+    for (const p of t.differences.slice(0, 20)) lines.push(`    ${p}`);
+  }
+  for (const n of r.notes) lines.push(`  note: ${n}`);
+  return `${lines.join("\n")}\n`;
 }
 
 function policyOf(file: string | undefined) {
