@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, startWarden } from "../support/warden-client.js";
-import { makeTempDir, removeDir, writeTree } from "../support/tree.js";
+import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
 
 /**
  * `warden trajectory replay` on a real `serve --overlay` session (kernel overlayfs, bubblewrap):
@@ -14,6 +14,7 @@ let proj: string;
 let state: string;
 let log: string;
 let session: string;
+const secret = canary("OUTSIDE");
 
 const warden = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000, cwd: dir });
 const replay = (...extra: string[]) => warden(["trajectory", "replay", session, "--audit-log", log, "--workspace", "rec", "--state-dir", state, "--json", ...extra]);
@@ -25,7 +26,7 @@ beforeAll(async () => {
   proj = join(dir, "proj");
   state = join(dir, "state");
   log = join(dir, "logs", "audit.jsonl");
-  writeTree(dir, { "proj/a.txt": "alpha\n", "logs/.keep": "" });
+  writeTree(dir, { "proj/a.txt": "alpha\n", "logs/.keep": "", "outside/canary.txt": secret, "proj/link": { link: "../outside/canary.txt" } });
   const w = await startWarden(["--overlay", "--workspace", "rec", "--state-dir", state, "--root", proj, "--audit-log", log]);
   try {
     for (const [name, args] of [
@@ -35,9 +36,12 @@ beforeAll(async () => {
       ["read_file", { path: "out/b.txt" }],
       ["list_directory", { path: ".", depth: 2 }],
       ["read_file", { path: ".env" }],
+      ["read_file", { path: join(dir, "outside", "canary.txt") }],
+      ["read_file", { path: "link" }],
+      ["execute_command", { command: "cat link ../outside/canary.txt" }],
     ] as const) {
       const r = await w.call(name, args);
-      expect(r.isError ?? false, w.text(r)).toBe(name === "read_file" && args.path === ".env");
+      expect(w.text(r)).not.toContain(secret);
     }
   } finally {
     await w.close();
@@ -52,12 +56,14 @@ describe("warden trajectory replay", () => {
     const r = replay("--as", "again");
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
-    expect(report.steps.map((s) => s.status)).toEqual(["same", "same", "same", "same", "same", "same"]);
+    expect(report.steps.map((s) => s.status)).toEqual(Array(9).fill("same"));
+    // Calls that reached for a file outside the root are refused again, and nothing of it shows.
+    expect(r.stdout + readFileSync(join(state, "replays", "again.jsonl"), "utf8")).not.toContain(secret);
     expect(report.tree).toHaveLength(1);
     expect(report.tree[0]!.same).toBe(true);
     expect(existsSync(join(proj, "c.txt"))).toBe(false);
     const text = warden(["trajectory", "replay", session, "--audit-log", log, "--workspace", "rec", "--state-dir", state]);
-    expect(text.stdout).toMatch(/6 same, 0 different, 0 skipped\n {2}tree: same \(sha256:[0-9a-f]{64}\)/);
+    expect(text.stdout).toMatch(/9 same, 0 different, 0 skipped\n {2}tree: same \(sha256:[0-9a-f]{64}\)/);
   }, 60_000);
 
   it("a kept content that does not match its recorded digest is not sent: the call is skipped and the tree differs", () => {
@@ -98,7 +104,7 @@ describe("warden trajectory replay", () => {
     const r = warden(["trajectory", "export", session, "--audit-log", log, "--workspace", "rec", "--state-dir", state]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; label?: string; after_step?: number });
-    expect(lines.map((l) => l.type)).toEqual(["session", "step", "step", "step", "step", "step", "step", "checkpoint"]);
-    expect(lines[7]).toMatchObject({ label: "after-run", after_step: 6 });
+    expect(lines.map((l) => l.type)).toEqual(["session", ...Array(9).fill("step"), "checkpoint"]);
+    expect(lines[10]).toMatchObject({ label: "after-run", after_step: 9 });
   });
 });
