@@ -251,11 +251,12 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 }
 
 /** Who asked: every record names its transport, client and session. */
-function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null } {
+function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null; workspace?: string } {
   return {
     ...(hooks.transport ? { transport: hooks.transport } : {}),
     ...(hooks.client ? { client: hooks.client } : {}),
     ...(hooks.session !== undefined ? { session: hooks.session } : {}),
+    ...(hooks.workspace ? { workspace: hooks.workspace } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ import type { WardenDeps } from "./deps.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function auditedCall(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext, deps: WardenDeps, who?: Caller): Promise<ToolOutcome> {
   const started = Date.now();
-  const caller = who ? { transport: who.transport, client: who.client, session: who.session } : {};
+  const caller = who ? { transport: who.transport, client: who.client, session: who.session, ...(who.workspace ? { workspace: who.workspace } : {}) } : {};
   const audit = deps.audit;
   const redacted = () => redactArgs(args, deps.policy.audit.redact_keys);
 

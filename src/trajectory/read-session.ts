@@ -112,10 +112,11 @@ async function verifyThrough(where: LogLocation, lastLine: number): Promise<Traj
   return { records: result.records, keyed, head_checked: result.ok ? keyed && !result.tail_unchecked : false };
 }
 
-function callerOf(records: Located[]): { transport?: string; client?: string } {
+function callerOf(records: Located[]): { transport?: string; client?: string; workspace?: string } {
   const first = records.find((r) => r.record.transport)?.record;
   const client = [...records].reverse().find((r) => r.record.client)?.record.client;
-  return { ...(first?.transport ? { transport: first.transport } : {}), ...(client ? { client } : {}) };
+  const workspace = records.find((r) => r.record.workspace)?.record.workspace;
+  return { ...(first?.transport ? { transport: first.transport } : {}), ...(client ? { client } : {}), ...(workspace ? { workspace } : {}) };
 }
 
 /** Pairs intents with their outcomes; single records are steps of their own. Order: when each call began. */

@@ -52,5 +52,6 @@ export interface Trajectory {
   verified: { records: number; keyed: boolean; head_checked: boolean };
   steps: TrajectoryStep[];
   checkpoints: TrajectoryCheckpoint[];
+  /** The copy-on-write workspace the session worked in (serve --overlay), as its records name it. */
   workspace?: string;
 }

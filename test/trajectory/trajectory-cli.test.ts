@@ -126,6 +126,12 @@ describe("bad input", () => {
     expect(warden(["audit", "replay", "no-such-session", "--audit-log", log, "--policy", join(REPO, "policies", "default.json")]).status).toBe(2);
   });
 
+  it("replay of a session that did not run in overlay mode: exit 2, says what it needs", () => {
+    const r = warden(["trajectory", "replay", session, "--audit-log", log, "--state-dir", join(dir, "state")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/names no workspace: replay needs a session recorded with `warden serve --overlay`/);
+  });
+
   it("a missing log, an unknown format: exit 2 with the fix", () => {
     const r = warden(["trajectory", "export", session, "--audit-log", join(dir, "none.jsonl")]);
     expect(r.status).toBe(2);

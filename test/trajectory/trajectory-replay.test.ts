@@ -62,7 +62,8 @@ describe("warden trajectory replay", () => {
     expect(report.tree).toHaveLength(1);
     expect(report.tree[0]!.same).toBe(true);
     expect(existsSync(join(proj, "c.txt"))).toBe(false);
-    const text = warden(["trajectory", "replay", session, "--audit-log", log, "--workspace", "rec", "--state-dir", state]);
+    // Without --workspace: the session's records name the workspace it worked in.
+    const text = warden(["trajectory", "replay", session, "--audit-log", log, "--state-dir", state]);
     expect(text.stdout).toMatch(/9 same, 0 different, 0 skipped\n {2}tree: same \(sha256:[0-9a-f]{64}\)/);
   }, 60_000);
 
@@ -101,9 +102,10 @@ describe("warden trajectory replay", () => {
 
   it("export --workspace places the workspace's checkpoints among the steps", () => {
     expect(warden(["workspace", "checkpoint", "rec", "--label", "after-run", "--state-dir", state]).status).toBe(0);
-    const r = warden(["trajectory", "export", session, "--audit-log", log, "--workspace", "rec", "--state-dir", state]);
+    const r = warden(["trajectory", "export", session, "--audit-log", log, "--state-dir", state]);
     expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; label?: string; after_step?: number });
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; label?: string; after_step?: number; workspace?: string });
+    expect(lines[0]!.workspace).toBe("rec");
     expect(lines.map((l) => l.type)).toEqual(["session", ...Array(9).fill("step"), "checkpoint"]);
     expect(lines[10]).toMatchObject({ label: "after-run", after_step: 9 });
   });

@@ -47,13 +47,21 @@ export function registerTrajectoryCommand(program: Command): void {
     .argument("<session>", "the session id (`warden trajectory list` shows them)")
     .option("--format <format>", "jsonl | atif", "jsonl")
     .option("--policy <file>", "policy whose audit.file names the log (default: policies/default.json, or WARDEN_POLICY)")
-    .option("--workspace <name>", "the session's workspace: its checkpoints join the trajectory")
+    .option("--workspace <name>", "the session's workspace, whose checkpoints join the trajectory (default: the one its records name, when it is in the state dir)")
     .option("--state-dir <dir>", `with --workspace: where workspaces live (default ${defaultStateDir()})`)
     .action((session: string, flags: ExportFlags) =>
       runReporting(async () => {
         if (flags.format !== "jsonl" && flags.format !== "atif") throw new UsageError(`unknown --format ${JSON.stringify(flags.format)}: give jsonl or atif`);
         let t = await readSession(locateLog(flags, policyOf(flags.policy)), session);
-        if (flags.workspace) t = withCheckpoints(t, flags.stateDir ?? defaultStateDir(), flags.workspace);
+        const stateDir = flags.stateDir ?? defaultStateDir();
+        if (flags.workspace) t = withCheckpoints(t, stateDir, flags.workspace);
+        else if (t.workspace) {
+          try {
+            t = withCheckpoints(t, stateDir, t.workspace);
+          } catch (err) {
+            process.stderr.write(`warden: the session's workspace ${t.workspace} is not in ${stateDir} (${(err as Error).message}); exported without its checkpoints (give --state-dir)\n`);
+          }
+        }
         process.stdout.write(flags.format === "atif" ? `${JSON.stringify(toAtif(t, { name: "mcp-warden", version: packageVersion() }), null, 2)}\n` : toJsonl(t));
         return 0;
       }),
@@ -61,7 +69,7 @@ export function registerTrajectoryCommand(program: Command): void {
 
   logOptions(traj.command("replay").description("run a recorded overlay session's calls again on a fresh workspace from the same start; report where results or the final tree differ (exit 1)"))
     .argument("<session>", "the session id (`warden trajectory list` shows them)")
-    .requiredOption("--workspace <name>", "the workspace the session ran in (serve --overlay --workspace NAME)")
+    .option("--workspace <name>", "the workspace the session ran in (default: the one its records name)")
     .option("--state-dir <dir>", `where workspaces live (default ${defaultStateDir()})`)
     .option("--as <name>", "name of the fresh workspace (default: NAME-replay-<random>)")
     .option("--replay-log <file>", "the replay server's audit log (default: STATE_DIR/replays/<as>.jsonl)")
@@ -69,16 +77,18 @@ export function registerTrajectoryCommand(program: Command): void {
     .option("--allow <program>", "as for serve (repeatable)", collect, [])
     .option("--read-only <dir>", "as for serve (repeatable)", collect, [])
     .option("--json", "print the report as JSON")
-    .action((session: string, flags: LogFlags & { workspace: string; stateDir?: string; as?: string; replayLog?: string; policy?: string; allow: string[]; readOnly: string[]; json?: boolean }) =>
+    .action((session: string, flags: LogFlags & { workspace?: string; stateDir?: string; as?: string; replayLog?: string; policy?: string; allow: string[]; readOnly: string[]; json?: boolean }) =>
       runReporting(async () => {
         const policyFile = flags.policy ?? process.env.WARDEN_POLICY;
         const trajectory = await readSession(locateLog(flags, policyOf(policyFile)), session);
+        const workspace = flags.workspace ?? trajectory.workspace;
+        if (!workspace) throw new UsageError(`session ${session} names no workspace: replay needs a session recorded with \`warden serve --overlay\` (give --workspace NAME if its records predate the workspace field)`);
         const stateDir = resolve(flags.stateDir ?? defaultStateDir());
-        const replayName = flags.as ?? `${flags.workspace}-replay-${randomBytes(3).toString("hex")}`;
+        const replayName = flags.as ?? `${workspace}-replay-${randomBytes(3).toString("hex")}`;
         const replayLog = resolve(flags.replayLog ?? join(stateDir, "replays", `${replayName}.jsonl`));
         if (!flags.replayLog) mkdirSync(join(stateDir, "replays"), { recursive: true, mode: 0o700 });
         const serveFlags = [...(policyFile ? ["--policy", resolve(policyFile)] : []), ...flags.allow.flatMap((a) => ["--allow", a]), ...flags.readOnly.flatMap((r) => ["--read-only", resolve(r)])];
-        const report = await replayRun({ trajectory, stateDir, workspace: flags.workspace, replayName, replayLog, cli: process.argv[1]!, serveFlags });
+        const report = await replayRun({ trajectory, stateDir, workspace, replayName, replayLog, cli: process.argv[1]!, serveFlags });
         process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : replayReport(report));
         return report.same ? 0 : 1;
       }),
