@@ -79,16 +79,25 @@ export async function replayRun(input: ReplayRunInput): Promise<ReplayRunReport>
     throw new TrajectoryError(`the replay server did not start: ${(err as Error).message}\n${stderr.trim()}`);
   }
   try {
+    let stopped: string | null = null;
     for (const step of input.trajectory.steps) {
       const skip = (why: string) => steps.push({ index: step.index, tool: step.tool, status: "skipped", why });
-      if (NOT_REPLAYED.has(step.tool)) skip("it names a process of the recorded run");
+      if (stopped) skip(stopped);
+      else if (NOT_REPLAYED.has(step.tool)) skip("it names a process of the recorded run");
       else if (step.args.background === true) skip("a background command (its output depends on when it is read)");
       else {
         const restored = blobs.restore(step.args);
         if (!restored.ok) skip(restored.why);
         else {
-          await client.callTool({ name: step.tool, arguments: restored.args });
-          sent.push(step.index);
+          try {
+            // Progress notifications (long commands send them) keep the request alive, as for an agent.
+            await client.callTool({ name: step.tool, arguments: restored.args }, undefined, { onprogress: () => {}, resetTimeoutOnProgress: true });
+            sent.push(step.index);
+          } catch (err) {
+            // Its record may still reach the replay's log: stop here so the calls and the records stay aligned.
+            steps.push({ index: step.index, tool: step.tool, status: "different", why: `the replayed call got no answer: ${(err as Error).message}` });
+            stopped = `not sent: the replay stopped after call ${step.index} got no answer`;
+          }
         }
       }
     }
