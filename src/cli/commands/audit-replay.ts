@@ -44,7 +44,8 @@ export function registerAuditReplayCommand(audit: Command): void {
         const bridge = createCommandBridge({ policy, backend, audit: NULL_AUDIT_SINK, roots: async () => roots, extraAllowed: flags.allow });
         try {
           const result = await replayPolicy(trajectory, { policy, roots, sandbox, bridge });
-          process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : report(result, flags.policy));
+          const rootsUsed = roots.map((r) => ({ path: r.path, writable: r.writable }));
+          process.stdout.write(flags.json ? `${JSON.stringify({ ...result, roots: rootsUsed }, null, 2)}\n` : report(result, flags.policy, rootsUsed));
           return result.changes.length > 0 ? 1 : 0;
         } finally {
           await bridge.close();
@@ -54,8 +55,11 @@ export function registerAuditReplayCommand(audit: Command): void {
     );
 }
 
-function report(r: PolicyReplay, policyFile: string): string {
-  const lines = [`session ${r.session}: ${r.calls} calls, ${r.decided} decided again under ${policyFile}, ${r.changes.length} would change`];
+function report(r: PolicyReplay, policyFile: string, roots: { path: string; writable: boolean }[]): string {
+  const lines = [
+    `session ${r.session}: ${r.calls} calls, ${r.decided} decided again under ${policyFile}, ${r.changes.length} would change`,
+    `  roots: ${roots.map((x) => `${x.path} (${x.writable ? "read-write" : "read-only"})`).join(", ") || "none"}`,
+  ];
   for (const c of r.changes) lines.push(`  #${c.index} ${c.tool}: ${c.old.decision} (${c.old.rule || "-"}) -> ${c.new.decision} (${c.new.rule}): ${c.new.reason}`);
   if (r.not_decided.length) lines.push(`  not decided again (no policy decision): ${r.not_decided.map((n) => `#${n.index} ${n.tool}`).join(", ")}`);
   return `${lines.join("\n")}\n`;

@@ -1,5 +1,6 @@
 import { isWithin, type EffectiveRoot } from "../../policy/roots.js";
 import type { ToolContext } from "../tool.js";
+import { toGuestPath } from "./guest-path.js";
 import { callModule } from "./module-call.js";
 
 /** What the file tools would answer for a path: allowed (with the canonical path and its root), or the rule that refuses it. */
@@ -18,8 +19,10 @@ export async function decidePath(ctx: ToolContext, path: string, write: boolean)
   if (!call.ok) {
     const outcome = call.outcome as { rule: string; message: string };
     if (outcome.rule === "fs.not_found" && write) {
-      const parent = path.replace(/\/+[^/]+\/*$/, "") || "/";
-      if (parent !== path) return decidePath(ctx, parent, true);
+      // The parent of the path as the tools spell it (a relative path is under the first root).
+      const guest = toGuestPath(path, await ctx.roots());
+      const parent = guest.ok ? guest.path.replace(/\/+[^/]+\/*$/, "") || "/" : path;
+      if (parent !== path && guest.ok && parent !== guest.path) return decidePath(ctx, parent, true);
     }
     return { allow: false, rule: outcome.rule, reason: outcome.message };
   }
