@@ -2,7 +2,7 @@ import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { createDockerBackend } from "./docker/index.js";
 import { createHostAgentBackend } from "./host-agent/index.js";
-import { createNativeBackend, type CommandNamespace } from "./native/index.js";
+import { createNativeBackend } from "./native/index.js";
 import { createSshBackend } from "./ssh/index.js";
 import type { BackendName, ExecBackend } from "./types.js";
 
@@ -65,8 +65,6 @@ export interface BackendContext {
   /** Configured roots: the docker backend mounts them in its first container. */
   roots?: EffectiveRoot[];
   log?: (message: string) => void;
-  /** serve --overlay: the workspace namespace native commands run in (only native supports it). */
-  namespace?: CommandNamespace;
 }
 
 /** Creates the selected backend from the policy's subsection; a missing subsection is an error that names it. */
@@ -74,7 +72,7 @@ export function createBackend(selection: BackendSelection, ctx: BackendContext):
   const e = ctx.policy.execution;
   switch (selection.backend) {
     case "native":
-      return createNativeBackend({ confinement: e.confinement, ...(ctx.namespace ? { namespace: ctx.namespace } : {}) });
+      return createNativeBackend({ confinement: e.confinement });
     case "docker":
       return createDockerBackend({
         image: e.docker.image,

@@ -97,7 +97,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
   const closers: (() => Promise<void>)[] = [overlay ? () => overlay.close() : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
-  const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log, ...(overlay ? { namespace: overlay.namespace } : {}) });
+  const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
   // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
   const privileged = options.privileged || selection.privileged;
   if (privileged) options.log("WARNING: privileged mode: command policy checks are OFF. Every command the client sends runs (still audited).");

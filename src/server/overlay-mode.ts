@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { RootHolder } from "../config/held-roots.js";
 import { mergedRootOpener } from "../config/merged-roots.js";
-import type { CommandNamespace } from "../exec/native/index.js";
 import { whichSync } from "../exec/native/which.js";
 import type { BackendSelection } from "../exec/select-backend.js";
 import { isWithin, type EffectiveRoot } from "../policy/roots.js";
@@ -15,6 +14,8 @@ export interface OverlayFlags {
   workspace?: string;
   stateDir?: string;
   driver?: string;
+  /** `--workspace-per-session` (HTTP): every MCP session gets its own workspace (server/session-workspaces.ts). */
+  perSession?: boolean;
 }
 
 /** What get_system_info and the start-up line say about the workspace in use. */
@@ -25,23 +26,24 @@ export interface OverlayFacts {
   holder_pid: number;
   /** The roots that are copy-on-write views, each with the upper layer where its writes land. */
   roots: { path: string; upper: string }[];
+  /** Every MCP session has a workspace of its own; this one serves the REST API. */
+  perSession?: boolean;
 }
 
-/** serve --overlay, opened: the workspace, the roots held in its merged views, the namespace commands enter. */
+/** serve --overlay, opened: the workspace and the roots held in its merged views (commands enter it from those). */
 export interface OverlayMode {
   facts: OverlayFacts;
   /** Holds every root: inside a workspace root in the merged view, elsewhere (read-only roots) in the host. */
   holder: RootHolder;
   configuredRoots: EffectiveRoot[];
   fallbackRoot: EffectiveRoot;
-  namespace: CommandNamespace;
   handle: WorkspaceHandle;
   close(): Promise<void>;
 }
 
 /** Whether serve runs in overlay mode: `--overlay`, or the policy's `workspace.mode: "overlay"`. */
 export function overlayWanted(flags: OverlayFlags | undefined, policy: Policy): boolean {
-  return flags?.overlay === true || policy.workspace.mode === "overlay";
+  return flags?.overlay === true || flags?.perSession === true || policy.workspace.mode === "overlay";
 }
 
 /** Drivers this build has, in the order `auto` tries them. */
@@ -69,9 +71,9 @@ export async function openOverlayMode(input: {
   env: NodeJS.ProcessEnv;
 }): Promise<OverlayMode> {
   const { policy, selection } = input;
-  if (selection.backend !== "native" || selection.privileged) {
+  if (selection.backend !== "native") {
     throw new WorkspaceError(
-      `--overlay needs the native backend (commands run under bubblewrap inside the workspace's namespace); the ${selection.privileged ? "privileged mode" : `${selection.backend} backend`} cannot see the copy-on-write view. Start with --backend native, or without --overlay`,
+      `--overlay needs the native backend (commands run under bubblewrap inside the workspace's namespace); the ${selection.backend} backend cannot see the copy-on-write view. Start with --backend native, or without --overlay`,
       "usage",
     );
   }
@@ -118,18 +120,13 @@ export async function openOverlayMode(input: {
       state_dir: handle.dir.slice(0, handle.dir.lastIndexOf("/workspaces/")),
       holder_pid: handle.holderPid,
       roots: handle.merged.map((m) => ({ path: m.root, upper: m.upperDir })),
-    };
-    const namespace: CommandNamespace = {
-      enterArgv: () => [nsenter, ...handle.enterArgv().slice(1)],
-      verify: () => handle.verify(),
-      label: `copy-on-write workspace ${handle.name} (kernel overlayfs)`,
+      ...(input.flags?.perSession ? { perSession: true } : {}),
     };
     return {
       facts,
       holder,
       configuredRoots,
       fallbackRoot,
-      namespace,
       handle,
       async close() {
         holder.close();
@@ -144,5 +141,6 @@ export async function openOverlayMode(input: {
 
 /** The start-up line's part about the workspace. */
 export function overlaySummary(facts: OverlayFacts): string {
-  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\``;
+  const each = facts.perSession ? `; every MCP session gets its own workspace (${facts.workspace}-s<session>), this one serves the REST API` : "";
+  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\`${each}`;
 }

@@ -2,7 +2,7 @@ import { closeSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
-import { createNativeBackend, type CommandNamespace } from "../../src/exec/native/index.js";
+import { createNativeBackend } from "../../src/exec/native/index.js";
 import type { ExecBackend } from "../../src/exec/types.js";
 import type { EffectiveRoot } from "../../src/policy/roots.js";
 import { openWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
@@ -28,15 +28,10 @@ describe.each(MODES)("bypass corpus, end to end with real execution under bubble
   let backend: ExecBackend;
   let ws: WorkspaceHandle | undefined;
   const SECRET = "TOPSECRET";
-  // One backend for every case; in overlay mode it enters the current case's workspace.
-  const namespace: CommandNamespace = {
-    enterArgv: () => ws!.enterArgv(),
-    verify: () => ws!.verify(),
-    label: "the case's workspace",
-  };
 
   beforeAll(() => {
-    native = createNativeBackend({ confinement: "bubblewrap", killGraceMs: 300, ...(mode === "overlay" ? { namespace } : {}) });
+    // One backend for every case; in overlay mode it enters the workspace its roots are held in.
+    native = createNativeBackend({ confinement: "bubblewrap", killGraceMs: 300 });
     // The fixture's trusted PATH is a temp dir; commands need to see it (read-only), as a real
     // trusted PATH (/usr/bin) is visible. It is not a root: the policy never hears of it.
     const bin = () => ({ path: fx.bin, writable: false });

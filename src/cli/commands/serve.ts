@@ -23,6 +23,7 @@ interface ServeFlags {
   workspace?: string;
   stateDir?: string;
   overlayDriver?: string;
+  workspacePerSession?: boolean;
 }
 
 /** `warden serve`: MCP over stdio (default) or Streamable HTTP (--http). */
@@ -47,6 +48,7 @@ export function registerServeCommand(program: Command): void {
     .option("--workspace <name>", "the workspace for --overlay (default: a fresh name, printed at start); an existing one is re-opened")
     .option("--state-dir <dir>", "where workspaces live (default $XDG_STATE_HOME/mcp-warden)")
     .option("--overlay-driver <driver>", "auto | kernel (default: the policy's workspace.driver, else auto)")
+    .option("--workspace-per-session", "with --http: every MCP session gets its own copy-on-write workspace (implies --overlay)")
     .action(async (flags: ServeFlags) => {
       const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
       const options: ServeOptions = {
@@ -62,10 +64,11 @@ export function registerServeCommand(program: Command): void {
         cwd: process.cwd(),
         env: process.env,
         log,
-        ...(flags.overlay || flags.workspace || flags.stateDir || flags.overlayDriver
-          ? { overlay: { overlay: flags.overlay === true, ...(flags.workspace ? { workspace: flags.workspace } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), ...(flags.overlayDriver ? { driver: flags.overlayDriver } : {}) } }
+        ...(flags.overlay || flags.workspace || flags.stateDir || flags.overlayDriver || flags.workspacePerSession
+          ? { overlay: { overlay: flags.overlay === true, ...(flags.workspacePerSession ? { perSession: true } : {}), ...(flags.workspace ? { workspace: flags.workspace } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), ...(flags.overlayDriver ? { driver: flags.overlayDriver } : {}) } }
           : {}),
       };
+      if (flags.workspacePerSession && !flags.http) throw new UsageError("--workspace-per-session needs --http (over stdio there is one session: use --overlay)");
       const deps = await buildDeps(options).catch((err: unknown) => {
         // A bad --workspace, --state-dir or driver is a usage error (exit 2), as for the workspace commands.
         throw (err as { kind?: string }).kind === "usage" ? new UsageError((err as Error).message) : err;
