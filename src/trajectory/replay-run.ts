@@ -130,6 +130,15 @@ export async function replayRun(input: ReplayRunInput): Promise<ReplayRunReport>
   };
 }
 
+/** The replay server has exited; its holder follows it a moment later (EOF on its pipe). Wait for that, boundedly. */
+async function released(stateDir: string, name: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (stateOf(loadWorkspace(stateDir, name).manifest) !== "live") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new TrajectoryError(`workspace ${name} is still held 10 s after the replay's server exited; run \`warden workspace list --state-dir ${stateDir}\``);
+}
+
 async function replaySteps(log: string): Promise<Trajectory> {
   const sessions = await listSessions({ log });
   if (sessions.length !== 1) throw new TrajectoryError(`the replay's log ${log} holds ${sessions.length} sessions, expected its one`);
@@ -138,6 +147,7 @@ async function replaySteps(log: string): Promise<Trajectory> {
 
 /** The merged view of each root in both workspaces, mounted again (no server holds them now) and hashed. */
 async function compareTrees(stateDir: string, recorded: string, replay: string, roots: string[]): Promise<ReplayRunReport["tree"]> {
+  await released(stateDir, replay);
   const a = await openWorkspace({ stateDir, name: recorded, roots });
   try {
     const b = await openWorkspace({ stateDir, name: replay, roots });
