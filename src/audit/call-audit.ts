@@ -23,6 +23,8 @@ export interface OutcomeFacts {
   duration_ms: number;
   backend?: string;
   handle?: string;
+  /** Where the command ran (slurm: cluster, job, step, node). */
+  placement?: { cluster: string; job: string; step: string; node: string };
 }
 
 /** An intent on record: the call may now take effect; `finish` records how it ended. */

@@ -22,6 +22,8 @@ export interface NativeBackendOptions {
   bwrapSearchPath?: string[];
   /** Use writable cgroups v1 for memory and processes when present. Default true. */
   cgroups?: boolean;
+  /** Nest the command cgroups under these (relative) cgroups of this process: a Slurm step's (limits.ts ownCgroups). */
+  cgroupsWithin?: Partial<Record<"memory" | "pids", string>>;
   /** Keep one launcher ready with its cgroups joined (zygote.ts). Default true. */
   prestart?: boolean;
   /** The filesystem.deny index (deny-masks.ts); default: one of its own (tests pass theirs to watch it). */
@@ -43,7 +45,7 @@ const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 export function createNativeBackend(options: NativeBackendOptions): ExecBackend & { readonly mode: NativeMode } {
   const mode = probeMode(options);
   const layout: HostLayout = readHostLayout();
-  const bases: CgroupBases = options.cgroups === false ? {} : detectCgroups();
+  const bases: CgroupBases = options.cgroups === false ? {} : detectCgroups(undefined, options.cgroupsWithin);
   const prlimit = whichSync("prlimit", ["/usr/bin", "/bin", "/usr/local/bin"]);
   const killGraceMs = options.killGraceMs ?? 2000;
   const live = new Set<BackendProcess>();
