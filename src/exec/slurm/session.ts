@@ -1,3 +1,4 @@
+import { movedMessage, pathLeadsTo } from "../../config/held-roots.js";
 import { ExecRefusal } from "../errors.js";
 import { failedResult } from "../output/output-collector.js";
 import type { BackendProcess, ExecRequest, ExecResult, Placement } from "../types.js";
@@ -68,6 +69,8 @@ export class SlurmSession {
   /** Roots the node has not checked yet are proven the same directory there first (shared filesystem). */
   private ensureRoots(roots: ExecRequest["roots"]): Promise<void> {
     const next = this.holding.then(async () => {
+      // A root whose path leads elsewhere now is refused by name here, as the native backend does.
+      for (const r of roots) if (r.held && !pathLeadsTo(r.path, r.held)) throw new ExecRefusal("roots.moved", movedMessage(r.path));
       const missing = roots.filter((r) => !this.held.has(r.path));
       if (missing.length === 0) return;
       const markers = prepareMarkers(missing);

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO } from "../warden-client.js";
 import { requireBinary, requireRoot } from "./require-binary.js";
@@ -68,4 +69,13 @@ export function jobs(cluster: SlurmCluster, name: string): { id: string; state: 
       const [id, state, node] = l.trim().split(/\s+/);
       return { id: id!, state: state!, node: node ?? "" };
     });
+}
+
+/** The shipped default policy with an execution.slurm section (and `execution` overrides), written to DIR/NAME. */
+export function slurmPolicyFile(dir: string, name: string, slurm: Record<string, unknown>, execution: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+  const base = JSON.parse(readFileSync(join(REPO, "policies", "default.json"), "utf8")) as Record<string, unknown> & { execution?: Record<string, unknown> };
+  delete base.$schema;
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify({ ...base, ...extra, execution: { ...(base.execution ?? {}), ...execution, slurm } }));
+  return file;
 }
