@@ -36,6 +36,19 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
   const nodeCommand = [options.nodeBinary ?? process.execPath, nodeMain, "--confinement", options.confinement];
   const sessions = new Map<string, Promise<SlurmSession>>();
   const settled = new Map<string, SlurmSession>();
+  /** Releases under way (a session ended): close() waits for them, so the server never exits holding a job. */
+  const releasing = new Set<Promise<void>>();
+  const releaseWhenOpen = (opening: Promise<SlurmSession>) => {
+    // Registered at once (not after an await), so a close() right behind it waits for it.
+    const p = opening.then(
+      (x) => x.release(),
+      () => undefined,
+    ).catch(() => undefined);
+    releasing.add(p);
+    void p.finally(() => releasing.delete(p));
+    return p;
+  };
+  const release = (x: SlurmSession) => releaseWhenOpen(Promise.resolve(x));
   let closed = false;
   const sweep = cancelStale(s).then(
     (ids) => {
@@ -52,7 +65,7 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
       const session = await known.catch(() => undefined);
       if (session?.alive) return session;
       if (sessions.get(key) === known) sessions.delete(key);
-      if (session) void session.release().catch(() => undefined);
+      if (session) void release(session);
       return sessionFor(key);
     }
     const opening = SlurmSession.open({ settings: s, tag, nodeCommand, ...(options.watchdogMs ? { watchdogMs: options.watchdogMs } : {}) });
@@ -64,7 +77,7 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
         if (settled.get(key) === session) settled.delete(key);
       });
       if (closed || sessions.get(key) !== opening) {
-        await session.release();
+        await release(session);
         throw new Error("the session ended while its allocation was being made");
       }
       return session;
@@ -122,15 +135,15 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
       if (!opening) return;
       sessions.delete(session);
       settled.delete(session);
-      const x = await opening.catch(() => undefined);
-      await x?.release().catch(() => undefined);
+      await releaseWhenOpen(opening);
     },
     async close() {
       closed = true;
       const all = [...sessions.values()];
       sessions.clear();
       settled.clear();
-      await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.release().catch(() => undefined)));
+      for (const opening of all) releaseWhenOpen(opening);
+      await Promise.all([...releasing]);
     },
   };
 }

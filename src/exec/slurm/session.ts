@@ -166,9 +166,12 @@ export class SlurmSession {
     return f.path;
   }
 
-  /** Ends the step and releases the allocation (scancel of the job: whatever is left in it ends too). */
+  /**
+   * Releases the allocation: scancel of the job first (a few ms; slurmd kills every process of
+   * the step through its cgroup), then the srun that carried the step is waited for (bounded).
+   */
   async release(): Promise<void> {
-    await this.step.stop(2000);
     await cancel(this.options.settings, this.job);
+    await this.step.stop(2000);
   }
 }
