@@ -52,7 +52,7 @@ export async function runNode(options: NodeRunnerOptions): Promise<void> {
       } catch (err) {
         return `root ${r.path} cannot be opened on this node (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
       }
-      if (dir.ino !== r.ino) return `root ${r.path} is another directory on this node (inode ${dir.ino}, the server holds ${r.ino})`;
+      if (dir.ino !== r.ino) return `root ${r.path} is another directory on this node (inode ${dir.ino}, the server holds ${r.ino}): roots must be on a filesystem shared at the same path on every node`;
       const why = r.marker ? checkMarker(dir.fd, r.marker) : checkTimes(dir.fd, r.times);
       if (why) return `root ${r.path}: ${why}`;
       held.add(r.path);

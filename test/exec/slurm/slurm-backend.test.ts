@@ -1,5 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryAuditSink } from "../../../src/audit/memory-sink.js";
@@ -10,7 +13,7 @@ import { testPolicy } from "../support.js";
 import { startWardenHttp } from "../../e2e/support/warden-process.js";
 import { jobs, slurmPolicyFile, startSlurmCluster, type SlurmCluster } from "../../support/engines/slurm-engine.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../../support/tree.js";
-import { startWarden } from "../../support/warden-client.js";
+import { REPO, startWarden } from "../../support/warden-client.js";
 
 /**
  * The slurm backend on the real two-node cluster (scripts/slurm-local.sh): placement on both nodes,
@@ -205,6 +208,34 @@ describe("slurm backend on a real two-node cluster", () => {
     }
     // The server exited: its allocation went with it.
     expect(jobs(cluster, "warden-t-serve").filter((j) => j.state === "RUNNING")).toEqual([]);
+  });
+
+  it("a root the node does not see as the server does (no shared filesystem) is refused with a clear error, nothing runs", async () => {
+    // The server runs in a private mount namespace with a tmpfs over the root: the nodes (started
+    // outside it) see the directory underneath at the same path, as a node without the shared mount would.
+    const root2 = join(base, "unshared");
+    writeTree(base, { "unshared/only-on-node.txt": "node\n" });
+    const policy = slurmPolicyFile(base, "unshared-policy.json", { memory_mb: 300, job_name: "warden-t-unshared" });
+    const transport = new StdioClientTransport({
+      command: "unshare",
+      args: ["-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs none "$0" && echo server-side > "$0/only-on-server.txt" && exec "$@"', root2, process.execPath, join(REPO, "dist", "cli", "main.js"), "serve", "--backend", "slurm", "--policy", policy, "--root", root2],
+      env: { ...(process.env as Record<string, string>), ...cluster.env },
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "unshared-test", version: "1" });
+    await client.connect(transport);
+    try {
+      const r = (await client.callTool({ name: "execute_command", arguments: { command: "echo pwned > written-by-command.txt; ls" } })) as CallToolResult;
+      const text = r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+      console.log(`unshared root: ${text}`);
+      expect(r.isError).toBe(true);
+      expect(text).toContain("slurm.shared_filesystem");
+      expect(text).toContain(root2);
+      expect(text).toMatch(/does not see the roots as this server does/);
+      expect(readdirSync(root2).sort()).toEqual(["only-on-node.txt"]);
+    } finally {
+      await client.close();
+    }
   });
 
   it("/health names the cluster and each session's job and node (HTTP)", async () => {
