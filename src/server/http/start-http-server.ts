@@ -13,18 +13,13 @@ import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } fr
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
 import { handleHealth, handleSystemInfo } from "./rest/system-info.js";
+import { workspaceRoutes } from "./rest/workspaces.js";
+import { matchRoute, type Route } from "./route-table.js";
 
 /** A running HTTP server. `close()` drains running calls (bounded by shutdownGraceMs); it does not close deps. */
 export interface HttpServerHandle {
   url: string;
   close(): Promise<void>;
-}
-
-interface Route {
-  methods: string[];
-  /** /health is for probes: no token, no concurrency slot. */
-  public?: boolean;
-  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, body: unknown): Promise<void> | void;
 }
 
 /**
@@ -49,13 +44,16 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/execute": { methods: ["POST"], handle: (req, res, ctx, body) => handleExecute(req, res, body, deps, ctx.remote) },
     "/api/v1/system/info": { methods: ["GET"], handle: (_req, res) => handleSystemInfo(res, deps) },
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
+    ...workspaceRoutes(deps, opts.stateDir),
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     checkHost(req);
     checkOrigin(req);
-    const route = routes[ctx.url.pathname];
-    if (!route) throw new HttpError(404, "not_found", `no route ${ctx.url.pathname} (see /api/v1/openapi.json; MCP is at /mcp)`);
+    const match = matchRoute(routes, ctx.url.pathname);
+    if (!match) throw new HttpError(404, "not_found", `no route ${ctx.url.pathname} (see /api/v1/openapi.json; MCP is at /mcp)`);
+    const { route } = match;
+    ctx.params = match.params;
     if (!route.methods.includes(req.method ?? "")) {
       throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${ctx.url.pathname}`, { headers: { allow: route.methods.join(", ") } });
     }
@@ -79,6 +77,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
       shape: "rest",
       remote: remoteAddress(req),
       client: "",
+      params: {},
     };
     if (ctx.url.pathname === "/mcp") ctx.shape = "jsonrpc";
     const sid = sessionId(req);
