@@ -93,7 +93,7 @@ describe("slurm backend on a real two-node cluster", () => {
     await p.kill("SIGKILL");
     const end = await p.done;
     expect(end.exit_code).toBeNull();
-  });
+  }, 180_000);
 
   it("lands sessions on both nodes, and releases each allocation when its session ends", async () => {
     const b = backend("warden-t-spread");
@@ -108,7 +108,7 @@ describe("slurm backend on a real two-node cluster", () => {
     expect(before.length).toBe(seen.size);
     for (const s of seen.keys()) await b.endSession!(s);
     expect(jobs(cluster, "warden-t-spread").filter((j) => j.state === "RUNNING")).toEqual([]);
-  });
+  }, 180_000);
 
   it("a command over the session's memory is killed and the next command still runs; a timed-out command leaves no process", async () => {
     const b = backend("warden-t-limits", { memoryMb: 250 });
@@ -134,7 +134,7 @@ describe("slurm backend on a real two-node cluster", () => {
     await b.endSession!("lim");
     for (let i = 0; i < 40 && procs(`SLURM_JOB_ID=${job}`) ; i++) await new Promise((r) => setTimeout(r, 100));
     expect(jobs(cluster, "warden-t-limits").filter((j) => j.id === job && j.state === "RUNNING")).toEqual([]);
-  });
+  }, 180_000);
 
   it("20 concurrent sessions get their own allocations, spread over both nodes", async () => {
     const b = backend("warden-t-twenty", { memoryMb: 150 });
@@ -150,7 +150,7 @@ describe("slurm backend on a real two-node cluster", () => {
     expect(new Set(nodes)).toEqual(new Set(cluster.nodes));
     await b.close();
     expect(jobs(cluster, "warden-t-twenty").filter((j) => j.state === "RUNNING")).toEqual([]);
-  });
+  }, 300_000);
 
   it("cancels, at start, the allocations an earlier run of this server left behind (and only those)", async () => {
     const name = "warden-t-stale";
@@ -166,7 +166,7 @@ describe("slurm backend on a real two-node cluster", () => {
     expect(now).not.toContain(staleId);
     expect(now).toContain(otherId);
     spawnSync("scancel", [otherId], { env });
-  });
+  }, 180_000);
 
   it("bad input gets a clear error at the call: unknown partition, more memory than a node has, a cluster that is down", async () => {
     const policy = testPolicy({}, { commands: { allow: [{ program: "true" }] } });
@@ -187,7 +187,7 @@ describe("slurm backend on a real two-node cluster", () => {
     expect(down.allowed).toBe(false);
     expect(down.reason).toMatch(/controller is not reachable|could not grant/);
     console.log(`cluster down: ${down.reason}`);
-  });
+  }, 180_000);
 
   it("warden serve --backend slurm: get_system_info names the job and node, the audit record names cluster, job and node", async () => {
     const policy = slurmPolicyFile(base, "serve-policy.json", { memory_mb: 300, job_name: "warden-t-serve" });
@@ -208,7 +208,7 @@ describe("slurm backend on a real two-node cluster", () => {
     }
     // The server exited: its allocation went with it.
     expect(jobs(cluster, "warden-t-serve").filter((j) => j.state === "RUNNING")).toEqual([]);
-  });
+  }, 180_000);
 
   it("a root the node does not see as the server does (no shared filesystem) is refused with a clear error, nothing runs", async () => {
     // The server runs in a private mount namespace with a tmpfs over the root: the nodes (started
@@ -236,7 +236,7 @@ describe("slurm backend on a real two-node cluster", () => {
     } finally {
       await client.close();
     }
-  });
+  }, 180_000);
 
   it("/health names the cluster and each session's job and node (HTTP)", async () => {
     const policy = slurmPolicyFile(base, "http-policy.json", { memory_mb: 300, job_name: "warden-t-http" });
@@ -252,5 +252,5 @@ describe("slurm backend on a real two-node cluster", () => {
     } finally {
       await h.stop();
     }
-  });
+  }, 180_000);
 });
