@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
@@ -229,6 +230,12 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all([...disposing]);
       denyMasks.close();
       maskSources.dispose();
+      // Bases made inside someone else's cgroup (a Slurm step's) are ours to remove: left there,
+      // they would keep that cgroup from being removed when the step ends.
+      for (const ctrl of ["memory", "pids"] as const) {
+        const base = bases[ctrl];
+        if (base && (options.cgroupsWithin?.[ctrl] ?? "/") !== "/") await rmdir(base).catch(() => undefined);
+      }
     },
   };
 }

@@ -11,7 +11,12 @@ const i = process.argv.indexOf("--confinement");
 const confinement = process.argv[i + 1] === "none" ? "none" : "bubblewrap";
 const send = (frame: FromNode) => process.stdout.write(`${JSON.stringify(frame)}\n`);
 
-runNode({ confinement, input: process.stdin, send, env: process.env }).then(
+// scancel (or the time limit) sends SIGTERM first: clean up (commands killed, cgroups removed)
+// before slurmstepd's SIGKILL comes, KillWait seconds later.
+const stop = new AbortController();
+process.once("SIGTERM", () => stop.abort());
+
+runNode({ confinement, input: process.stdin, send, env: process.env, signal: stop.signal }).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`warden slurm node: ${(err as Error).stack ?? String(err)}\n`);

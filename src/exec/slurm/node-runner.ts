@@ -16,6 +16,8 @@ export interface NodeRunnerOptions {
   input: NodeJS.ReadableStream;
   send: (frame: FromNode) => void;
   env: NodeJS.ProcessEnv;
+  /** Ends the runner as if its input had ended (SIGTERM from slurmstepd: the job was cancelled). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function runNode(options: NodeRunnerOptions): Promise<void> {
   }
 
   const lines = createInterface({ input: options.input, crlfDelay: Infinity });
+  options.signal?.addEventListener("abort", () => lines.close(), { once: true });
   for await (const line of lines) {
     const f = parseFrame<ToNode>(line);
     if (!f) continue;

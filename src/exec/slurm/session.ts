@@ -167,11 +167,12 @@ export class SlurmSession {
   }
 
   /**
-   * Releases the allocation: scancel of the job first (a few ms; slurmd kills every process of
-   * the step through its cgroup), then the srun that carried the step is waited for (bounded).
+   * Releases the allocation: scancel of the job first (a few ms; the node's runner gets SIGTERM,
+   * kills its commands and removes its cgroups, and slurmd kills whatever is left in the step's
+   * cgroup KillWait seconds later), then the srun that carried the step is waited for (bounded).
    */
   async release(): Promise<void> {
     await cancel(this.options.settings, this.job);
-    await this.step.stop(2000);
+    await this.step.stop(5000);
   }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -150,6 +150,11 @@ describe("slurm backend on a real two-node cluster", () => {
     expect(new Set(nodes)).toEqual(new Set(cluster.nodes));
     await b.close();
     expect(jobs(cluster, "warden-t-twenty").filter((j) => j.state === "RUNNING")).toEqual([]);
+    // Nothing left on the nodes: slurmd could remove each job's cgroups, so the node's runner removed
+    // the ones it made inside them (a cgroup left there would keep the job's from going).
+    const left = () => results.map((r) => `/sys/fs/cgroup/memory/slurm_${r.placement!.node}/uid_${process.getuid!()}/job_${r.placement!.job}`).filter((d) => existsSync(d));
+    for (let i = 0; i < 100 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(left()).toEqual([]);
   }, 300_000);
 
   it("cancels, at start, the allocations an earlier run of this server left behind (and only those)", async () => {
