@@ -131,6 +131,7 @@ export function createBackend(selection: BackendSelection, ctx: BackendContext):
           env: ctx.env,
         },
         ...(s?.node_binary ? { nodeBinary: s.node_binary } : {}),
+        ...(s?.warm_sessions ? { warmSessions: s.warm_sessions } : {}),
         ...(ctx.log ? { log: ctx.log } : {}),
       });
     }

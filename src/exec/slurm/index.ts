@@ -16,6 +16,8 @@ export interface SlurmBackendOptions {
   log?: (message: string) => void;
   /** Forwarded to each session (tests shorten them). */
   watchdogMs?: number;
+  /** Allocations kept open and ready ahead of the sessions that will take them (policy execution.slurm.warm_sessions). Default 0. */
+  warmSessions?: number;
 }
 
 /** Commands outside any MCP session (REST API, stdio before a session id) share this allocation. */
@@ -57,6 +59,43 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
     () => undefined,
   );
 
+  const openSession = () => SlurmSession.open({ settings: s, tag, nodeCommand, ...(options.watchdogMs ? { watchdogMs: options.watchdogMs } : {}) });
+
+  // Warm spares: allocations with their step started and the node answering, so a new session's
+  // first command pays neither salloc nor starting the node's runner. Refilled when one is taken,
+  // never retried in a loop when the queue refuses one.
+  const spares: { opening: Promise<SlurmSession>; ready?: SlurmSession }[] = [];
+  function refill(): void {
+    while (!closed && spares.length < (options.warmSessions ?? 0)) {
+      const spare: (typeof spares)[number] = { opening: openSession() };
+      spares.push(spare);
+      const drop = () => {
+        const i = spares.indexOf(spare);
+        if (i >= 0) spares.splice(i, 1);
+      };
+      spare.opening.then(
+        (x) => {
+          spare.ready = x;
+          x.step.onEnd(drop);
+        },
+        (err: Error) => {
+          drop();
+          options.log?.(`slurm: a warm allocation could not be made: ${err.message}`);
+        },
+      );
+    }
+  }
+  /** A ready spare, else one still starting (further along than a new one); dead ones are never taken. */
+  function takeSpare(): Promise<SlurmSession> | undefined {
+    let i = spares.findIndex((x) => x.ready?.alive);
+    if (i < 0) i = spares.findIndex((x) => !x.ready);
+    if (i < 0) return undefined;
+    const [spare] = spares.splice(i, 1);
+    refill();
+    return spare!.opening;
+  }
+  void sweep.then(refill);
+
   async function sessionFor(key: string): Promise<SlurmSession> {
     if (closed) throw new Error("the slurm backend is closed");
     await sweep;
@@ -68,7 +107,7 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
       if (session) void release(session);
       return sessionFor(key);
     }
-    const opening = SlurmSession.open({ settings: s, tag, nodeCommand, ...(options.watchdogMs ? { watchdogMs: options.watchdogMs } : {}) });
+    const opening = takeSpare() ?? openSession();
     sessions.set(key, opening);
     try {
       const session = await opening;
@@ -142,7 +181,7 @@ export function createSlurmBackend(options: SlurmBackendOptions): ExecBackend {
       const all = [...sessions.values()];
       sessions.clear();
       settled.clear();
-      for (const opening of all) releaseWhenOpen(opening);
+      for (const opening of [...all, ...spares.splice(0).map((x) => x.opening)]) releaseWhenOpen(opening);
       await Promise.all([...releasing]);
     },
   };

@@ -48,8 +48,8 @@ describe("slurm backend on a real two-node cluster", () => {
     env: { ...process.env, ...cluster.env },
     ...extra,
   });
-  const backend = (jobName: string, extra: Partial<SlurmSettings> = {}) => {
-    const b = createSlurmBackend({ confinement: "bubblewrap", settings: settings(jobName, extra), watchdogMs: 5000 });
+  const backend = (jobName: string, extra: Partial<SlurmSettings> = {}, warmSessions = 0) => {
+    const b = createSlurmBackend({ confinement: "bubblewrap", settings: settings(jobName, extra), watchdogMs: 5000, warmSessions });
     backends.push(b);
     return b;
   };
@@ -156,6 +156,22 @@ describe("slurm backend on a real two-node cluster", () => {
     for (let i = 0; i < 100 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(left()).toEqual([]);
   }, 300_000);
+
+  it("warm sessions: a new session takes an allocation made before it asked, and another is made ready behind it", async () => {
+    const b = backend("warden-t-warm", {}, 1);
+    const running = () => jobs(cluster, "warden-t-warm").filter((j) => j.state === "RUNNING");
+    for (let i = 0; i < 300 && running().length < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    const [spare] = running();
+    expect(spare).toBeDefined();
+    const r = await b.run(request("echo warm", "w1"));
+    expect(r.stdout).toBe("warm\n");
+    expect(r.placement!.job).toBe(spare!.id);
+    for (let i = 0; i < 300 && running().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(running().map((j) => j.id)).toContain(spare!.id);
+    expect(running()).toHaveLength(2);
+    await b.close();
+    expect(running()).toEqual([]);
+  }, 180_000);
 
   it("cancels, at start, the allocations an earlier run of this server left behind (and only those)", async () => {
     const name = "warden-t-stale";
