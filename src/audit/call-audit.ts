@@ -25,6 +25,8 @@ export interface OutcomeFacts {
   handle?: string;
   /** sha256 of the result (audit/result-digest.ts). */
   result_sha256?: string;
+  /** Where the command ran (slurm: cluster, job, step, node). */
+  placement?: { cluster: string; job: string; step: string; node: string };
 }
 
 /** An intent on record: the call may now take effect; `finish` records how it ended. */

@@ -8,7 +8,7 @@ import type { CommandDecision, ExecutionPlan } from "../policy/command/types.js"
 import { allow, deny, type Decision } from "../policy/decision.js";
 import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
-import { askWithBackend, canonicalHostProgram, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
+import { askWithBackend, canonicalHostProgram, SHARES_HOST_PATHS, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
 import { CommandSlots, type CommandSlot } from "./command-slots.js";
 import { ExecRefusal } from "./errors.js";
 import { commandRoots, normalizeCall, type NormalizedCall } from "./normalize.js";
@@ -127,6 +127,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       backend: backend.name,
       ...(outcome.handle ? { handle: outcome.handle } : {}),
       result_sha256: resultDigest(digestedOf(outcome)),
+      ...(outcome.result?.placement ? { placement: outcome.result.placement } : {}),
     };
   }
 
@@ -153,7 +154,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 
   /** Runs the plan on the backend. The slot is freed when the command ends (a background one: when its process does). */
   async function dispatch(call: NormalizedCall, decision: CommandDecision & { plan: ExecutionPlan }, hooks: ExecuteHooks, slot: CommandSlot): Promise<BridgeOutcome> {
-    const request = toRequest(call, decision.plan!, hooks.signal);
+    const request = toRequest(call, decision.plan!, hooks.signal, hooks.owner ?? hooks.session ?? undefined);
     const base = { allowed: true, rule: decision.rule, reason: decision.reason, backend: backend.name };
     try {
       if (call.background) {
@@ -171,7 +172,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     }
   }
 
-  function toRequest(call: NormalizedCall, plan: ExecutionPlan, signal?: AbortSignal): ExecRequest {
+  function toRequest(call: NormalizedCall, plan: ExecutionPlan, signal?: AbortSignal, session?: string): ExecRequest {
     const e = policy.execution;
     return {
       argv: plan.kind === "argv" ? plan.argv : [plan.shell],
@@ -187,6 +188,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       denyScanLimit: e.deny_scan_limit,
       denyScanBudgetMs: e.deny_scan_budget_ms,
       signal,
+      ...(session ? { session } : {}),
     };
   }
 
@@ -224,7 +226,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     const roots = commandRoots(backend, hooks.roots ?? (await opts.roots()));
     const cwd = roots[0]?.path ?? "/";
     const path = name.includes("/")
-      ? backend.name === "native"
+      ? SHARES_HOST_PATHS.has(backend.name)
         ? canonicalHostProgram(name, cwd)
         : null
       : await backend.which(name, policy.commands.trusted_path).catch(() => null);
@@ -243,6 +245,9 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       const d = backend.describe();
       return { backend: d.backend, confinement: d.confinement, privileged, ...(d.detail ? { detail: d.detail } : {}) };
     },
+    ...(backend.placement ? { placement: (session: string) => backend.placement!(session) } : {}),
+    ...(backend.sessions ? { sessions: () => backend.sessions!() } : {}),
+    ...(backend.endSession ? { endSession: (session: string) => backend.endSession!(session) } : {}),
     async close() {
       await opts.processes?.close();
       await backend.close();

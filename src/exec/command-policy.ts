@@ -7,6 +7,12 @@ import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import type { ExecBackend } from "./types.js";
 
+/**
+ * Backends whose commands see this host's paths: native, and slurm (roots on a shared filesystem at
+ * the same paths, nodes installed like this host: docs/HOST_COMMAND_EXECUTION_GUIDE.md).
+ */
+export const SHARES_HOST_PATHS: ReadonlySet<string> = new Set(["native", "slurm"]);
+
 /** The pure command policy's three questions, injectable so tests can pin them. */
 export interface CommandPolicy {
   decideCommand(source: string, policy: Policy, env: CommandEnvironment): Promise<CommandDecision>;
@@ -71,7 +77,7 @@ export async function askWithBackend<T extends Decision>(ctx: DecideContext, ask
         pending.add(name);
         return null;
       },
-      canonicalProgramPath: (path, cwd) => (ctx.backend.name === "native" ? canonicalHostProgram(path, cwd) : null),
+      canonicalProgramPath: (path, cwd) => (SHARES_HOST_PATHS.has(ctx.backend.name) ? canonicalHostProgram(path, cwd) : null),
       roots: ctx.roots.map((r) => ({ ...r })),
       cwd: ctx.cwd,
       extraAllowed: [...ctx.extraAllowed],

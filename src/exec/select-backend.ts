@@ -3,6 +3,7 @@ import type { Policy } from "../policy/schema/index.js";
 import { createDockerBackend } from "./docker/index.js";
 import { createHostAgentBackend } from "./host-agent/index.js";
 import { createNativeBackend } from "./native/index.js";
+import { createSlurmBackend } from "./slurm/index.js";
 import { createSshBackend } from "./ssh/index.js";
 import type { BackendName, ExecBackend } from "./types.js";
 
@@ -20,12 +21,13 @@ export interface BackendSelection {
   source: SelectionSource;
 }
 
-/** Every accepted name: the SPEC's four plus the seed's EXECUTION_MODE names. */
+/** Every accepted name: the SPEC's five plus the seed's EXECUTION_MODE names. */
 const NAMES: Record<string, { backend: BackendName; privileged?: boolean; hostBinaries?: boolean }> = {
   native: { backend: "native" },
   docker: { backend: "docker" },
   ssh: { backend: "ssh" },
   "host-agent": { backend: "host-agent" },
+  slurm: { backend: "slurm" },
   host_agent: { backend: "host-agent" },
   docker_socket: { backend: "docker" },
   ssh_remote: { backend: "ssh" },
@@ -108,6 +110,30 @@ export function createBackend(selection: BackendSelection, ctx: BackendContext):
       if (!url) throw new BackendSelectionError("the host-agent backend needs HOST_AGENT_URL (or execution.host_agent.url): http://127.0.0.1:8001 or unix:/path");
       if (!token) throw new BackendSelectionError(`the host-agent backend needs the agent's token in ${h?.token_env ?? "HOST_AGENT_TOKEN"}`);
       return createHostAgentBackend({ url, token });
+    }
+    case "slurm": {
+      const s = e.slurm;
+      return createSlurmBackend({
+        confinement: e.confinement,
+        settings: {
+          salloc: s?.salloc ?? "salloc",
+          srun: s?.srun ?? "srun",
+          scancel: s?.scancel ?? "scancel",
+          squeue: s?.squeue ?? "squeue",
+          ...(s?.partition ? { partition: s.partition } : {}),
+          ...(s?.account ? { account: s.account } : {}),
+          ...(s?.constraint ? { constraint: s.constraint } : {}),
+          ...(s?.cpus ? { cpus: s.cpus } : {}),
+          ...(s?.memory_mb ? { memoryMb: s.memory_mb } : {}),
+          ...(s?.time_minutes ? { timeMinutes: s.time_minutes } : {}),
+          immediateS: s?.immediate_s ?? 10,
+          jobName: s?.job_name ?? "mcp-warden",
+          env: ctx.env,
+        },
+        ...(s?.node_binary ? { nodeBinary: s.node_binary } : {}),
+        ...(s?.warm_sessions ? { warmSessions: s.warm_sessions } : {}),
+        ...(ctx.log ? { log: ctx.log } : {}),
+      });
     }
   }
 }

@@ -7,7 +7,7 @@ import type { EffectiveRoot, HeldDir } from "../policy/roots.js";
  * already-approved argv or approved script and reports the same result shape.
  */
 
-export type BackendName = "native" | "docker" | "ssh" | "host-agent";
+export type BackendName = "native" | "docker" | "ssh" | "host-agent" | "slurm";
 
 export interface ExecRequest {
   /** Approved argv (argv[0] an absolute program path on the backend), or a script for an approved shell. */
@@ -33,6 +33,8 @@ export interface ExecRequest {
   /** policy execution.deny_scan_budget_ms: how long the command waits for that check before starting with what is unchecked hidden. */
   denyScanBudgetMs?: number;
   signal?: AbortSignal;
+  /** The MCP session the command belongs to (backends that hold something per session: slurm's allocation). */
+  session?: string;
   /** Called with output as it arrives (for progress notifications and background retention). */
   onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
 }
@@ -48,6 +50,8 @@ export interface ExecResult {
   duration_ms: number;
   /** Set when the backend itself failed (could not start, connection lost); the command did not run to completion. */
   error?: string;
+  /** Where it ran, for backends that place commands (slurm: cluster, job, step, node); recorded in the audit log. */
+  placement?: { cluster: string; job: string; step: string; node: string };
 }
 
 /** A running background process as a backend exposes it. */
@@ -86,8 +90,17 @@ export interface ExecBackend {
    * (native and host-agent run here; docker binds the roots at the same paths).
    */
   resolveWorkingDirectory?(path: string | undefined, roots: EffectiveRoot[]): Promise<ResolvedWorkingDirectory>;
+  /** Backends holding something per MCP session (slurm: its allocation): where that session's commands run now, if anywhere. */
+  placement?(session: string): Placement | undefined;
+  /** Everything this backend holds per session, for /health (slurm: the cluster and its jobs). */
+  sessions?(): { cluster?: string; jobs: Placement[] };
+  /** The MCP session ended: release what the backend holds for it. */
+  endSession?(session: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where a command ran on a cluster. */
+export type Placement = NonNullable<ExecResult["placement"]>;
 
 /**
  * A canonical working directory with the canonical roots it was checked against (what the command
@@ -165,5 +178,11 @@ export interface CommandBridge {
   /** Whether a program exists on the backend (trusted PATH) and whether the policy allows running it. */
   checkProgram(program: string, hooks?: Pick<ExecuteHooks, "roots">): Promise<ProgramCheck>;
   describe(): { backend: BackendName; confinement: string; privileged: boolean; detail?: string };
+  /** The backend's placement of a session's commands (slurm), if any. */
+  placement?(session: string): Placement | undefined;
+  /** The backend's per-session holdings, for /health (slurm). */
+  sessions?(): { cluster?: string; jobs: Placement[] };
+  /** The MCP session ended: the backend releases what it holds for it. */
+  endSession?(session: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
+import { commandBridge, PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
 import { auditedCall } from "./audited-call.js";
 import type { WardenDeps } from "./deps.js";
@@ -62,7 +62,11 @@ export function createWardenServer(deps: WardenDeps, info: SessionInfo = { trans
   };
   const registry = processRegistry(deps.services)?.scoped(session);
   const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;
-  server.server.onclose = () => void registry?.close();
+  server.server.onclose = () => {
+    void registry?.close();
+    // Backends holding something per session (slurm: its allocation) release it with the session.
+    void commandBridge(deps.services)?.endSession?.(session);
+  };
 
   for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, caller);
   return server;

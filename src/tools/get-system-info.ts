@@ -15,13 +15,15 @@ export interface ServerFacts {
 
 interface Describable {
   describe(): { backend: string; confinement: string; privileged?: boolean; detail?: string };
+  placement?(session: string): { cluster: string; job: string; step: string; node: string } | undefined;
 }
 
 /** The get_system_info result; also served by GET /api/v1/system/info. */
-export function collectSystemInfo(state: RootsState, policy: Policy, services: ToolServices) {
+export function collectSystemInfo(state: RootsState, policy: Policy, services: ToolServices, session?: string) {
   const server = services.server as ServerFacts | undefined;
   const bridge = services.commands as Describable | undefined;
   const exec = bridge?.describe();
+  const placement = session !== undefined ? bridge?.placement?.(session) : undefined;
   return {
     os: { platform: os.platform(), release: os.release(), type: os.type() },
     arch: os.arch(),
@@ -33,6 +35,8 @@ export function collectSystemInfo(state: RootsState, policy: Policy, services: T
     backend: exec?.backend ?? "none",
     confinement: exec ? exec.confinement : "commands disabled",
     privileged: exec?.privileged ?? false,
+    // slurm: where this session's commands run now (absent until its first command).
+    ...(placement ? { placement } : {}),
     file_tools: "WASI modules (browser_wasi_shim, host-backed preopens)",
     workspace: server?.workspace ? { mode: "overlay", name: server.workspace.workspace, driver: server.workspace.driver, state_dir: server.workspace.state_dir, roots: server.workspace.roots.map((r) => r.path) } : { mode: "normal" },
     roots: state.roots.map((r) => ({
@@ -76,6 +80,7 @@ export const getSystemInfoTool = defineTool({
     backend: z.string(),
     confinement: z.string(),
     privileged: z.boolean(),
+    placement: z.object({ cluster: z.string(), job: z.string(), step: z.string(), node: z.string() }).optional(),
     file_tools: z.string(),
     workspace: z
       .object({
@@ -104,7 +109,7 @@ export const getSystemInfoTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(_args, ctx) {
     const state = ctx.rootsState ? await ctx.rootsState() : { roots: await ctx.roots(), configured: [], client: null, clientRoots: "intersect" as const };
-    const info = collectSystemInfo(state, ctx.policy, ctx.services);
+    const info = collectSystemInfo(state, ctx.policy, ctx.services, ctx.session);
     return ok(JSON.stringify(info, null, 2), info);
   },
 });

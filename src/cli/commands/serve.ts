@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command): void {
     .option("--read-only <dir>", "read-only root (repeatable)", collect, [])
     .option("--policy <file>", "JSON policy (default: policies/default.json, or WARDEN_POLICY)")
     .option("--allow <program>", "execute_command may run PROGRAM; with any --allow every other program is denied (repeatable)", collect, [])
-    .option("--backend <name>", "native | docker | ssh | host-agent (EXECUTION_MODE also accepted)")
+    .option("--backend <name>", "native | docker | ssh | host-agent | slurm (EXECUTION_MODE also accepted)")
     .option("--audit-log <file>", "keyed, hash-chained JSONL audit log (key and head beside it): changes recorded before they happen")
     .option("--dangerously-skip-policy", "privileged mode: no command policy checks (still audited)")
     .option("--workers <n>", "WASI worker threads (default 2)", integerIn(1, 256))

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
@@ -23,6 +24,8 @@ export interface NativeBackendOptions {
   bwrapSearchPath?: string[];
   /** Use writable cgroups v1 for memory and processes when present. Default true. */
   cgroups?: boolean;
+  /** Nest the command cgroups under these (relative) cgroups of this process: a Slurm step's (limits.ts ownCgroups). */
+  cgroupsWithin?: Partial<Record<"memory" | "pids", string>>;
   /** Keep one launcher ready with its cgroups joined (zygote.ts). Default true. */
   prestart?: boolean;
   /** The filesystem.deny index (deny-masks.ts); default: one of its own (tests pass theirs to watch it). */
@@ -47,7 +50,7 @@ const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 export function createNativeBackend(options: NativeBackendOptions): ExecBackend & { readonly mode: NativeMode } {
   const mode = probeMode(options);
   const layout: HostLayout = readHostLayout();
-  const bases: CgroupBases = options.cgroups === false ? {} : detectCgroups();
+  const bases: CgroupBases = options.cgroups === false ? {} : detectCgroups(undefined, options.cgroupsWithin);
   const prlimit = whichSync("prlimit", ["/usr/bin", "/bin", "/usr/local/bin"]);
   const killGraceMs = options.killGraceMs ?? 2000;
   const live = new Set<BackendProcess>();
@@ -237,6 +240,12 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all([...disposing]);
       denyMasks.close();
       maskSources.dispose();
+      // Bases made inside someone else's cgroup (a Slurm step's) are ours to remove: left there,
+      // they would keep that cgroup from being removed when the step ends.
+      for (const ctrl of ["memory", "pids"] as const) {
+        const base = bases[ctrl];
+        if (base && (options.cgroupsWithin?.[ctrl] ?? "/") !== "/") await rmdir(base).catch(() => undefined);
+      }
     },
   };
 }

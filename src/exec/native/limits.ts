@@ -9,11 +9,15 @@ export interface CgroupBases {
   pids?: string;
 }
 
-/** Finds writable cgroup v1 memory and pids hierarchies (root on Linux); none elsewhere. */
-export function detectCgroups(root = "/sys/fs/cgroup"): CgroupBases {
+/**
+ * Finds writable cgroup v1 memory and pids hierarchies (root on Linux); none elsewhere. `within`
+ * nests the `warden` directory under a cgroup of the caller's (a Slurm step's: ownCgroups()), so
+ * commands stay inside the limits and the accounting of whoever started this process.
+ */
+export function detectCgroups(root = "/sys/fs/cgroup", within: Partial<Record<"memory" | "pids", string>> = {}): CgroupBases {
   const out: CgroupBases = {};
   for (const ctrl of ["memory", "pids"] as const) {
-    const dir = join(root, ctrl);
+    const dir = join(root, ctrl, within[ctrl] ?? "");
     try {
       accessSync(join(dir, "cgroup.procs"), constants.W_OK);
       const base = join(dir, "warden");
@@ -23,6 +27,16 @@ export function detectCgroups(root = "/sys/fs/cgroup"): CgroupBases {
     } catch {
       // not available: fall back to rlimits
     }
+  }
+  return out;
+}
+
+/** This process's own cgroup v1 memory and pids directories (relative), from /proc/self/cgroup. */
+export function ownCgroups(text = readFileSync("/proc/self/cgroup", "utf8")): Partial<Record<"memory" | "pids", string>> {
+  const out: Partial<Record<"memory" | "pids", string>> = {};
+  for (const line of text.split("\n")) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    for (const ctrl of ["memory", "pids"] as const) if (controllers?.split(",").includes(ctrl) && path) out[ctrl] = path;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { slurmSchema } from "./slurm.js";
 
 // Owned by the execution work (issues 3 and 4). Shape of the `execution` section.
 
@@ -6,7 +7,7 @@ export const DEFAULT_ENV_ALLOW = ["LANG", "LC_*", "TERM", "TZ", "COLORTERM", "NO
 
 export const executionSchema = z
   .object({
-    backend: z.enum(["native", "docker", "ssh", "host-agent"]).default("native").describe("Where commands run."),
+    backend: z.enum(["native", "docker", "ssh", "host-agent", "slurm"]).default("native").describe("Where commands run."),
     confinement: z
       .enum(["bubblewrap", "none"])
       .default("bubblewrap")
@@ -113,6 +114,7 @@ export const executionSchema = z
       .strict()
       .optional()
       .describe("The host-agent backend: forwards commands to `warden agent` on the host."),
+    slurm: slurmSchema.optional().describe("The slurm backend: one allocation per MCP session, commands under bubblewrap on the allocated node (docs/SCALING.md)."),
   })
   .strict();
 

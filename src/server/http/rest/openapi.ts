@@ -60,6 +60,14 @@ export function openApiDocument(version: string, serverUrl: string): Record<stri
             version: { type: "string" },
             backend: { type: "string" },
             uptime_s: { type: "integer" },
+            cluster: {
+              type: "object",
+              description: "Cluster backends (slurm): the cluster and each live session's job and node (no session ids).",
+              properties: {
+                cluster: { type: "string" },
+                jobs: { type: "array", items: { type: "object", properties: { cluster: { type: "string" }, job: { type: "string" }, step: { type: "string" }, node: { type: "string" } } } },
+              },
+            },
           },
         },
         SystemInfo: { type: "object", description: "The get_system_info result: os, arch, cpus, memory, node, backend, confinement, roots, policy summary." },

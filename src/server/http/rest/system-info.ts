@@ -20,5 +20,7 @@ export function handleHealth(res: ServerResponse, deps: WardenDeps, draining: bo
     version: deps.version,
     backend: bridge?.describe().backend ?? deps.policy.execution.backend,
     uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+    // A cluster backend (slurm): the cluster and each session's job and node (no session ids).
+    ...(bridge?.sessions ? { cluster: bridge.sessions() } : {}),
   });
 }
