@@ -179,7 +179,7 @@ stop_all() {
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   # Any slurmstepd this cluster left (its command line names our spool) goes too.
   for p in $(pgrep -f "slurmstepd" 2>/dev/null || true); do
-    if tr '\0' ' ' <"/proc/$p/environ" 2>/dev/null | grep -q "SLURM_CONF=$CONF"; then kill -KILL "$p" 2>/dev/null || true; fi
+    if { tr '\0' ' ' <"/proc/$p/environ"; } 2>/dev/null | grep -q "SLURM_CONF=$CONF"; then kill -KILL "$p" 2>/dev/null || true; fi
   done
   # Empty cgroup directories slurmd leaves behind (FACTS: slurm_nodeN under freezer/memory/cpuset).
   for n in "${NODES[@]}"; do
