@@ -177,7 +177,7 @@ stop_all() {
     sleep 0.1
   done
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  # Any slurmstepd this cluster left (its command line names our spool) goes too.
+  # Any slurmstepd this cluster left (its environment names our SLURM_CONF) goes too.
   for p in $(pgrep -f "slurmstepd" 2>/dev/null || true); do
     if { tr '\0' ' ' <"/proc/$p/environ"; } 2>/dev/null | grep -q "SLURM_CONF=$CONF"; then kill -KILL "$p" 2>/dev/null || true; fi
   done
