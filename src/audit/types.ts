@@ -30,6 +30,8 @@ export interface AuditEntry {
   session?: string | null;
   /** Handle of the background process a command started. */
   handle?: string;
+  /** On an intent: the approval (approval.question / approval.answer records) the call runs under. */
+  approval?: string;
 }
 
 export type AuditPhase = "intent" | "outcome";

@@ -18,6 +18,7 @@ interface ServeFlags {
   host?: string;
   port: number;
   tokenFile?: string;
+  approvalsPort?: number;
 }
 
 /** `warden serve`: MCP over stdio (default) or Streamable HTTP (--http). */
@@ -38,6 +39,7 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "HTTP bind address", "127.0.0.1")
     .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
+    .option("--approvals-port <port>", "stdio mode: the approvals API (operator queue) on 127.0.0.1:PORT, token required (0: any free port)", integerIn(0, 65535))
     .action(async (flags: ServeFlags) => {
       const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
       const options: ServeOptions = {
@@ -59,6 +61,10 @@ export function registerServeCommand(program: Command): void {
         const { serveHttp } = await import("./serve-http.js");
         await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: flags.port, ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
         return;
+      }
+      if (flags.approvalsPort !== undefined) {
+        const { startApprovalsChannel } = await import("./approvals-channel.js");
+        await startApprovalsChannel(deps, flags.approvalsPort, flags.tokenFile);
       }
       const { serveStdio } = await import("./serve-stdio.js");
       await serveStdio(deps);

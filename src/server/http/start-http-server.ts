@@ -10,6 +10,7 @@ import { hostAllowlist } from "./middleware/host-allowlist.js";
 import { originAllowlist } from "./middleware/origin-allowlist.js";
 import { hostHeaderName, resolveHttpOptions, type HttpOptions } from "./options.js";
 import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } from "./respond.js";
+import { APPROVAL_PREFIX, approvalsApi } from "./rest/approvals.js";
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
 import { handleHealth, handleSystemInfo } from "./rest/system-info.js";
@@ -49,12 +50,16 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/execute": { methods: ["POST"], handle: (req, res, ctx, body) => handleExecute(req, res, body, deps, ctx.remote) },
     "/api/v1/system/info": { methods: ["GET"], handle: (_req, res) => handleSystemInfo(res, deps) },
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
+    "/api/v1/approvals": { methods: ["GET"], handle: (req, res, ctx) => approvals.list(req, res, ctx.url) },
   };
+  const approvals = approvalsApi(deps.approvals, opts.token !== undefined);
+  const approvalRoute: Route = { methods: ["POST"], handle: (req, res, ctx, body) => approvals.answer(req, res, ctx.url, body) };
+  const detachOperator = deps.approvals && opts.token !== undefined ? deps.approvals.queue.attachOperator() : () => {};
 
   async function serve(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     checkHost(req);
     checkOrigin(req);
-    const route = routes[ctx.url.pathname];
+    const route = routes[ctx.url.pathname] ?? (ctx.url.pathname.startsWith(APPROVAL_PREFIX) ? approvalRoute : undefined);
     if (!route) throw new HttpError(404, "not_found", `no route ${ctx.url.pathname} (see /api/v1/openapi.json; MCP is at /mcp)`);
     if (!route.methods.includes(req.method ?? "")) {
       throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${ctx.url.pathname}`, { headers: { allow: route.methods.join(", ") } });
@@ -107,6 +112,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      detachOperator();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + opts.shutdownGraceMs;
