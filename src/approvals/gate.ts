@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { recordCall } from "../audit/call-audit.js";
 import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import { redactArgs, redactText } from "../audit/redact.js";
-import type { AuditSink } from "../audit/types.js";
+import type { AuditEntry, AuditSink } from "../audit/types.js";
 import { allow, deny } from "../policy/decision.js";
 import type { Policy } from "../policy/schema/index.js";
 import { bindApproval, bindingMismatch } from "./binding.js";
@@ -44,6 +44,8 @@ export interface ApprovalCall {
 }
 
 const FIELD = "approve";
+/** The tool name of approval records in the audit log. */
+export const APPROVAL_TOOL = "approval";
 
 /**
  * The approver of one call. The question, the answer and (by the caller) the execution are three
@@ -63,7 +65,7 @@ export function createApprover(services: ApprovalServices, call: ApprovalCall): 
     const channel: ApprovalChannel = call.elicit ? "elicitation" : queue.hasOperator() ? "queue" : "none";
     if (channel === "none") {
       const verdict = refusal(request, "unavailable", "this client cannot be asked (no form elicitation) and no operator channel is open: run `warden serve --http` or `--approvals-port`, see docs/OPERATIONS.md");
-      await record(audit, "approval.answer", { tool: request.tool, rule: request.rule, channel, outcome: "unavailable" }, "deny", request.rule, binding, who);
+      await record(audit, "unasked", "", { tool: request.tool, rule: request.rule, channel, outcome: "unavailable" }, "deny", request.rule, binding, who);
       queue.report("-", "none", "unavailable");
       return verdict;
     }
@@ -72,14 +74,14 @@ export function createApprover(services: ApprovalServices, call: ApprovalCall): 
     let answered: Promise<{ outcome: ApprovalOutcome; detail: string }>;
     if (channel === "elicitation") {
       id = randomBytes(8).toString("hex");
-      if (!(await record(audit, "approval.question", { approval: id, tool: request.tool, rule: request.rule, channel, question }, undefined, request.rule, binding, who))) {
+      if (!(await record(audit, "question", id, { approval: id, tool: request.tool, rule: request.rule, channel, question }, undefined, request.rule, binding, who))) {
         return deny("audit.unavailable", `${request.rule}: the question could not be recorded in the audit log, so it was not asked`);
       }
       answered = askClient(call, question, timeoutMs);
     } else {
       const queued = queue.enqueue({ tool: request.tool, rule: request.rule, question, binding }, call.signal);
       id = queued.id;
-      if (!(await record(audit, "approval.question", { approval: id, tool: request.tool, rule: request.rule, channel, question }, undefined, request.rule, binding, who))) {
+      if (!(await record(audit, "question", id, { approval: id, tool: request.tool, rule: request.rule, channel, question }, undefined, request.rule, binding, who))) {
         queue.answer(id, "deny");
         return deny("audit.unavailable", `${request.rule}: the question could not be recorded in the audit log, so it was not asked`);
       }
@@ -91,7 +93,7 @@ export function createApprover(services: ApprovalServices, call: ApprovalCall): 
     const mismatch = outcome === "approved" ? bindingMismatch(binding, { session: call.session, tool: request.tool, args: request.args }, services.policySha256, Date.now()) : null;
     if (mismatch) [outcome, detail] = ["timeout", mismatch];
     const ok = outcome === "approved";
-    const written = await record(audit, "approval.answer", { approval: id, tool: request.tool, rule: request.rule, channel, outcome, detail }, ok ? "allow" : "deny", request.rule, binding, who);
+    const written = await record(audit, "answer", id, { approval: id, tool: request.tool, rule: request.rule, channel, outcome, detail }, ok ? "allow" : "deny", request.rule, binding, who);
     queue.report(id, channel, outcome);
     if (ok && !written) return deny("audit.unavailable", `${request.rule}: approval ${id} could not be recorded in the audit log, so the call was not run`);
     return ok ? { ...allow(request.rule, `approved (${channel}, approval ${id})`), approval: id } : refusal(request, outcome, `${detail} (approval ${id})`);
@@ -150,10 +152,16 @@ async function waitInQueue(answer: Promise<string>, id: string, call: ApprovalCa
   }
 }
 
-/** One chained audit record of the approval; false when the log could not take it. */
+/**
+ * One chained audit record of the approval; false when the log could not take it. The question is
+ * an intent (id = the approval id, synced) and the answer its outcome, both under the tool name
+ * `approval`, so `warden audit verify` lists a question that never got an answer as an open intent.
+ * A question that could not be asked at all is one record.
+ */
 async function record(
   audit: AuditSink,
-  tool: "approval.question" | "approval.answer",
+  kind: "question" | "answer" | "unasked",
+  id: string,
   args: Record<string, unknown>,
   decision: "allow" | "deny" | undefined,
   rule: string,
@@ -161,13 +169,20 @@ async function record(
   who: { transport?: string; client?: string; session: string | null },
 ): Promise<boolean> {
   if (audit === NULL_AUDIT_SINK) return true;
-  const written = await recordCall(audit, {
+  const entry: AuditEntry = {
+    ...(kind === "unasked" ? {} : { id, phase: kind === "question" ? ("intent" as const) : ("outcome" as const) }),
     time: new Date().toISOString(),
-    tool,
+    tool: APPROVAL_TOOL,
     args: { ...args, binding },
     ...(decision ? { decision } : {}),
     rule,
     ...who,
-  });
-  return written.ok;
+  };
+  if (kind !== "question") return (await recordCall(audit, entry)).ok;
+  try {
+    await audit.record(entry, { durable: true });
+    return true;
+  } catch {
+    return false;
+  }
 }

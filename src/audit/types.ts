@@ -30,7 +30,7 @@ export interface AuditEntry {
   session?: string | null;
   /** Handle of the background process a command started. */
   handle?: string;
-  /** On an intent: the approval (approval.question / approval.answer records) the call runs under. */
+  /** On an intent: the approval the call runs under (the `approval` intent/outcome records: question and answer). */
   approval?: string;
 }
 
