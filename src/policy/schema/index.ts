@@ -4,12 +4,14 @@ import { auditSchema } from "./audit.js";
 import { commandsSchema } from "./commands.js";
 import { executionSchema } from "./execution.js";
 import { filesystemSchema } from "./filesystem.js";
+import { workspaceSchema } from "./workspace.js";
 
 export * from "./approvals.js";
 export * from "./audit.js";
 export * from "./commands.js";
 export * from "./execution.js";
 export * from "./filesystem.js";
+export * from "./workspace.js";
 
 /** A whole policy file. Every section defaults, so `{}` is a valid (deny-all-commands) policy. */
 export const policySchema = z
@@ -21,6 +23,7 @@ export const policySchema = z
     execution: executionSchema.default(executionSchema.parse({})),
     audit: auditSchema.default(auditSchema.parse({})),
     approvals: approvalsSchema.default(approvalsSchema.parse({})),
+    workspace: workspaceSchema.default(workspaceSchema.parse({})),
   })
   .strict();
 

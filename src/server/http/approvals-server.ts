@@ -5,8 +5,9 @@ import { bearerAuth } from "./middleware/bearer-auth.js";
 import { readJsonBody } from "./middleware/body-limit.js";
 import { hostAllowlist } from "./middleware/host-allowlist.js";
 import { HttpConfigError } from "./options.js";
-import { HttpError, sendError } from "./respond.js";
-import { APPROVAL_PREFIX, approvalsApi } from "./rest/approvals.js";
+import { HttpError, remoteAddress, sendError } from "./respond.js";
+import { approvalsApi } from "./rest/approvals.js";
+import { matchRoute, type Route } from "./route-table.js";
 
 /**
  * The operator channel of a stdio server (`warden serve --approvals-port N`): only the approvals
@@ -21,17 +22,21 @@ export async function startApprovalsServer(approvals: ApprovalServices, options:
   const checkHost = hostAllowlist(["127.0.0.1", "localhost", "[::1]"]);
   const checkAuth = bearerAuth(options.token);
   const api = approvalsApi(approvals, true);
+  const routes: Record<string, Route> = {
+    "/api/v1/approvals": { methods: ["GET"], handle: (req, res, ctx) => api.list(req, res, ctx.url) },
+    "/api/v1/approvals/{id}": { methods: ["POST"], handle: (req, res, ctx, body) => api.answer(req, res, ctx.params.id ?? "", body) },
+  };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     (async () => {
       checkHost(req);
-      const list = url.pathname === "/api/v1/approvals";
-      const one = url.pathname.startsWith(APPROVAL_PREFIX);
-      if (!list && !one) throw new HttpError(404, "not_found", `no route ${url.pathname}: this port serves only /api/v1/approvals`);
-      if (req.method !== (list ? "GET" : "POST")) throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`, { headers: { allow: list ? "GET" : "POST" } });
+      const match = matchRoute(routes, url.pathname);
+      if (!match) throw new HttpError(404, "not_found", `no route ${url.pathname}: this port serves only /api/v1/approvals`);
+      const { route, params } = match;
+      if (!route.methods.includes(req.method ?? "")) throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`, { headers: { allow: route.methods.join(", ") } });
       checkAuth(req);
-      if (list) return api.list(req, res, url);
-      return api.answer(req, res, url, await readJsonBody(req, 64 * 1024));
+      const body = req.method === "POST" ? await readJsonBody(req, 64 * 1024) : undefined;
+      await route.handle(req, res, { url, shape: "rest", remote: remoteAddress(req), client: `addr:${remoteAddress(req)}`, params }, body);
     })().catch((err: unknown) => sendError(res, "rest", err instanceof HttpError ? err : new HttpError(500, "internal_error", "internal server error")));
   });
   await new Promise<void>((resolve, reject) => {

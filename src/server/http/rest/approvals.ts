@@ -2,9 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApprovalServices } from "../../../approvals/gate.js";
 import { HttpError, sendJson } from "../respond.js";
 
-/** Where one approval is answered: POST /api/v1/approvals/{id}. */
-export const APPROVAL_PREFIX = "/api/v1/approvals/";
-
 /**
  * The operator's side of the approval queue. Always behind a bearer token, even on loopback: a
  * command an agent runs could otherwise reach 127.0.0.1 and approve its own calls.
@@ -26,9 +23,8 @@ export function approvalsApi(approvals: ApprovalServices | undefined, hasToken: 
       sendJson(res, 200, { pending: q.pending(), approvals: q.list(all === "1") });
     },
     /** POST /api/v1/approvals/{id} with {"decision": "approve" | "deny"}: 404 unknown, 409 answered, 410 expired. */
-    answer(_req: IncomingMessage, res: ServerResponse, url: URL, body: unknown): void {
+    answer(_req: IncomingMessage, res: ServerResponse, id: string, body: unknown): void {
       const q = queue();
-      const id = decodeURIComponent(url.pathname.slice(APPROVAL_PREFIX.length));
       if (body === null || typeof body !== "object" || Array.isArray(body) || Object.keys(body).some((k) => k !== "decision")) {
         throw new HttpError(400, "invalid_request", 'the body must be {"decision": "approve"} or {"decision": "deny"}');
       }
