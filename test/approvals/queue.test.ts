@@ -103,3 +103,19 @@ describe("queue: every answer is taken once; bad answers get clear errors and ch
     expect(q.hasOperator()).toBe(false);
   });
 });
+
+describe("metrics hook", () => {
+  test("connectApprovalMetrics counts every answer by outcome and follows the pending count", async () => {
+    const { connectApprovalMetrics } = await import("../../src/approvals/metrics-hook.js");
+    const q = new ApprovalQueue();
+    const seen: string[] = [];
+    const off = connectApprovalMetrics(q, { answered: (o) => seen.push(`answered:${o}`), pending: (n) => seen.push(`pending:${n}`) });
+    const { id } = q.enqueue(item());
+    q.answer(id, "approve");
+    q.report(id, "queue", "approved");
+    q.report("x", "elicitation", "declined");
+    off();
+    q.report("y", "elicitation", "declined");
+    expect(seen).toEqual(["pending:1", "answered:approved", "pending:0", "answered:declined", "pending:0"]);
+  });
+});
