@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "vitest";
-import { decideCommand, decideProcessInput } from "../../../src/policy/command/index.js";
+import { decideCommand, decideProcessInput, formatCheck } from "../../../src/policy/command/index.js";
 import { askGlobFor } from "../../../src/policy/path-rules.js";
 import { policySchema, type Policy } from "../../../src/policy/schema/index.js";
 import { makeCorpusFixture } from "./fixture.js";
@@ -60,6 +60,11 @@ describe("ask: deny beats ask beats allow", () => {
     const d = await decideProcessInput("rm x\n", "/bin/sh", p, fx.env());
     expect(d).toMatchObject({ allow: false, rule: "ask-rm" });
     expect(d.reason).toMatch(/execute_command/);
+  });
+
+  test("warden check says a command asks first", async () => {
+    const d = await decideCommand("rm x", policyWith({ ask: [ASK_RM] }), fx.env());
+    expect(formatCheck(d)).toMatch(/^allow: ask-rm: .*\n  ask: ask-rm: runs only once a human approves/);
   });
 
   test("ask rules are shaped like deny rules: args_allow is refused with a message naming the fix", () => {
