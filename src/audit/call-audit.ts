@@ -12,6 +12,8 @@ export interface IntentFacts {
   rule?: string;
   backend?: string;
   client?: string;
+  /** The approval (approvals/) this call runs under, when an ask rule matched it. */
+  approval?: string;
 }
 
 /** How it ended. */

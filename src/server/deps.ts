@@ -1,6 +1,9 @@
 import { resolve } from "node:path";
 import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
+import { canonicalSha256 } from "../approvals/binding.js";
+import type { ApprovalServices } from "../approvals/gate.js";
+import { ApprovalQueue } from "../approvals/queue.js";
 import { exposedAuditFile, resolveAuditFiles, type AuditFiles } from "../config/audit-files.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
@@ -57,6 +60,8 @@ export interface WardenDeps {
   audit: AuditSink;
   /** Canonical paths of the audit log, its key and its head (null without a log): never inside a root. */
   auditFiles: AuditFiles | null;
+  /** The operator queue and what binds an approval (src/approvals/); without it, ask rules deny. */
+  approvals?: ApprovalServices;
   startedAt: number;
   log: (message: string) => void;
   /** serve --overlay: the copy-on-write workspace the roots are views of; absent in normal mode. */
@@ -112,6 +117,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     serverEnv: options.env,
   });
   closers.push(() => exec.close());
+  const approvals: ApprovalServices = { queue: new ApprovalQueue(), audit, policy, policySha256: canonicalSha256(policy) };
+  closers.push(async () => approvals.queue.close());
   const version = packageVersion();
   const startedAt = Date.now();
   const deps: WardenDeps = {
@@ -132,6 +139,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     },
     audit,
     auditFiles,
+    approvals,
     startedAt,
     log: options.log,
     ...(overlay ? { overlay: overlay.facts } : {}),

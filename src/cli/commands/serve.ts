@@ -19,6 +19,7 @@ interface ServeFlags {
   host?: string;
   port: number;
   tokenFile?: string;
+  approvalsPort?: number;
   overlay?: boolean;
   workspace?: string;
   stateDir?: string;
@@ -44,6 +45,7 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "HTTP bind address", "127.0.0.1")
     .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
+    .option("--approvals-port <port>", "stdio mode: the approvals API (operator queue) on 127.0.0.1:PORT, token required (0: any free port)", integerIn(0, 65535))
     .option("--overlay", "copy-on-write: every writable root becomes a view kept in a workspace; the real tree is never modified")
     .option("--workspace <name>", "the workspace for --overlay (default: a fresh name, printed at start); an existing one is re-opened")
     .option("--state-dir <dir>", "where workspaces live (default $XDG_STATE_HOME/mcp-warden)")
@@ -78,6 +80,10 @@ export function registerServeCommand(program: Command): void {
         const { serveHttp } = await import("./serve-http.js");
         await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: flags.port, ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
         return;
+      }
+      if (flags.approvalsPort !== undefined) {
+        const { startApprovalsChannel } = await import("./approvals-channel.js");
+        await startApprovalsChannel(deps, flags.approvalsPort, flags.tokenFile);
       }
       const { serveStdio } = await import("./serve-stdio.js");
       await serveStdio(deps);

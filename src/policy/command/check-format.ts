@@ -6,6 +6,7 @@ import type { CommandDecision } from "./types.js";
  */
 export function formatCheck(decision: CommandDecision): string {
   const lines = [`${decision.allow ? "allow" : "deny"}: ${decision.rule}: ${decision.reason}`];
+  if (decision.allow && decision.ask) lines.push(`  ask: ${decision.ask.rule}: runs only once a human approves (${decision.ask.reason})`);
   for (const c of decision.commands ?? []) {
     lines.push(`  ${c.decision.allow ? "allow" : "deny "} ${c.program}  [${c.decision.rule}] ${c.decision.reason}`);
   }

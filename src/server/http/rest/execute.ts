@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { createApprover } from "../../../approvals/gate.js";
 import { commandBridge } from "../../../exec/services.js";
 import type { WardenDeps } from "../../deps.js";
 import { HttpError, sendJson } from "../respond.js";
@@ -32,7 +33,10 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
   };
   res.once("close", onClose);
   try {
-    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null });
+    // A command an ask rule matches waits in the operator queue (a REST caller cannot be asked itself).
+    const approver = deps.approvals ? createApprover(deps.approvals, { session: null, transport: "rest", client, signal: abort.signal }) : undefined;
+    const approve = approver ? { approve: (ask: { rule: string; reason: string }) => approver({ tool: "api.execute", args: parsed.data, rule: ask.rule, reason: ask.reason }) } : {};
+    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null, ...approve });
     if (!outcome.allowed) {
       // Busy and an unwritable audit log are not policy denials: the same call may succeed later.
       const [status, code] = outcome.rule === "execution.busy" ? [429, "busy"] : outcome.rule === "audit.unavailable" ? [503, "audit_unavailable"] : [403, "denied"];
