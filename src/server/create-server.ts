@@ -9,7 +9,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
-import { auditedCall } from "./audited-call.js";
+import { auditedCall, outcomeFacts } from "./audited-call.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
@@ -62,7 +62,13 @@ export function createWardenServer(deps: WardenDeps, info: SessionInfo = { trans
   };
   const registry = processRegistry(deps.services)?.scoped(session);
   const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;
-  server.server.onclose = () => void registry?.close();
+  deps.ops.metrics.sessionOpened(info.transport);
+  let open = true;
+  server.server.onclose = () => {
+    if (open) deps.ops.metrics.sessionClosed(info.transport);
+    open = false;
+    void registry?.close();
+  };
 
   for (const tool of deps.tools) register(server, tool, { ...deps, services }, roots, caller);
   return server;
@@ -80,7 +86,8 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
       annotations: tool.annotations,
     },
     async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
-      const who = caller();
+      const who = { ...caller(), request: String(extra.requestId) };
+      const started = Date.now();
       const progressToken = extra._meta?.progressToken;
       const clientRoots = server.server.getClientCapabilities()?.roots
         ? () => extra.sendRequest({ method: "roots/list" }, ListRootsResultSchema)
@@ -105,6 +112,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
       // Audit first and last, failing closed (server/audited-call.ts); the handler runs inside.
       let outcome = await auditedCall(tool, args, ctx, deps, who);
       if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
+      deps.ops.metrics.observeCall({ tool: tool.name, ...outcomeFacts(outcome, started) });
       return toCallToolResult(outcome);
     },
   );

@@ -15,6 +15,8 @@ import { createExecServices, COMMANDS_SERVICE, PROCESSES_SERVICE } from "../exec
 import { commandTools } from "../tools/command-tools.js";
 import { fileTools } from "../tools/file-tools.js";
 import type { ToolDefinition, ToolServices } from "../tools/tool.js";
+import { AuditFeed } from "../audit/feed.js";
+import { createOps, type Ops } from "./ops.js";
 import { RootsManager } from "./roots-manager.js";
 
 /** Options of `warden serve` after the CLI parsed them (flags win over env, env over policy). */
@@ -54,6 +56,8 @@ export interface WardenDeps {
   audit: AuditSink;
   /** Canonical paths of the audit log, its key and its head (null without a log): never inside a root. */
   auditFiles: AuditFiles | null;
+  /** The live audit feed and the metrics (server/ops.ts). */
+  ops: Ops;
   startedAt: number;
   log: (message: string) => void;
   close(): Promise<void>;
@@ -77,7 +81,9 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     throw new Error(`refusing to start: ${exposed}`);
   }
   if (auditFiles && policy.execution.confinement === "none") options.log("WARNING: execution.confinement is none: commands run unconfined and can reach the audit log and its key.");
-  const audit = auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK;
+  // Every record also goes to the live feed (SSE, metrics) once the log took it.
+  const feed = new AuditFeed();
+  const audit = feed.wrap(auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK);
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
   const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
@@ -117,6 +123,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     },
     audit,
     auditFiles,
+    ops: createOps(feed, { version, backend: backend.name, policy }),
     startedAt,
     log: options.log,
     async close() {

@@ -38,7 +38,7 @@ export const executeCommandTool = defineTool({
       ...ctx.caller,
       onProgress: (message) => void ctx.progress(++step, message).catch(() => undefined),
     });
-    if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`);
+    if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`, { backend: outcome.backend });
     const started = outcome.handle ? `started background process ${outcome.handle}; read its output with read_process_output` : null;
     if (outcome.unrecorded) {
       // It ran: tell the client what happened, and that the log holds only its intent.
@@ -58,7 +58,7 @@ export const executeCommandTool = defineTool({
       timed_out: result.timed_out,
       truncated: result.truncated,
       duration_ms: result.duration_ms,
-    });
+    }, { rule: outcome.rule, backend: outcome.backend, exit_code: result.exit_code });
   },
 });
 

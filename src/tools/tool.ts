@@ -31,6 +31,8 @@ export interface Caller {
   transport: string;
   client: string;
   session: string | null;
+  /** The request that made this call (MCP JSON-RPC id, REST request id), for the audit record. */
+  request?: string;
 }
 
 /** Registry of optional services; each layer adds its own key without touching the others. */

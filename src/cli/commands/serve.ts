@@ -18,6 +18,7 @@ interface ServeFlags {
   host?: string;
   port: number;
   tokenFile?: string;
+  metricsPort?: number;
 }
 
 /** `warden serve`: MCP over stdio (default) or Streamable HTTP (--http). */
@@ -38,6 +39,7 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "HTTP bind address", "127.0.0.1")
     .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
+    .option("--metrics-port <port>", "stdio mode: serve Prometheus /metrics and /ready on 127.0.0.1:PORT", integerIn(0, 65535))
     .action(async (flags: ServeFlags) => {
       const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
       const options: ServeOptions = {
@@ -59,6 +61,11 @@ export function registerServeCommand(program: Command): void {
         const { serveHttp } = await import("./serve-http.js");
         await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: flags.port, ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
         return;
+      }
+      if (flags.metricsPort !== undefined) {
+        const { serveMetrics } = await import("../../server/http/metrics/serve-metrics.js");
+        const metrics = await serveMetrics(deps, flags.metricsPort);
+        log(`metrics at ${metrics.url}/metrics`);
       }
       const { serveStdio } = await import("./serve-stdio.js");
       await serveStdio(deps);

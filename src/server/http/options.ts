@@ -22,6 +22,8 @@ export interface HttpOptions {
   sessionIdleMs?: number;
   /** How long close() lets running calls finish before it cuts them off (default 10 s). */
   shutdownGraceMs?: number;
+  /** Interval of the audit stream's heartbeat comments (default 15 s). */
+  heartbeatMs?: number;
 }
 
 /** Options after defaults, as the rest of the HTTP layer sees them. */

@@ -10,6 +10,7 @@ import { hostAllowlist } from "./middleware/host-allowlist.js";
 import { originAllowlist } from "./middleware/origin-allowlist.js";
 import { hostHeaderName, resolveHttpOptions, type HttpOptions } from "./options.js";
 import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } from "./respond.js";
+import { findRoute, opsRoutes } from "./ops-routes.js";
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
 import { handleHealth, handleSystemInfo } from "./rest/system-info.js";
@@ -24,6 +25,8 @@ interface Route {
   methods: string[];
   /** /health is for probes: no token, no concurrency slot. */
   public?: boolean;
+  /** Long-lived (SSE): holds no concurrency slot. */
+  stream?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, body: unknown): Promise<void> | void;
 }
 
@@ -49,12 +52,13 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/execute": { methods: ["POST"], handle: (req, res, ctx, body) => handleExecute(req, res, body, deps, ctx.remote) },
     "/api/v1/system/info": { methods: ["GET"], handle: (_req, res) => handleSystemInfo(res, deps) },
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
+    ...opsRoutes(deps, { draining: () => draining, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) }),
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     checkHost(req);
     checkOrigin(req);
-    const route = routes[ctx.url.pathname];
+    const route = findRoute(routes, ctx.url.pathname);
     if (!route) throw new HttpError(404, "not_found", `no route ${ctx.url.pathname} (see /api/v1/openapi.json; MCP is at /mcp)`);
     if (!route.methods.includes(req.method ?? "")) {
       throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${ctx.url.pathname}`, { headers: { allow: route.methods.join(", ") } });
@@ -63,7 +67,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     checkAuth(req);
     if (draining) throw new HttpError(503, "shutting_down", "the server is shutting down", { headers: { connection: "close" } });
     // A GET on /mcp is the long-lived notification stream (one per session): it holds no slot.
-    const standaloneStream = ctx.url.pathname === "/mcp" && req.method === "GET";
+    const standaloneStream = (ctx.url.pathname === "/mcp" && req.method === "GET") || route.stream === true;
     if (!standaloneStream) {
       res.once("close", limiter.acquire(ctx.client));
       inFlight.add(res);
