@@ -3,7 +3,7 @@ import { chip, el, recordRow, replace } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 300;
-const state = { paused: false, held: [], stop: null, lastSeq: undefined, session: null, timeline: [] };
+const state = { paused: false, held: [], stop: null, lastSeq: undefined, session: null, timeline: [], connected: false, noQueue: false };
 
 function showError(err) {
   $("error").hidden = !err;
@@ -92,10 +92,12 @@ async function refreshTop() {
 }
 
 async function refreshApprovals() {
+  if (state.noQueue) return;
   let data;
   try {
     data = await api("/api/v1/approvals");
   } catch (err) {
+    state.noQueue = err.status === 404;
     $("appr-count").textContent = "–";
     return replace($("approvals"), el("li", { class: "note" }, err.status === 404 ? "This server has no approval queue." : err.message));
   }
@@ -194,7 +196,9 @@ async function refreshAll() {
 }
 
 function connect() {
+  state.connected = true;
   $("logout").hidden = !token.get();
+  $("login").classList.toggle("signed-in", Boolean(token.get()));
   startLive();
   refreshAll();
 }
@@ -216,6 +220,9 @@ $("filters").addEventListener("submit", (e) => e.preventDefault());
 $("window").addEventListener("change", () => refreshTop().catch(showError));
 $("export").addEventListener("click", exportTimeline);
 $("verify").addEventListener("click", verifyChain);
-setInterval(() => refreshApprovals().catch(() => {}), 3000);
-setInterval(() => refreshHealth().catch(() => {}), 10000);
-connect();
+setInterval(() => state.connected && refreshApprovals().catch(() => {}), 3000);
+setInterval(() => state.connected && refreshHealth().catch(() => {}), 10000);
+// With a token from this tab's session, reconnect at once; otherwise wait for Connect (an empty token
+// is fine for a loopback server started without one).
+if (token.get()) connect();
+else $("token").focus();
