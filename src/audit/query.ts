@@ -32,7 +32,7 @@ const DECISIONS = new Set(["allow", "deny", "error", "intent"]);
 const DURATION = /^(\d+)(s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** Session, request and tool ids are short printable tokens; anything else is a typo or an attack on a log viewer. */
-const TOKEN = /^[\w.:@/-]{1,200}$/;
+const TOKEN = /^[\w.:@/[\]-]{1,200}$/;
 export const MAX_PAGE = 1000;
 
 /**
@@ -119,7 +119,7 @@ function list(key: string, value: string): string[] {
 }
 
 function token(key: string, value: string): string {
-  if (!TOKEN.test(value.replace(/\*$/, ""))) throw new AuditFilterError(`${key} "${value.slice(0, 60)}" has characters an id never has: letters, digits and . _ - : @ / only`);
+  if (!TOKEN.test(value.replace(/\*$/, ""))) throw new AuditFilterError(`${key} "${value.slice(0, 60)}" has characters an id never has: letters, digits and . _ - : @ / [ ] only`);
   return value;
 }
 
