@@ -33,6 +33,8 @@ export interface Caller {
   session: string | null;
   /** The request that made this call (MCP JSON-RPC id, REST request id), for the audit record. */
   request?: string;
+  /** serve --overlay: the workspace the session works in. */
+  workspace?: string;
 }
 
 /** Registry of optional services; each layer adds its own key without touching the others. */

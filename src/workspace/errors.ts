@@ -6,13 +6,17 @@
  */
 export class WorkspaceError extends Error {
   override name = "WorkspaceError";
+  /** `not_found`: no workspace (or checkpoint) by that name; the HTTP API answers 404 for it. */
+  readonly code: "not_found" | undefined;
   constructor(
     message: string,
     readonly kind: "usage" | "failure" = "failure",
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: "not_found" },
   ) {
     super(message, options);
+    this.code = options?.code;
   }
 }
 
 export const usageError = (message: string): WorkspaceError => new WorkspaceError(message, "usage");
+export const notFoundError = (message: string): WorkspaceError => new WorkspaceError(message, "usage", { code: "not_found" });

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { usageError, WorkspaceError } from "./errors.js";
+import { notFoundError, usageError, WorkspaceError } from "./errors.js";
 import { LOCK, layerRel } from "./layout.js";
 import { tryLock, type HeldLock } from "./lock.js";
 import { newLayerId, nowNs, type LayerRecord, type WorkspaceManifest } from "./manifest.js";
@@ -73,7 +73,7 @@ function layerIndex(m: WorkspaceManifest, label: string): number {
   const i = m.layers.findIndex((l) => l.label === label);
   if (i < 0) {
     const known = m.layers.map((l) => l.label).filter(Boolean);
-    throw usageError(`workspace ${m.name} has no checkpoint labelled ${label}${known.length ? ` (it has: ${known.join(", ")})` : " (it has none)"}`);
+    throw notFoundError(`workspace ${m.name} has no checkpoint labelled ${label}${known.length ? ` (it has: ${known.join(", ")})` : " (it has none)"}`);
   }
   return i;
 }

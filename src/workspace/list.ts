@@ -34,6 +34,12 @@ export function listWorkspaces(opts: { stateDir: string }): WorkspaceSummary[] {
   });
 }
 
+/** One workspace's summary; an unknown name is a not_found error that says where it looked. */
+export function describeWorkspace(opts: { stateDir: string; name: string }): WorkspaceSummary {
+  const { dir, manifest } = loadWorkspace(prepareStateDir(opts.stateDir, false), opts.name);
+  return summaryOf(dir, manifest);
+}
+
 export function summaryOf(dir: string, m: WorkspaceManifest): WorkspaceSummary {
   const usage = { entries: 0, bytes: 0 };
   for (let i = 0; i < m.roots.length; i++) {

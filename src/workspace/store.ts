@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncDir } from "../audit/atomic-file.js";
-import { usageError } from "./errors.js";
+import { notFoundError, usageError } from "./errors.js";
 import { layerRel, lowerRel, mergedRel, workRel, wsDirOf } from "./layout.js";
 import { newLayerId, nowNs, readManifest, writeManifest, type WorkspaceManifest } from "./manifest.js";
 import { checkName } from "./names.js";
@@ -28,7 +28,7 @@ export function loadWorkspace(stateDir: string, name: string): { dir: string; ma
   checkName(name);
   const dir = wsDirOf(stateDir, name);
   if (!existsSync(join(dir, "manifest.json"))) {
-    throw usageError(`no workspace named ${name} in ${stateDir} (\`warden workspace list --state-dir ${stateDir}\` shows the ones there)`);
+    throw notFoundError(`no workspace named ${name} in ${stateDir} (\`warden workspace list --state-dir ${stateDir}\` shows the ones there)`);
   }
   return { dir, manifest: readManifest(dir) };
 }

@@ -23,13 +23,13 @@ export interface TestServer {
 }
 
 /** A real server: real policy file, real deps (sandbox, command bridge, audit log), on 127.0.0.1:0. */
-export async function startTestServer(http: Partial<HttpOptions> = {}, policy: Record<string, unknown> = testPolicy()): Promise<TestServer> {
+export async function startTestServer(http: Partial<HttpOptions> = {}, policy: Record<string, unknown> = testPolicy(), opts: { auditLog?: string } = {}): Promise<TestServer> {
   const root = makeTempDir("warden-http-root-");
   const etc = makeTempDir("warden-http-etc-");
   writeTree(root, { "hello.txt": "hello over http\n", ".env": "SECRET=never-leaves\n", "src/a.ts": "export const a = 1;\n" });
   const policyPath = join(etc, "policy.json");
   writeFileSync(policyPath, JSON.stringify(policy));
-  const auditLog = join(etc, "audit.jsonl");
+  const auditLog = opts.auditLog ?? join(etc, "audit.jsonl");
   const logs: string[] = [];
   const deps = await buildDeps({
     roots: [root],

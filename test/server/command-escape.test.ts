@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../support/engines/require-binary.js";
+import { MODES, modeArgs, seen, type Mode } from "../support/modes.js";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
 import { probe, raceProbes, SWAPPER } from "../support/escape-probes.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
@@ -9,11 +10,12 @@ import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
 /**
  * The red team's escapes of the command sandbox (issue 10), through the real server, the default
  * policy and real bubblewrap, each with a canary outside the roots. What the attacker may use is
- * what the default policy allows: python3, mv, background commands.
+ * what the default policy allows: python3, mv, background commands. The attacks made from commands run
+ * in both modes (test/support/modes.ts); in overlay mode the attacker's tree is the workspace's view.
  */
 const TRIES = Number(process.env.WARDEN_ESCAPE_TRIES ?? 300);
 
-describe("command sandbox escapes (default policy, real bubblewrap)", () => {
+describe.each(MODES)("command sandbox escapes from commands (default policy, real bubblewrap, %s mode)", (mode: Mode) => {
   let base: string;
   let secret: string;
   let w: WardenClient;
@@ -36,7 +38,7 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
 
   it(`a pin swapped for a symlink to / by a background command never binds the host (${TRIES} tries)`, async () => {
     const root = join(base, "a");
-    w = await startWarden(["--root", root]);
+    w = await startWarden(["--root", root, ...modeArgs(mode, base)]);
     const bg = await w.call("execute_command", { command: SWAPPER, background: true });
     expect(bg.isError, w.text(bg)).toBeFalsy();
     const handle = (bg.structuredContent as { handle: string }).handle;
@@ -51,9 +53,10 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
       secret,
       TRIES,
     );
-    const swaps = existsSync(join(root, "swaps.txt")) ? Number(readFileSync(join(root, "swaps.txt"), "utf8")) : 0;
+    const swapsFile = seen(mode, w, join(root, "swaps.txt"));
+    const swaps = existsSync(swapsFile) ? Number(readFileSync(swapsFile, "utf8")) : 0;
     await w.call("kill_process", { handle });
-    console.log(`pin swap race: ${TRIES} tries, ${ran} ran, ${refused} refused (${JSON.stringify(Object.fromEntries(rules))}), ${leaks} leaks, >= ${swaps} swaps`);
+    console.log(`pin swap race (${mode} mode): ${TRIES} tries, ${ran} ran, ${refused} refused (${JSON.stringify(Object.fromEntries(rules))}), ${leaks} leaks, >= ${swaps} swaps`);
     expect(swaps, "the swapper must have been swapping during the tries").toBeGreaterThan(0);
     expect(leaks).toBe(0);
     expect(pwned()).toEqual([]);
@@ -65,14 +68,15 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
 
   it("a nested read-only root: its parent cannot be moved from a command, nor replaced by a symlink to /", async () => {
     const root = join(base, "a");
-    w = await startWarden(["--root", root, "--read-only", join(root, "sub", "ro")]);
+    w = await startWarden(["--root", root, "--read-only", join(root, "sub", "ro"), ...modeArgs(mode, base)]);
     const attack = await w.call("execute_command", {
       command: `mv sub sub2 && mkdir sub && python3 -c 'import os; os.symlink("/", "sub/ro")'`,
     });
     expect(w.text(attack)).toMatch(/busy/i); // sub is a mount point in every sandbox: rename fails with EBUSY
-    expect(existsSync(join(root, "sub", "ro", "ro.txt"))).toBe(true);
+    expect(existsSync(seen(mode, w, join(root, "sub", "ro", "ro.txt")))).toBe(true);
     const write = await w.call("execute_command", { command: `python3 -c 'open("sub/ro/ro.txt", "w").write("pwned")'` });
     expect(write.isError || /Read-only file system/.test(w.text(write))).toBe(true);
+    expect(readFileSync(seen(mode, w, join(root, "sub", "ro", "ro.txt")), "utf8")).toBe("read-only\n");
     expect(readFileSync(join(root, "sub", "ro", "ro.txt"), "utf8")).toBe("read-only\n");
     const look = await w.call("execute_command", { command: probe(outside(), "nested") });
     expect(w.text(look)).toContain("absent");
@@ -80,6 +84,31 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
     expect(pwned()).toEqual([]);
     await w.close();
   });
+});
+
+/**
+ * Moves of the real tree by another process on the host (normal mode: they are the roots; in overlay
+ * mode the workspace holds the real root by descriptor and its view does not move with it).
+ */
+describe("command sandbox escapes from the host side (default policy, real bubblewrap)", () => {
+  let base: string;
+  let secret: string;
+  let w: WardenClient;
+
+  beforeAll(() => {
+    requireBinary("bwrap", "bubblewrap");
+    requireBinary("python3", "python3");
+    base = makeTempDir("warden-escape-");
+    secret = canary("ESCAPE");
+    writeTree(base, { "outside/canary.txt": secret });
+  });
+  afterAll(async () => {
+    await w?.close();
+    removeDir(base);
+  });
+
+  const outside = () => join(base, "outside");
+  const pwned = () => readdirSync(outside()).filter((n) => n.startsWith("pwned-"));
 
   it("a nested read-only root moved and replaced by a symlink to / outside the server: refused by name, still read-only where it went", async () => {
     const root = join(base, "b");

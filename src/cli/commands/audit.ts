@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerAuditReadCommands } from "./audit-read.js";
 import { verifyAuditLog, type AuditVerifyResult, type VerifyOptions } from "../../audit/verify.js";
+import { registerAuditReplayCommand } from "./audit-replay.js";
 
 interface VerifyFlags {
   json?: boolean;
@@ -42,6 +43,7 @@ export function registerAuditCommand(program: Command): void {
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : report(result));
       process.exitCode = result.ok ? 0 : 1;
     });
+  registerAuditReplayCommand(audit);
 }
 
 function report(result: AuditVerifyResult): string {

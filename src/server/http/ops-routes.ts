@@ -1,20 +1,10 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { WardenDeps } from "../deps.js";
 import { dashboardFiles } from "./dashboard/serve-dashboard.js";
-import type { RequestContext } from "./respond.js";
 import { handleAuditQuery, handleAuditStats, handleAuditVerify, handleSessions, handleStatus } from "./rest/audit.js";
 import { handleAuditStream } from "./rest/audit-stream.js";
 import { handleReady } from "./rest/ready.js";
-
-/** A route as the HTTP server knows it (start-http-server.ts). */
-export interface OpsRoute {
-  methods: string[];
-  /** No token (probes, static files). */
-  public?: boolean;
-  /** Long-lived (SSE): holds no concurrency slot. */
-  stream?: boolean;
-  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, body: unknown): Promise<void> | void;
-}
+import type { Route } from "./route-table.js";
 
 export interface OpsRouteOptions {
   /** Whether the server is shutting down (readiness fails). */
@@ -25,16 +15,16 @@ export interface OpsRouteOptions {
 
 /**
  * The operator's routes: readiness, metrics, audit queries, the live stream, sessions and the
- * dashboard. Keys ending in `/*` match any one path below them.
+ * dashboard (route-table.ts patterns).
  */
-export function opsRoutes(deps: WardenDeps, opts: OpsRouteOptions): Record<string, OpsRoute> {
+export function opsRoutes(deps: WardenDeps, opts: OpsRouteOptions): Record<string, Route> {
   const dashboard = dashboardFiles();
   const metrics = async (res: ServerResponse) => {
     const { text, contentType } = await deps.ops.metrics.expose();
     res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
     res.end(text);
   };
-  const get = (handle: OpsRoute["handle"], extra: Partial<OpsRoute> = {}): OpsRoute => ({ methods: ["GET"], handle, ...extra });
+  const get = (handle: Route["handle"], extra: Partial<Route> = {}): Route => ({ methods: ["GET"], handle, ...extra });
   return {
     "/ready": get((_req, res) => handleReady(res, deps, opts.draining()), { public: true }),
     "/metrics": get((_req, res) => metrics(res)),
@@ -44,16 +34,9 @@ export function opsRoutes(deps: WardenDeps, opts: OpsRouteOptions): Record<strin
     "/api/v1/audit/verify": get((_req, res) => handleAuditVerify(res, deps)),
     "/api/v1/audit/stream": get((req, res, ctx) => handleAuditStream(req, res, ctx, deps, opts.heartbeatMs ?? 15_000), { stream: true }),
     "/api/v1/sessions": get((_req, res, ctx) => handleSessions(res, ctx, deps)),
-    "/api/v1/sessions/*": get((_req, res, ctx) => handleSessions(res, ctx, deps)),
-    "/dashboard": get((_req, res, ctx) => dashboard(res, ctx.url.pathname), { public: true }),
-    "/dashboard/*": get((_req, res, ctx) => dashboard(res, ctx.url.pathname), { public: true }),
+    "/api/v1/sessions/{id}": get((_req, res, ctx) => handleSessions(res, ctx, deps)),
+    "/dashboard": get((_req, res) => dashboard(res, null), { public: true }),
+    "/dashboard/": get((_req, res) => dashboard(res, "index.html"), { public: true }),
+    "/dashboard/{file}": get((_req, res, ctx) => dashboard(res, ctx.params.file!), { public: true }),
   };
-}
-
-/** The route for a path: an exact key, else the `dir/*` key of its parent. */
-export function findRoute<R>(routes: Record<string, R>, pathname: string): R | undefined {
-  const exact = routes[pathname];
-  if (exact) return exact;
-  const slash = pathname.lastIndexOf("/");
-  return slash > 0 ? routes[`${pathname.slice(0, slash)}/*`] : undefined;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { defaultStateDir } from "../../workspace/index.js";
 
 /** How `startHttpServer` is configured; everything but host and port has a safe default. */
 export interface HttpOptions {
@@ -24,6 +25,8 @@ export interface HttpOptions {
   shutdownGraceMs?: number;
   /** Interval of the audit stream's heartbeat comments (default 15 s). */
   heartbeatMs?: number;
+  /** Where the workspaces of /api/v1/workspaces live (default: `warden workspace`'s, $XDG_STATE_HOME/mcp-warden). */
+  stateDir?: string;
 }
 
 /** Options after defaults, as the rest of the HTTP layer sees them. */
@@ -40,6 +43,7 @@ export interface ResolvedHttpOptions {
   maxSessions: number;
   sessionIdleMs: number;
   shutdownGraceMs: number;
+  stateDir: string;
 }
 
 /** A configuration the server refuses to start with; the message says what to change. */
@@ -122,5 +126,6 @@ export function resolveHttpOptions(options: HttpOptions, maxWriteBytes: number):
     maxSessions: positive(options.maxSessions, 1000, "maxSessions"),
     sessionIdleMs: positive(options.sessionIdleMs, 30 * 60_000, "sessionIdleMs"),
     shutdownGraceMs: positive(options.shutdownGraceMs, 10_000, "shutdownGraceMs"),
+    stateDir: options.stateDir ?? defaultStateDir(),
   };
 }

@@ -14,6 +14,8 @@ export interface RequestContext {
   remote: string;
   /** Key of the client for concurrency limits: the MCP session when there is one, else the address. */
   client: string;
+  /** The route pattern's `{name}` segments (see route-table.ts). */
+  params: Record<string, string>;
 }
 
 /** A refusal with an HTTP status; middlewares throw it, the server turns it into a JSON error. */

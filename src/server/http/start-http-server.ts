@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createWardenServer } from "../create-server.js";
 import type { WardenDeps } from "../deps.js";
+import { sessionServerFactory } from "../session-workspaces.js";
 import { McpSessions, sessionId } from "./mcp-sessions.js";
 import { bearerAuth } from "./middleware/bearer-auth.js";
 import { readJsonBody } from "./middleware/body-limit.js";
@@ -10,24 +10,17 @@ import { hostAllowlist } from "./middleware/host-allowlist.js";
 import { originAllowlist } from "./middleware/origin-allowlist.js";
 import { hostHeaderName, resolveHttpOptions, type HttpOptions } from "./options.js";
 import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } from "./respond.js";
-import { findRoute, opsRoutes } from "./ops-routes.js";
+import { opsRoutes } from "./ops-routes.js";
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
 import { handleHealth, handleSystemInfo } from "./rest/system-info.js";
+import { workspaceRoutes } from "./rest/workspaces.js";
+import { matchRoute, type Route } from "./route-table.js";
 
 /** A running HTTP server. `close()` drains running calls (bounded by shutdownGraceMs); it does not close deps. */
 export interface HttpServerHandle {
   url: string;
   close(): Promise<void>;
-}
-
-interface Route {
-  methods: string[];
-  /** /health is for probes: no token, no concurrency slot. */
-  public?: boolean;
-  /** Long-lived (SSE): holds no concurrency slot. */
-  stream?: boolean;
-  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, body: unknown): Promise<void> | void;
 }
 
 /**
@@ -41,7 +34,8 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
   const checkOrigin = originAllowlist(opts.allowedOrigins);
   const checkAuth = bearerAuth(opts.token);
   const limiter = concurrencyLimit(opts.maxConcurrentPerClient);
-  const sessions = new McpSessions((session) => createWardenServer(deps, { transport: "http", ...session }), { maxSessions: opts.maxSessions, idleMs: opts.sessionIdleMs }, deps.log);
+  const serverFor = sessionServerFactory(deps);
+  const sessions = new McpSessions((session) => serverFor({ transport: "http", ...session }), { maxSessions: opts.maxSessions, idleMs: opts.sessionIdleMs }, deps.log);
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let url = "";
@@ -52,14 +46,17 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/execute": { methods: ["POST"], handle: (req, res, ctx, body) => handleExecute(req, res, body, deps, ctx.remote) },
     "/api/v1/system/info": { methods: ["GET"], handle: (_req, res) => handleSystemInfo(res, deps) },
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
+    ...workspaceRoutes(deps, opts.stateDir),
     ...opsRoutes(deps, { draining: () => draining, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) }),
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     checkHost(req);
     checkOrigin(req);
-    const route = findRoute(routes, ctx.url.pathname);
-    if (!route) throw new HttpError(404, "not_found", `no route ${ctx.url.pathname} (see /api/v1/openapi.json; MCP is at /mcp)`);
+    const match = matchRoute(routes, ctx.url.pathname);
+    if (!match) throw new HttpError(404, "not_found", `no route ${ctx.url.pathname} (see /api/v1/openapi.json; MCP is at /mcp)`);
+    const { route } = match;
+    ctx.params = match.params;
     if (!route.methods.includes(req.method ?? "")) {
       throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${ctx.url.pathname}`, { headers: { allow: route.methods.join(", ") } });
     }
@@ -83,6 +80,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
       shape: "rest",
       remote: remoteAddress(req),
       client: "",
+      params: {},
     };
     if (ctx.url.pathname === "/mcp") ctx.shape = "jsonrpc";
     const sid = sessionId(req);

@@ -19,16 +19,15 @@ export const DASHBOARD_CSP =
  * GET /dashboard[/file]: the operator's page, static files served from memory. They hold no data
  * and no token, so they need none: everything the page shows comes from the token-protected API.
  */
-export function dashboardFiles(): (res: ServerResponse, pathname: string) => void {
+export function dashboardFiles(): (res: ServerResponse, name: string | null) => void {
   const dir = new URL("./static/", import.meta.url);
   const files = new Map(Object.entries(FILES).map(([name, type]) => [name, { body: readFileSync(new URL(name, dir)), type }]));
-  return (res, pathname) => {
-    if (pathname === "/dashboard") {
+  return (res, name) => {
+    if (name === null) {
       res.writeHead(308, { location: "/dashboard/" });
       res.end();
       return;
     }
-    const name = pathname.slice("/dashboard/".length) || "index.html";
     const file = files.get(name);
     if (!file) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(name.slice(0, 100))}`);
     res.writeHead(200, {

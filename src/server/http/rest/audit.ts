@@ -79,15 +79,14 @@ export function handleStatus(res: ServerResponse, deps: WardenDeps): void {
 /** GET /api/v1/sessions (most recent first, filters apply) and GET /api/v1/sessions/{id} (its timeline). */
 export async function handleSessions(res: ServerResponse, ctx: RequestContext, deps: WardenDeps): Promise<void> {
   const log = auditLogOf(deps);
-  const rest = ctx.url.pathname.slice("/api/v1/sessions".length);
-  if (rest === "" || rest === "/") {
+  const id = ctx.params.id;
+  if (id === undefined) {
     const filter = filterOf(ctx);
     const sessions = new SessionsBuilder();
     for await (const r of readAuditRecords(log)) if (matchesFilter(r, filter)) sessions.add(r);
     sendJson(res, 200, { sessions: sessions.result() });
     return;
   }
-  const id = decodeURIComponent(rest.slice(1));
   const filter = filterOf(ctx);
   const builder = new SessionsBuilder();
   const records: AuditRecord[] = [];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { executeRequestSchema } from "./execute.js";
+import { workspacesOpenApiPaths } from "./workspaces.js";
 
 const errorSchema = {
   type: "object",
@@ -104,6 +105,7 @@ export function openApiDocument(version: string, serverUrl: string): Record<stri
       "/api/v1/openapi.json": {
         get: { summary: "This document.", responses: { "200": { description: "OpenAPI 3.1 document" } } },
       },
+      ...workspacesOpenApiPaths(errorResponse),
     },
   };
 }
