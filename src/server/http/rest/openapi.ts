@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { opsOpenApiPaths } from "./ops-openapi.js";
 import { executeRequestSchema } from "./execute.js";
 import { workspacesOpenApiPaths } from "./workspaces.js";
 
@@ -106,6 +107,7 @@ export function openApiDocument(version: string, serverUrl: string): Record<stri
         get: { summary: "This document.", responses: { "200": { description: "OpenAPI 3.1 document" } } },
       },
       ...workspacesOpenApiPaths(errorResponse),
+      ...opsOpenApiPaths(errorResponse),
     },
   };
 }
