@@ -15,6 +15,8 @@ export interface IntentFacts {
   transport?: string;
   session?: string | null;
   request?: string;
+  /** The approval (approvals/) this call runs under, when an ask rule matched it. */
+  approval?: string;
 }
 
 /** How it ended. */

@@ -32,6 +32,8 @@ export interface AuditEntry {
   request?: string;
   /** Handle of the background process a command started. */
   handle?: string;
+  /** On an intent: the approval the call runs under (the `approval` intent/outcome records: question and answer). */
+  approval?: string;
   /** serve --overlay: the copy-on-write workspace the call worked in (trajectory replay finds it by this). */
   workspace?: string;
   /**

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { packageVersion } from "../config/package-root.js";
 import { registerAgentCommand } from "./commands/agent.js";
+import { registerApprovalsCommand } from "./commands/approvals.js";
 import { registerAuditCommand } from "./commands/audit.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { registerServeCommand } from "./commands/serve.js";
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
   registerAuditCommand(program);
   registerAgentCommand(program);
   registerWorkspaceCommand(program);
+  registerApprovalsCommand(program);
   registerTrajectoryCommand(program);
   await program.parseAsync(argv);
 }

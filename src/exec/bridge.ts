@@ -71,10 +71,19 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       return auditRefusal(refused("allow" in decision && decision.allow ? deny("commands.no_plan", "the policy allowed but gave no plan") : decision), args, started, hooks);
     }
     if (normalized.call.background && !opts.processes) return auditRefusal(refused(deny("execution.background", "background processes are not available here")), args, started, hooks);
+    // 2b. a command an ask rule matched waits for a human (no slot is held meanwhile); no approval, no run.
+    let approval: string | undefined;
+    if (decision.ask) {
+      const answer: Decision & { approval?: string } = hooks.approve
+        ? await hooks.approve(decision.ask)
+        : deny(decision.ask.rule, `not approved (unavailable): ${decision.ask.reason}; this caller cannot be asked`);
+      if (!answer.allow) return auditRefusal(refused(answer), args, started, hooks);
+      approval = answer.approval;
+    }
     // 3. dispatch: only an allowed plan, with a free command slot and its intent on record, reaches the backend.
     const slot = slots.tryAcquire();
     if (!slot) return auditRefusal(refused(busy()), args, started, hooks);
-    const intent = await recordIntentOf(args, decision, hooks);
+    const intent = await recordIntentOf(args, decision, hooks, approval);
     if (!intent.ok) {
       slot.release();
       return refused(deny(intent.rule, `not run: ${intent.reason}`));
@@ -102,10 +111,10 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     return { allow: decision.allow, rule: decision.rule, reason: decision.reason };
   }
 
-  function recordIntentOf(args: ExecuteArgs, decision: CommandDecision, hooks: ExecuteHooks): Promise<OpenCall | AuditRefusal> {
+  function recordIntentOf(args: ExecuteArgs, decision: CommandDecision, hooks: ExecuteHooks, approval?: string): Promise<OpenCall | AuditRefusal> {
     if (opts.audit === NULL_AUDIT_SINK) return Promise.resolve(UNLOGGED); // no log: skip building and redacting a record
     const tool = hooks.tool ?? "execute_command";
-    return recordIntent(opts.audit, { tool, args: redact({ ...args }), rule: decision.rule, backend: backend.name, ...callerOf(hooks) });
+    return recordIntent(opts.audit, { tool, args: redact({ ...args }), rule: decision.rule, backend: backend.name, ...(approval ? { approval } : {}), ...callerOf(hooks) });
   }
 
   /** The one record of a call that did not run. */

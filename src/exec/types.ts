@@ -139,6 +139,11 @@ export interface ExecuteHooks {
   workspace?: string;
   /** The MCP session; background processes it starts are visible to that session only. */
   owner?: string;
+  /**
+   * Asks a human about a command an ask rule matched (the decision's `ask`); resolves allow only
+   * once approved. Absent: such a command is denied.
+   */
+  approve?: (ask: Decision) => Promise<Decision & { approval?: string }>;
 }
 
 /** What check_command_exists reports. */

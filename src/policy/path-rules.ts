@@ -58,3 +58,18 @@ export function relativeUnder(root: string, child: string): string | null {
   if (child === root) return "";
   return child.startsWith(root + "/") ? child.slice(root.length + 1) : null;
 }
+
+/**
+ * The `filesystem.ask` glob a write to `relPath` (relative to its root, as written) matches, or
+ * null. The path is normalized lexically; the resolver keeps the same globs hidden from every
+ * write that was not asked about, so another spelling (a symlink) cannot skip the question.
+ */
+export function askGlobFor(globs: readonly string[], relPath: string): string | null {
+  if (globs.length === 0) return null;
+  return compileDenyRules(globs).match(relPath);
+}
+
+/** The rule name an ask glob is reported under (`filesystem.ask:<glob>`). */
+export function askRuleName(glob: string): string {
+  return `filesystem.ask:${glob}`;
+}

@@ -9,6 +9,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
+import { mcpApprover } from "./approval-hook.js";
 import { auditedCall, outcomeFacts } from "./audited-call.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
@@ -109,6 +110,8 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
           });
         },
       };
+      const approve = mcpApprover(deps, server, extra, who, ctx.progress);
+      if (approve) ctx.approve = approve;
       // Audit first and last, failing closed (server/audited-call.ts); the handler runs inside.
       let outcome = await auditedCall(tool, args, ctx, deps, who);
       if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);

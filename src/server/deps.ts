@@ -1,6 +1,10 @@
 import { resolve } from "node:path";
 import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
+import { canonicalSha256 } from "../approvals/binding.js";
+import type { ApprovalServices } from "../approvals/gate.js";
+import { connectApprovalMetrics } from "../approvals/metrics-hook.js";
+import { ApprovalQueue } from "../approvals/queue.js";
 import { exposedAuditFile, resolveAuditFiles, type AuditFiles } from "../config/audit-files.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
 import { packageVersion } from "../config/package-root.js";
@@ -61,6 +65,8 @@ export interface WardenDeps {
   auditFiles: AuditFiles | null;
   /** The live audit feed and the metrics (server/ops.ts). */
   ops: Ops;
+  /** The operator queue and what binds an approval (src/approvals/); without it, ask rules deny. */
+  approvals?: ApprovalServices;
   startedAt: number;
   log: (message: string) => void;
   /** serve --overlay: the copy-on-write workspace the roots are views of; absent in normal mode. */
@@ -118,7 +124,11 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     serverEnv: options.env,
   });
   closers.push(() => exec.close());
+  const approvals: ApprovalServices = { queue: new ApprovalQueue(), audit, policy, policySha256: canonicalSha256(policy) };
+  closers.push(async () => approvals.queue.close());
   const version = packageVersion();
+  const ops = createOps(feed, { version, backend: backend.name, policySha256: approvals.policySha256 });
+  connectApprovalMetrics(approvals.queue, ops.metrics.approvals);
   const startedAt = Date.now();
   const deps: WardenDeps = {
     version,
@@ -138,7 +148,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     },
     audit,
     auditFiles,
-    ops: createOps(feed, { version, backend: backend.name, policy }),
+    ops,
+    approvals,
     startedAt,
     log: options.log,
     ...(overlay ? { overlay: overlay.facts } : {}),

@@ -1,6 +1,7 @@
 import { createTwoFilesPatch } from "diff";
 import { z } from "zod";
 import { callModule, callReplacing, splitHeader } from "./fs/module-call.js";
+import { explainAskRefusal, gateWrite } from "./fs/write-gate.js";
 import { isText } from "./fs/text.js";
 import { defineTool, fail, ok } from "./tool.js";
 
@@ -37,9 +38,12 @@ export const editFileTool = defineTool({
     const stdin = Buffer.concat(frames);
     if (stdin.length > ctx.policy.filesystem.max_write_bytes) return fail("filesystem.max_write_bytes", "edits are larger than this policy accepts");
     const max = ctx.policy.filesystem.max_write_bytes;
-    const opts = { stdin, maxStdoutBytes: 2 * max + 4096 };
+    // A dry run writes nothing, so it asks nobody.
+    const gate = args.dry_run ? { ok: true as const, denyGlobs: ctx.policy.filesystem.deny } : await gateWrite(ctx, "edit_file", args, args.path);
+    if (!gate.ok) return gate.outcome;
+    const opts = { stdin, maxStdoutBytes: 2 * max + 4096, denyGlobs: gate.denyGlobs };
     const call = args.dry_run ? await callModule(ctx, "edit", args.path, ["--dry-run"], opts) : await callReplacing(ctx, "edit", args.path, [], opts);
-    if (!call.ok) return call.outcome;
+    if (!call.ok) return explainAskRefusal(call.outcome, ctx);
     const { header, body } = splitHeader(call.stdout);
     const oldSize = Number(header.old_size ?? 0);
     const before = body.subarray(0, oldSize);

@@ -37,6 +37,7 @@ export const executeCommandTool = defineTool({
       owner: ctx.session,
       ...ctx.caller,
       onProgress: (message) => void ctx.progress(++step, message).catch(() => undefined),
+      ...(ctx.approve ? { approve: (ask) => ctx.approve!({ tool: "execute_command", args, rule: ask.rule, reason: ask.reason }) } : {}),
     });
     if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`, { backend: outcome.backend });
     const started = outcome.handle ? `started background process ${outcome.handle}; read its output with read_process_output` : null;

@@ -1,5 +1,6 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
+import type { Approver } from "../approvals/types.js";
 import type { Policy } from "../policy/schema/index.js";
 import type { Sandbox } from "../sandbox/types.js";
 import type { EffectiveRoot, RootsState } from "../policy/roots.js";
@@ -22,6 +23,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** This MCP session's id (random); scopes per-session state such as background processes. */
   session: string;
+  /** Asks a human about a call an ask rule matched; absent: nobody can be asked (the call is denied). */
+  approve?: Approver;
   /** Who made the call, for audit records written below the tool layer (the command bridge). */
   caller?: Caller;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { callModule, callReplacing, keyValues } from "./fs/module-call.js";
 import { defineTool, fail, ok } from "./tool.js";
+import { explainAskRefusal, gateWrite } from "./fs/write-gate.js";
 
 /** write_file: atomic replace (or append) of one file inside a read-write root. */
 export const writeFileTool = defineTool({
@@ -22,10 +23,12 @@ export const writeFileTool = defineTool({
     const max = ctx.policy.filesystem.max_write_bytes;
     if (data.length > max) return fail("filesystem.max_write_bytes", `content is ${data.length} bytes; this policy accepts at most ${max}`);
     const flags = [...(args.append ? ["--append"] : []), ...(args.create_dirs ? ["--create-dirs"] : [])];
-    const opts = { stdin: data, maxStdoutBytes: 4096 };
+    const gate = await gateWrite(ctx, "write_file", args, args.path);
+    if (!gate.ok) return gate.outcome;
+    const opts = { stdin: data, maxStdoutBytes: 4096, denyGlobs: gate.denyGlobs };
     // Appends write in place; replacements go through a temporary file (removed if the run is stopped).
     const call = args.append ? await callModule(ctx, "write", args.path, flags, opts) : await callReplacing(ctx, "write", args.path, flags, opts);
-    if (!call.ok) return call.outcome;
+    if (!call.ok) return explainAskRefusal(call.outcome, ctx);
     const info = keyValues(Buffer.from(call.stdout).toString("utf8"));
     const bytes = Number(info.bytes ?? data.length);
     const created = info.created === "1";

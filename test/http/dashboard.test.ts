@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMcp, startTestServer, TOKEN, type HttpMcpClient, type TestServer } from "./support.js";
+import { connectMcp, raw, startTestServer, testPolicy, TOKEN, type HttpMcpClient, type TestServer } from "./support.js";
 
 /** Debian's chromium, no browser download (FACTS: Browsers and dashboards). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -13,7 +13,9 @@ describe("the dashboard in a real headless Chromium", () => {
   let c: HttpMcpClient;
   let browser: Browser;
   beforeAll(async () => {
-    s = await startTestServer({ token: TOKEN });
+    // `touch` asks a human (the SDK client here cannot elicit, so the call waits in the operator queue).
+    const policy = testPolicy() as { commands: Record<string, unknown> };
+    s = await startTestServer({ token: TOKEN }, { ...policy, commands: { ...policy.commands, ask: [{ program: "touch", name: "ask-touch" }] } });
     c = await connectMcp(s.url, TOKEN);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -69,6 +71,20 @@ describe("the dashboard in a real headless Chromium", () => {
     await page.click("#export");
     expect((await download).suggestedFilename()).toBe(`session-${c.transport.sessionId}.jsonl`);
 
+    // A queued call shows in the approvals panel; approving it from the page lets it run, once.
+    const waiting = c.call("execute_command", { command: "touch approved-marker" }, () => {});
+    const item = page.locator("#approvals li.pending", { hasText: "touch approved-marker" });
+    await item.waitFor({ timeout: 15_000 });
+    expect(await item.locator(".rule").textContent()).toBe("ask-touch");
+    await item.locator("button.approve").click();
+    const ran = await waiting;
+    expect(ran.isError, JSON.stringify(ran.content)).toBeFalsy();
+    expect(existsSync(join(s.root, "approved-marker"))).toBe(true);
+    await item.waitFor({ state: "detached" });
+    const metrics = (await raw(s.url, { path: "/metrics", headers: { authorization: `Bearer ${TOKEN}` } })).text;
+    expect(metrics).toMatch(/^mcp_warden_approvals_total\{outcome="approved"\} 1$/m);
+    expect(metrics).toMatch(/^mcp_warden_approvals_pending 0$/m);
+
     // Pause holds new records back; resume shows them.
     await page.click("#pause");
     const before = await page.locator("#live-body tr").count();
@@ -84,8 +100,7 @@ describe("the dashboard in a real headless Chromium", () => {
     process.stdout.write(`dashboard screenshot: ${shot}\n`);
 
     expect(problems).toEqual([]);
-    // Without the approvals branch merged, the queue answers 404 once and the panel says so.
-    expect(failed.filter((f) => f !== "404 /api/v1/approvals")).toEqual([]);
+    expect(failed).toEqual([]);
     expect(urls.filter((u) => u.includes(TOKEN))).toEqual([]);
     expect(await page.evaluate(() => sessionStorage.getItem("mcp-warden-token"))).toBe(TOKEN);
     await context.close();

@@ -20,6 +20,7 @@ interface ServeFlags {
   port: number;
   tokenFile?: string;
   metricsPort?: number;
+  approvalsPort?: number;
   overlay?: boolean;
   workspace?: string;
   stateDir?: string;
@@ -46,6 +47,7 @@ export function registerServeCommand(program: Command): void {
     .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
     .option("--metrics-port <port>", "stdio mode: serve Prometheus /metrics and /ready on 127.0.0.1:PORT", integerIn(0, 65535))
+    .option("--approvals-port <port>", "stdio mode: the approvals API (operator queue) on 127.0.0.1:PORT, token required (0: any free port)", integerIn(0, 65535))
     .option("--overlay", "copy-on-write: every writable root becomes a view kept in a workspace; the real tree is never modified")
     .option("--workspace <name>", "the workspace for --overlay (default: a fresh name, printed at start); an existing one is re-opened")
     .option("--state-dir <dir>", "where workspaces live (default $XDG_STATE_HOME/mcp-warden)")
@@ -85,6 +87,10 @@ export function registerServeCommand(program: Command): void {
         const { serveMetrics } = await import("../../server/http/metrics/serve-metrics.js");
         const metrics = await serveMetrics(deps, flags.metricsPort);
         log(`metrics at ${metrics.url}/metrics`);
+      }
+      if (flags.approvalsPort !== undefined) {
+        const { startApprovalsChannel } = await import("./approvals-channel.js");
+        await startApprovalsChannel(deps, flags.approvalsPort, flags.tokenFile);
       }
       const { serveStdio } = await import("./serve-stdio.js");
       await serveStdio(deps);

@@ -18,6 +18,8 @@ export interface DecideContext {
   /** The command text as given. */
   source: string;
   verdicts: CommandVerdict[];
+  /** Commands an ask rule matched: the whole command then waits for a human. */
+  asks: CommandVerdict[];
   /** Spans of the simple commands the walk decided, to prove none was skipped. */
   decided: Set<string>;
 }
@@ -25,7 +27,7 @@ export interface DecideContext {
 /** A fresh context for one walk over `source`. */
 export function newContext(policy: Policy, env: CommandEnvironment, source: string, changesDir: boolean): DecideContext {
   const denyRules = compileDenyRules(policy.filesystem.deny);
-  return { policy, env, denyRules, source, changesDir, sawCd: false, depth: 0, verdicts: [], decided: new Set() };
+  return { policy, env, denyRules, source, changesDir, sawCd: false, depth: 0, verdicts: [], asks: [], decided: new Set() };
 }
 
 /** Records a verdict for `program` and returns the decision, so callers can `return note(...)`. */

@@ -53,7 +53,15 @@ export function decideWithParser(sh: ShSyntax, source: string, policy: Policy, e
 
   const plan = planFor(parsed.file, source, env);
   if ("allow" in plan) return { ...plan, commands: ctx.verdicts };
-  return { ...allowedSummary(ctx), plan, commands: ctx.verdicts };
+  const ask = askSummary(ctx);
+  return { ...allowedSummary(ctx), plan, commands: ctx.verdicts, ...(ask ? { ask } : {}) };
+}
+
+/** The ask rules an allowed command matched, as one decision naming them (null: none). */
+function askSummary(ctx: DecideContext): Decision | null {
+  if (ctx.asks.length === 0) return null;
+  const rules = [...new Set(ctx.asks.map((a) => a.decision.rule))];
+  return allow(rules.join(","), ctx.asks.map((a) => a.decision.reason).join("; "));
 }
 
 /**
@@ -145,5 +153,7 @@ export async function decideProcessInput(input: string, program: string, policy:
   if (!SHELLS.has(posix.basename(program))) return allow("process_input_data", `input to ${posix.basename(program)} is data`);
   if (!input.endsWith("\n")) return deny("incomplete_input", "input to a shell must be whole lines ending in a newline");
   const d = await decideCommand(input, policy, env);
+  // Input to a running shell cannot wait for a human: what an ask rule matches must come through execute_command.
+  if (d.allow && d.ask) return deny(d.ask.rule, `${d.ask.reason}; input to a running shell cannot wait for approval, run it with execute_command`);
   return { allow: d.allow, rule: d.rule, reason: d.reason };
 }

@@ -5,7 +5,7 @@ import { CHECKERS, DENIED_RUNNERS, WRAPPERS, type CheckOutcome, type InnerComman
 import { note, type DecideContext } from "./context.js";
 import { envAssignAllowed } from "./names.js";
 import { checkTarget, inWritableRoot } from "./paths.js";
-import { allowRules, denyRules, rulesReadArguments, type Args } from "./rules.js";
+import { allowRules, askRules, denyRules, rulesReadArguments, type Args } from "./rules.js";
 
 /** Shells: given anything (-c, a file, stdin) they run a script this policy has not seen. */
 export const SHELLS = new Set([
@@ -65,7 +65,10 @@ export function decideInvocation(ctx: DecideContext, words: Args, opts: Invocati
     }
     return runWrapper(ctx, label, name, args, wrapper);
   }
-  const allowed = allowRules(ctx.policy, ctx.env.extraAllowed, name, args);
+  // Deny beats ask beats allow: an ask rule lets the program run once approved (not past --allow).
+  const asked = askRules(ctx.policy, name, args);
+  if (asked) ctx.asks.push({ program: label, decision: asked });
+  const allowed = asked && ctx.env.extraAllowed.length === 0 ? asked : allowRules(ctx.policy, ctx.env.extraAllowed, name, args);
   if (!allowed.allow) return note(ctx, label, allowed);
   const special = checkSpecial(ctx, name, args);
   if (special) return note(ctx, label, special);

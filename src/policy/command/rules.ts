@@ -4,7 +4,7 @@ import type { CommandRule, Policy } from "../schema/index.js";
 /** Arguments as the rules see them: the literal string, or null when the shell expands it at run time. */
 export type Args = (string | null)[];
 
-function ruleName(rule: CommandRule, list: "allow" | "deny", i: number): string {
+function ruleName(rule: CommandRule, list: "allow" | "deny" | "ask", i: number): string {
   return rule.name ?? `commands.${list}[${i}]`;
 }
 
@@ -37,7 +37,7 @@ function matchReason(program: string, m: ArgMatch, field: string, rule: string):
 /** Whether any rule about `program` looks at its arguments (then the arguments must be literal). */
 export function rulesReadArguments(policy: Policy, program: string): boolean {
   const c = policy.commands;
-  return [...c.deny, ...c.allow].some((r) => applies(r, program) && (r.args_deny.length > 0 || r.args_allow.length > 0));
+  return [...c.deny, ...c.ask, ...c.allow].some((r) => applies(r, program) && (r.args_deny.length > 0 || r.args_allow.length > 0));
 }
 
 /** Deny rules first: a deny rule with no args_deny denies the program outright (args_allow is for allow rules). */
@@ -52,6 +52,26 @@ export function denyRules(policy: Policy, program: string, args: Args): Decision
     const lit = args as string[];
     const m = firstMatch(r.args_deny, lit);
     if (m) return deny(name, matchReason(program, m, "denied", name));
+  }
+  return null;
+}
+
+/**
+ * Ask rules, after deny rules and before allow rules: the first that applies returns an allowing
+ * decision naming it, which the caller must hold until a human approves. A rule with no args_deny
+ * asks for every use of the program; one whose arguments cannot be read (they expand at run time)
+ * asks too, so a dynamic argument never skips the question.
+ */
+export function askRules(policy: Policy, program: string, args: Args): Decision | null {
+  const rules = policy.commands.ask;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!applies(r, program)) continue;
+    const name = ruleName(r, "ask", i);
+    if (r.args_deny.length === 0) return allow(name, `${program} needs approval (${name})`);
+    if (args.some((a) => a === null)) return allow(name, `${program}: ${name} inspects arguments that expand at run time, so it asks`);
+    const m = firstMatch(r.args_deny, args as string[]);
+    if (m) return allow(name, `${program}: ${m.matched} pattern /${m.pattern}/ of ${name}, which needs approval`);
   }
   return null;
 }

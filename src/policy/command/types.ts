@@ -39,6 +39,8 @@ export interface CommandVerdict {
 export interface CommandDecision extends Decision {
   /** Present when allowed. */
   plan?: ExecutionPlan;
+  /** Set on an allowed command that an ask rule matched: it runs only once a human approves (rule = the ask rules). */
+  ask?: Decision;
   /** Every simple command found, with its own decision, for `warden check` and the audit. */
   commands?: CommandVerdict[];
 }

@@ -89,7 +89,13 @@ export const commandsSchema = z
       .default(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
       .describe("The only directories program names are resolved in. The caller's PATH is never used."),
     allow: z.array(commandRuleSchema).default([]).describe("Programs execute_command may run. The first rule that accepts decides."),
-    deny: z.array(commandRuleSchema).default([]).describe("Programs or argument patterns that are always denied. Deny beats allow."),
+    deny: z.array(commandRuleSchema).default([]).describe("Programs or argument patterns that are always denied. Deny beats ask beats allow."),
+    ask: z
+      .array(commandRuleSchema)
+      .default([])
+      .describe(
+        "Shaped like deny rules: a matching command waits for a human (MCP elicitation, else the operator queue) and runs only when approved. A rule with only `program` asks for every use of it. Deny beats ask beats allow; an ask rule also lets a program no allow rule names run once approved (not with --allow: the --allow list still decides which programs may run).",
+      ),
     shells: z
       .array(z.string().regex(/^[A-Za-z0-9._+-]+$/))
       .default([])
@@ -113,6 +119,10 @@ export const commandsSchema = z
   .refine((c) => c.deny.every((r) => r.args_allow.length === 0), {
     message: "args_allow belongs in allow rules; a deny rule names what it denies with args_deny",
     path: ["deny"],
+  })
+  .refine((c) => c.ask.every((r) => r.args_allow.length === 0), {
+    message: "args_allow belongs in allow rules; an ask rule names what needs approval with args_deny (the arguments that make it ask)",
+    path: ["ask"],
   });
 
 export type CommandsPolicy = z.infer<typeof commandsSchema>;

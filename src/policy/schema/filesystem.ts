@@ -33,6 +33,12 @@ export const filesystemSchema = z
       .array(z.string().min(1))
       .default(DEFAULT_DENY_GLOBS)
       .describe("Globs (matched against the path relative to its root) that hide files and directories even inside roots. Deny beats allow."),
+    ask: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Globs (relative to the root, like deny) whose writes (write_file, edit_file) wait for a human approval. Deny beats ask beats allow. Matched on the path as written: a write that reaches such a file under another name through a symlink is refused, see docs/POLICY.md.",
+      ),
     client_roots: z
       .enum(["intersect", "ignore"])
       .default("intersect")

@@ -1,10 +1,12 @@
 import { z } from "zod";
+import { approvalsSchema } from "./approvals.js";
 import { auditSchema } from "./audit.js";
 import { commandsSchema } from "./commands.js";
 import { executionSchema } from "./execution.js";
 import { filesystemSchema } from "./filesystem.js";
 import { workspaceSchema } from "./workspace.js";
 
+export * from "./approvals.js";
 export * from "./audit.js";
 export * from "./commands.js";
 export * from "./execution.js";
@@ -20,6 +22,7 @@ export const policySchema = z
     commands: commandsSchema.default(commandsSchema.parse({})),
     execution: executionSchema.default(executionSchema.parse({})),
     audit: auditSchema.default(auditSchema.parse({})),
+    approvals: approvalsSchema.default(approvalsSchema.parse({})),
     workspace: workspaceSchema.default(workspaceSchema.parse({})),
   })
   .strict();

@@ -11,6 +11,7 @@ import { originAllowlist } from "./middleware/origin-allowlist.js";
 import { hostHeaderName, resolveHttpOptions, type HttpOptions } from "./options.js";
 import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } from "./respond.js";
 import { opsRoutes } from "./ops-routes.js";
+import { approvalsApi } from "./rest/approvals.js";
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
 import { handleHealth, handleSystemInfo } from "./rest/system-info.js";
@@ -48,7 +49,11 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
     ...workspaceRoutes(deps, opts.stateDir),
     ...opsRoutes(deps, { draining: () => draining, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) }),
+    "/api/v1/approvals": { methods: ["GET"], handle: (req, res, ctx) => approvals.list(req, res, ctx.url) },
+    "/api/v1/approvals/{id}": { methods: ["POST"], handle: (req, res, ctx, body) => approvals.answer(req, res, ctx.params?.id ?? "", body) },
   };
+  const approvals = approvalsApi(deps.approvals, opts.token !== undefined);
+  const detachOperator = deps.approvals && opts.token !== undefined ? deps.approvals.queue.attachOperator() : () => {};
 
   async function serve(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     checkHost(req);
@@ -109,6 +114,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      detachOperator();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + opts.shutdownGraceMs;

@@ -18,7 +18,7 @@ export async function callModule(
   module: string,
   inputPath: string,
   args: string[],
-  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer } = {},
+  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer; denyGlobs?: string[] } = {},
 ): Promise<ModuleCall> {
   const roots = await ctx.roots();
   const guest = toGuestPath(inputPath, roots);
@@ -30,7 +30,7 @@ export async function callModule(
     ...(opts.claims ? { claims: opts.claims } : {}),
     scope: {
       preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
-      denyGlobs: ctx.policy.filesystem.deny,
+      denyGlobs: opts.denyGlobs ?? ctx.policy.filesystem.deny,
     },
     deadlineMs: ctx.policy.filesystem.tool_timeout_ms,
     maxStdoutBytes: opts.maxStdoutBytes ?? 64 * 1024 * 1024,
@@ -50,12 +50,12 @@ export async function callReplacing(
   module: "write" | "edit",
   inputPath: string,
   args: string[],
-  opts: { stdin?: Uint8Array; maxStdoutBytes?: number } = {},
+  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; denyGlobs?: string[] } = {},
 ): Promise<ModuleCall> {
   const tag = randomBytes(4).toString("hex");
   const call = await callModule(ctx, module, inputPath, [...args, `--tmp-tag=${tag}`], opts);
   if (call.ok || call.outcome.ok || call.outcome.rule !== "tool.timeout") return call;
-  const cleanup = await callModule(ctx, "write", inputPath, ["--discard-tmp", `--tmp-tag=${tag}`]);
+  const cleanup = await callModule(ctx, "write", inputPath, ["--discard-tmp", `--tmp-tag=${tag}`], opts.denyGlobs ? { denyGlobs: opts.denyGlobs } : {});
   const removed = cleanup.ok ? /discarded=1/.test(Buffer.from(cleanup.stdout).toString("utf8")) : null;
   const note = removed === null ? "; its temporary file could not be checked" : removed ? "; the file is unchanged and its temporary file was removed" : "; the file is unchanged";
   return { ok: false, outcome: { ...call.outcome, message: call.outcome.message + note } };

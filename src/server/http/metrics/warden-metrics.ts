@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditFeed } from "../../../audit/feed.js";
-import type { ApprovalMetrics } from "./approval-metrics.js";
+import type { ApprovalCounters } from "../../../approvals/metrics-hook.js";
 
 /** How a tool call ended, as the metrics count it (no arguments, paths or ids: labels stay bounded). */
 export interface CallObservation {
@@ -19,7 +19,8 @@ export interface WardenMetrics {
   observeCall(call: CallObservation): void;
   sessionOpened(transport: string): void;
   sessionClosed(transport: string): void;
-  readonly approvals: ApprovalMetrics;
+  /** What the approvals queue reports to (approvals/metrics-hook.ts connects them in buildDeps). */
+  readonly approvals: ApprovalCounters;
   /** Prometheus text exposition and its content type. */
   expose(): Promise<{ text: string; contentType: string }>;
 }

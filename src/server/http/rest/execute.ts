@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { createApprover } from "../../../approvals/gate.js";
 import { commandBridge } from "../../../exec/services.js";
 import type { WardenDeps } from "../../deps.js";
 import { HttpError, sendJson } from "../respond.js";
@@ -36,7 +37,10 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
   res.setHeader("x-request-id", request);
   const started = Date.now();
   try {
-    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null, request });
+    // A command an ask rule matches waits in the operator queue (a REST caller cannot be asked itself).
+    const approver = deps.approvals ? createApprover(deps.approvals, { session: null, transport: "rest", client, signal: abort.signal }) : undefined;
+    const approve = approver ? { approve: (ask: { rule: string; reason: string }) => approver({ tool: "api.execute", args: parsed.data, rule: ask.rule, reason: ask.reason }) } : {};
+    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null, request, ...approve });
     deps.ops.metrics.observeCall({
       tool: "api.execute",
       decision: !outcome.allowed ? (outcome.rule === "execution.busy" || outcome.rule === "audit.unavailable" ? "error" : "deny") : outcome.result?.error ? "error" : "allow",

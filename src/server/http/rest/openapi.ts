@@ -107,6 +107,27 @@ export function openApiDocument(version: string, serverUrl: string): Record<stri
         get: { summary: "This document.", responses: { "200": { description: "OpenAPI 3.1 document" } } },
       },
       ...workspacesOpenApiPaths(errorResponse),
+      "/api/v1/approvals": {
+        get: {
+          summary: "Calls an ask rule holds for a human (the operator queue); ?all=1 adds the recently answered. Token always required.",
+          responses: { "200": { description: "{pending, approvals: [{id, state, created_at, tool, rule, question, binding}]}" }, "400": errorResponse("malformed filter"), "401": errorResponse("missing or wrong bearer token"), "403": errorResponse("the server has no token, so it answers no approvals") },
+        },
+      },
+      "/api/v1/approvals/{id}": {
+        post: {
+          summary: 'Answer one waiting call with {"decision": "approve" | "deny"}; it runs at most once.',
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[0-9a-f]{16}$" } }],
+          requestBody: { required: true, content: { "application/json": { schema: { type: "object", properties: { decision: { enum: ["approve", "deny"] } }, required: ["decision"], additionalProperties: false } } } },
+          responses: {
+            "200": { description: "{approval} as answered" },
+            "400": errorResponse("a body other than {decision}"),
+            "401": errorResponse("missing or wrong bearer token"),
+            "404": errorResponse("unknown approval id"),
+            "409": errorResponse("already answered"),
+            "410": errorResponse("expired (the call was denied) or cancelled by the client"),
+          },
+        },
+      },
       ...opsOpenApiPaths(errorResponse),
     },
   };
