@@ -85,6 +85,20 @@ describe("serve --overlay", () => {
     await w.close();
   });
 
+  it("filesystem.deny hides a secret made in the view from commands and file tools alike", async () => {
+    w = await startWarden(["--root", root, "--overlay", "--workspace", "deny", "--state-dir", state]);
+    const made = await w.call("execute_command", { command: `python3 -c 'import os; os.makedirs("cfg", exist_ok=True); open("cfg/.env", "w").write("TOKEN=${secret}")'` });
+    expect(made.isError, text(w, made)).toBeFalsy();
+    const cat = await w.call("execute_command", { command: "cat cfg/.env; echo end" });
+    expect(text(w, cat)).toContain("end");
+    expect(text(w, cat)).not.toContain(secret);
+    const read = await w.call("read_file", { path: "cfg/.env" });
+    expect(read.isError).toBe(true);
+    expect(text(w, read)).toContain("filesystem.deny");
+    expect(existsSync(join(root, "cfg"))).toBe(false);
+    await w.close();
+  });
+
   it("kill -9 of the server mid-session: the workspace is orphaned with its edits, and re-opens by name", async () => {
     const before = treeDigest(root);
     w = await startWarden(["--root", root, "--overlay", "--workspace", "crashy", "--state-dir", state]);
