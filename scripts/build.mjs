@@ -8,7 +8,7 @@
 //       TypeScript (a clone without `npm ci`, an install that skipped dev dependencies) an existing
 //       dist/ is kept, with a warning when src/ is newer; with no dist/ it fails saying what to run.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,8 @@ rmSync(dist, { recursive: true, force: true });
 const r = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
 if (r.status !== 0) process.exit(r.status ?? 1);
 chmodSync(cli, 0o755);
+// The dashboard's static files (not TypeScript) go beside the module that serves them.
+cpSync(join(root, "src/server/http/dashboard/static"), join(dist, "server/http/dashboard/static"), { recursive: true });
 
 /** The newest modification time of any file below `dir`. */
 function newest(dir) {

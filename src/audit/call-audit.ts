@@ -12,6 +12,9 @@ export interface IntentFacts {
   rule?: string;
   backend?: string;
   client?: string;
+  transport?: string;
+  session?: string | null;
+  request?: string;
   /** The approval (approvals/) this call runs under, when an ask rule matched it. */
   approval?: string;
 }
@@ -46,7 +49,9 @@ export interface OpenCall {
  */
 export async function recordIntent(sink: AuditSink, facts: IntentFacts): Promise<OpenCall | AuditRefusal> {
   const id = randomBytes(8).toString("hex");
-  const outcome = (o: OutcomeFacts): AuditEntry => ({ id, phase: "outcome", time: new Date().toISOString(), tool: facts.tool, ...o });
+  // The outcome names the same session and request as its intent, so either alone places the call.
+  const who = { ...(facts.session !== undefined ? { session: facts.session } : {}), ...(facts.request !== undefined ? { request: facts.request } : {}) };
+  const outcome = (o: OutcomeFacts): AuditEntry => ({ id, phase: "outcome", time: new Date().toISOString(), tool: facts.tool, ...who, ...o });
   try {
     await sink.record({ id, phase: "intent", time: new Date().toISOString(), ...facts }, { durable: true });
   } catch (err) {

@@ -28,6 +28,8 @@ export interface AuditEntry {
   client?: string;
   /** The MCP session (over HTTP its Mcp-Session-Id); null for calls outside any session (REST, agent). */
   session?: string | null;
+  /** The request within the session (the MCP JSON-RPC id, or the REST request's id): ties a record to one call. */
+  request?: string;
   /** Handle of the background process a command started. */
   handle?: string;
   /** On an intent: the approval the call runs under (the `approval` intent/outcome records: question and answer). */

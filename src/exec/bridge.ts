@@ -265,8 +265,9 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 }
 
 /** Who asked: every record names its transport, client and session. */
-function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null; workspace?: string } {
+function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null; request?: string; workspace?: string } {
   return {
+    ...(hooks.request !== undefined ? { request: hooks.request } : {}),
     ...(hooks.transport ? { transport: hooks.transport } : {}),
     ...(hooks.client ? { client: hooks.client } : {}),
     ...(hooks.session !== undefined ? { session: hooks.session } : {}),

@@ -146,6 +146,8 @@ export interface ExecuteHooks {
   client?: string;
   /** For the audit record: the MCP session, or null outside any session. */
   session?: string | null;
+  /** For the audit record: the request (MCP JSON-RPC id or REST request id). */
+  request?: string;
   /** For the audit record: the copy-on-write workspace (serve --overlay). */
   workspace?: string;
   /** The MCP session; background processes it starts are visible to that session only. */

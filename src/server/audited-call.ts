@@ -20,7 +20,7 @@ import type { WardenDeps } from "./deps.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function auditedCall(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext, deps: WardenDeps, who?: Caller): Promise<ToolOutcome> {
   const started = Date.now();
-  const caller = who ? { transport: who.transport, client: who.client, session: who.session, ...(who.workspace ? { workspace: who.workspace } : {}) } : {};
+  const caller = who ? { transport: who.transport, client: who.client, session: who.session, ...(who.request !== undefined ? { request: who.request } : {}), ...(who.workspace ? { workspace: who.workspace } : {}) } : {};
   const audit = deps.audit;
   const redacted = () => redactArgs(args, deps.policy.audit.redact_keys);
 
@@ -66,7 +66,8 @@ async function handle(tool: ToolDefinition<any>, args: Record<string, unknown>, 
   }
 }
 
-function outcomeFacts(outcome: ToolOutcome, started: number): Omit<AuditEntry, "time" | "tool" | "args"> & { decision: "allow" | "deny" | "error"; rule: string; duration_ms: number } {
+/** The facts of how a call ended, for its audit record and the metrics. */
+export function outcomeFacts(outcome: ToolOutcome, started: number): Omit<AuditEntry, "time" | "tool" | "args"> & { decision: "allow" | "deny" | "error"; rule: string; duration_ms: number } {
   return {
     decision: outcome.ok ? "allow" : isError(outcome.rule) ? "error" : "deny",
     rule: outcome.ok ? (outcome.audit?.rule ?? "allow") : outcome.rule,

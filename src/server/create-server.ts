@@ -10,7 +10,7 @@ import {
 import { commandBridge, PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
 import { mcpApprover } from "./approval-hook.js";
-import { auditedCall } from "./audited-call.js";
+import { auditedCall, outcomeFacts } from "./audited-call.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
@@ -63,7 +63,11 @@ export function createWardenServer(deps: WardenDeps, info: SessionInfo = { trans
   };
   const registry = processRegistry(deps.services)?.scoped(session);
   const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;
+  deps.ops.metrics.sessionOpened(info.transport);
+  let open = true;
   server.server.onclose = () => {
+    if (open) deps.ops.metrics.sessionClosed(info.transport);
+    open = false;
     void registry?.close();
     // Backends holding something per session (slurm: its allocation) release it with the session.
     void commandBridge(deps.services)?.endSession?.(session);
@@ -85,7 +89,8 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
       annotations: tool.annotations,
     },
     async (args: Record<string, unknown>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
-      const who = caller();
+      const who = { ...caller(), request: String(extra.requestId) };
+      const started = Date.now();
       const progressToken = extra._meta?.progressToken;
       const clientRoots = server.server.getClientCapabilities()?.roots
         ? () => extra.sendRequest({ method: "roots/list" }, ListRootsResultSchema)
@@ -112,6 +117,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
       // Audit first and last, failing closed (server/audited-call.ts); the handler runs inside.
       let outcome = await auditedCall(tool, args, ctx, deps, who);
       if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
+      deps.ops.metrics.observeCall({ tool: tool.name, ...outcomeFacts(outcome, started) });
       return toCallToolResult(outcome);
     },
   );

@@ -3,6 +3,7 @@ import { NULL_AUDIT_SINK, openAuditLog } from "../audit/file-log.js";
 import type { AuditSink } from "../audit/types.js";
 import { canonicalSha256 } from "../approvals/binding.js";
 import type { ApprovalServices } from "../approvals/gate.js";
+import { connectApprovalMetrics } from "../approvals/metrics-hook.js";
 import { ApprovalQueue } from "../approvals/queue.js";
 import { exposedAuditFile, resolveAuditFiles, type AuditFiles } from "../config/audit-files.js";
 import { defaultPolicyPath, loadPolicyFile } from "../config/load-policy.js";
@@ -18,6 +19,8 @@ import { createExecServices, COMMANDS_SERVICE, PROCESSES_SERVICE } from "../exec
 import { commandTools } from "../tools/command-tools.js";
 import { fileTools } from "../tools/file-tools.js";
 import type { ToolDefinition, ToolServices } from "../tools/tool.js";
+import { AuditFeed } from "../audit/feed.js";
+import { createOps, type Ops } from "./ops.js";
 import { openOverlayMode, overlayWanted, type OverlayFacts, type OverlayFlags } from "./overlay-mode.js";
 import { RootsManager } from "./roots-manager.js";
 
@@ -60,6 +63,8 @@ export interface WardenDeps {
   audit: AuditSink;
   /** Canonical paths of the audit log, its key and its head (null without a log): never inside a root. */
   auditFiles: AuditFiles | null;
+  /** The live audit feed and the metrics (server/ops.ts). */
+  ops: Ops;
   /** The operator queue and what binds an approval (src/approvals/); without it, ask rules deny. */
   approvals?: ApprovalServices;
   startedAt: number;
@@ -98,7 +103,9 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     }
     ({ holder, configuredRoots, fallbackRoot } = overlay);
   }
-  const audit = auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK;
+  // Every record also goes to the live feed (SSE, metrics) once the log took it.
+  const feed = new AuditFeed();
+  const audit = feed.wrap(auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK);
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
   const closers: (() => Promise<void>)[] = [overlay ? () => overlay.close() : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
@@ -120,6 +127,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const approvals: ApprovalServices = { queue: new ApprovalQueue(), audit, policy, policySha256: canonicalSha256(policy) };
   closers.push(async () => approvals.queue.close());
   const version = packageVersion();
+  const ops = createOps(feed, { version, backend: backend.name, policySha256: approvals.policySha256 });
+  connectApprovalMetrics(approvals.queue, ops.metrics.approvals);
   const startedAt = Date.now();
   const deps: WardenDeps = {
     version,
@@ -139,6 +148,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     },
     audit,
     auditFiles,
+    ops,
     approvals,
     startedAt,
     log: options.log,

@@ -39,7 +39,7 @@ export const executeCommandTool = defineTool({
       onProgress: (message) => void ctx.progress(++step, message).catch(() => undefined),
       ...(ctx.approve ? { approve: (ask) => ctx.approve!({ tool: "execute_command", args, rule: ask.rule, reason: ask.reason }) } : {}),
     });
-    if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`);
+    if (!outcome.allowed) return fail(outcome.rule, `denied by ${outcome.rule}: ${outcome.reason}`, { backend: outcome.backend });
     const started = outcome.handle ? `started background process ${outcome.handle}; read its output with read_process_output` : null;
     if (outcome.unrecorded) {
       // It ran: tell the client what happened, and that the log holds only its intent.
@@ -59,7 +59,7 @@ export const executeCommandTool = defineTool({
       timed_out: result.timed_out,
       truncated: result.truncated,
       duration_ms: result.duration_ms,
-    });
+    }, { rule: outcome.rule, backend: outcome.backend, exit_code: result.exit_code });
   },
 });
 

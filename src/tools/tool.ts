@@ -34,6 +34,8 @@ export interface Caller {
   transport: string;
   client: string;
   session: string | null;
+  /** The request that made this call (MCP JSON-RPC id, REST request id), for the audit record. */
+  request?: string;
   /** serve --overlay: the workspace the session works in. */
   workspace?: string;
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerAuditReadCommands } from "./audit-read.js";
 import { verifyAuditLog, type AuditVerifyResult, type VerifyOptions } from "../../audit/verify.js";
 import { registerAuditReplayCommand } from "./audit-replay.js";
 
@@ -16,6 +17,7 @@ interface VerifyFlags {
  */
 export function registerAuditCommand(program: Command): void {
   const audit = program.command("audit").description("audit log tools");
+  registerAuditReadCommands(audit);
   audit
     .command("verify")
     .description("verify an audit log's keyed chain and its head; exit 1 and the first bad, missing or torn record (a cut tail too)")

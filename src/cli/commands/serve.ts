@@ -19,6 +19,7 @@ interface ServeFlags {
   host?: string;
   port: number;
   tokenFile?: string;
+  metricsPort?: number;
   approvalsPort?: number;
   overlay?: boolean;
   workspace?: string;
@@ -45,6 +46,7 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "HTTP bind address", "127.0.0.1")
     .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
+    .option("--metrics-port <port>", "stdio mode: serve Prometheus /metrics and /ready on 127.0.0.1:PORT", integerIn(0, 65535))
     .option("--approvals-port <port>", "stdio mode: the approvals API (operator queue) on 127.0.0.1:PORT, token required (0: any free port)", integerIn(0, 65535))
     .option("--overlay", "copy-on-write: every writable root becomes a view kept in a workspace; the real tree is never modified")
     .option("--workspace <name>", "the workspace for --overlay (default: a fresh name, printed at start); an existing one is re-opened")
@@ -80,6 +82,11 @@ export function registerServeCommand(program: Command): void {
         const { serveHttp } = await import("./serve-http.js");
         await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: flags.port, ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
         return;
+      }
+      if (flags.metricsPort !== undefined) {
+        const { serveMetrics } = await import("../../server/http/metrics/serve-metrics.js");
+        const metrics = await serveMetrics(deps, flags.metricsPort);
+        log(`metrics at ${metrics.url}/metrics`);
       }
       if (flags.approvalsPort !== undefined) {
         const { startApprovalsChannel } = await import("./approvals-channel.js");

@@ -23,6 +23,8 @@ export interface HttpOptions {
   sessionIdleMs?: number;
   /** How long close() lets running calls finish before it cuts them off (default 10 s). */
   shutdownGraceMs?: number;
+  /** Interval of the audit stream's heartbeat comments (default 15 s). */
+  heartbeatMs?: number;
   /** Where the workspaces of /api/v1/workspaces live (default: `warden workspace`'s, $XDG_STATE_HOME/mcp-warden). */
   stateDir?: string;
 }

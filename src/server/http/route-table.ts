@@ -6,6 +6,8 @@ export interface Route {
   methods: string[];
   /** /health and /ready are for probes: no token, no concurrency slot. */
   public?: boolean;
+  /** Long-lived (the audit SSE stream): holds no concurrency slot. */
+  stream?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, body: unknown): Promise<void> | void;
 }
 

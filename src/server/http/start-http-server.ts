@@ -10,6 +10,7 @@ import { hostAllowlist } from "./middleware/host-allowlist.js";
 import { originAllowlist } from "./middleware/origin-allowlist.js";
 import { hostHeaderName, resolveHttpOptions, type HttpOptions } from "./options.js";
 import { HttpError, remoteAddress, sendError, sendJson, type RequestContext } from "./respond.js";
+import { opsRoutes } from "./ops-routes.js";
 import { approvalsApi } from "./rest/approvals.js";
 import { handleExecute } from "./rest/execute.js";
 import { openApiDocument } from "./rest/openapi.js";
@@ -47,6 +48,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     "/api/v1/system/info": { methods: ["GET"], handle: (_req, res) => handleSystemInfo(res, deps) },
     "/api/v1/openapi.json": { methods: ["GET"], handle: (_req, res) => sendJson(res, 200, openApiDocument(deps.version, url)) },
     ...workspaceRoutes(deps, opts.stateDir),
+    ...opsRoutes(deps, { draining: () => draining, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) }),
     "/api/v1/approvals": { methods: ["GET"], handle: (req, res, ctx) => approvals.list(req, res, ctx.url) },
     "/api/v1/approvals/{id}": { methods: ["POST"], handle: (req, res, ctx, body) => approvals.answer(req, res, ctx.params?.id ?? "", body) },
   };
@@ -67,7 +69,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
     checkAuth(req);
     if (draining) throw new HttpError(503, "shutting_down", "the server is shutting down", { headers: { connection: "close" } });
     // A GET on /mcp is the long-lived notification stream (one per session): it holds no slot.
-    const standaloneStream = ctx.url.pathname === "/mcp" && req.method === "GET";
+    const standaloneStream = (ctx.url.pathname === "/mcp" && req.method === "GET") || route.stream === true;
     if (!standaloneStream) {
       res.once("close", limiter.acquire(ctx.client));
       inFlight.add(res);

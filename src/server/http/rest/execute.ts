@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { createApprover } from "../../../approvals/gate.js";
 import { commandBridge } from "../../../exec/services.js";
@@ -32,11 +33,22 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
     if (!res.writableEnded) abort.abort();
   };
   res.once("close", onClose);
+  const request = requestId(req);
+  res.setHeader("x-request-id", request);
+  const started = Date.now();
   try {
     // A command an ask rule matches waits in the operator queue (a REST caller cannot be asked itself).
     const approver = deps.approvals ? createApprover(deps.approvals, { session: null, transport: "rest", client, signal: abort.signal }) : undefined;
     const approve = approver ? { approve: (ask: { rule: string; reason: string }) => approver({ tool: "api.execute", args: parsed.data, rule: ask.rule, reason: ask.reason }) } : {};
-    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null, ...approve });
+    const outcome = await bridge.execute(parsed.data, { signal: abort.signal, tool: "api.execute", transport: "rest", client, session: null, request, ...approve });
+    deps.ops.metrics.observeCall({
+      tool: "api.execute",
+      decision: !outcome.allowed ? (outcome.rule === "execution.busy" || outcome.rule === "audit.unavailable" ? "error" : "deny") : outcome.result?.error ? "error" : "allow",
+      rule: outcome.rule,
+      duration_ms: Date.now() - started,
+      backend: outcome.backend,
+      ...(outcome.result ? { exit_code: outcome.result.exit_code } : {}),
+    });
     if (!outcome.allowed) {
       // Busy and an unwritable audit log are not policy denials: the same call may succeed later.
       const [status, code] = outcome.rule === "execution.busy" ? [429, "busy"] : outcome.rule === "audit.unavailable" ? [503, "audit_unavailable"] : [403, "denied"];
@@ -61,4 +73,10 @@ export async function handleExecute(req: IncomingMessage, res: ServerResponse, b
   } finally {
     res.off("close", onClose);
   }
+}
+
+/** The caller's X-Request-Id when it is a short token, else a new one: the audit record and the response carry it. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
 }

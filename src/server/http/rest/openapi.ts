@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { opsOpenApiPaths } from "./ops-openapi.js";
 import { executeRequestSchema } from "./execute.js";
 import { workspacesOpenApiPaths } from "./workspaces.js";
 
@@ -135,6 +136,7 @@ export function openApiDocument(version: string, serverUrl: string): Record<stri
           },
         },
       },
+      ...opsOpenApiPaths(errorResponse),
     },
   };
 }
