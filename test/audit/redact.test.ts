@@ -87,12 +87,14 @@ describe("redactText", () => {
     }
   });
 
-  it("stays linear on long adversarial strings", () => {
+  it("ends on long adversarial strings (no catastrophic backtracking)", () => {
+    // A hang guard, not a speed check (bench/ holds those): these 200k-character inputs take well
+    // under a second when every pattern is linear; one quadratic pattern would take minutes.
     const started = performance.now();
     for (const s of ["a".repeat(200_000), "-".repeat(200_000), "a=".repeat(100_000), '"'.repeat(200_000), "Bearer ".repeat(30_000), "x:".repeat(100_000), "-----BEGIN ".repeat(20_000), "a://".repeat(50_000), "password=\"".repeat(20_000), "--token '".repeat(20_000), "eyJ".repeat(60_000)]) {
       redactText(s, KEYS);
     }
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(30_000);
   });
 });
 
