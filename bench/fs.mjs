@@ -16,6 +16,8 @@ const CACHE = join(REPO, ".bench-cache");
 const TREE = join(CACHE, "tree");
 const ITER = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 25;
 const SEARCH_ITER = Math.max(3, Math.round(ITER / 4));
+/** `--baseline DIR`: a checkout of an earlier version (with dist/ built), measured interleaved on the reads and the listing as "before". */
+const BASELINE = process.argv.includes("--baseline") ? process.argv[process.argv.indexOf("--baseline") + 1] : null;
 const LOAD_CALLS = Number(process.argv[process.argv.indexOf("--load-calls") + 1]) || 100;
 
 function countFiles(dir) {
@@ -55,6 +57,8 @@ function prepareListDir() {
   return dir;
 }
 
+const fmt = (ms) => `${ms.toFixed(2)} ms`;
+
 async function connect(command, args) {
   const client = new Client({ name: "bench", version: "1" });
   await client.connect(new StdioClientTransport({ command, args, stderr: "ignore" }));
@@ -79,6 +83,7 @@ const fileCount = Number(execFileSync("cat", [join(TREE, ".ready")]).toString())
 const policy = join(CACHE, "bench-policy.json");
 writeFileSync(policy, JSON.stringify({ filesystem: { max_read_bytes: 3 * 1024 * 1024 } }));
 const warden = await connect(process.execPath, [join(REPO, "dist/cli/main.js"), "serve", "--root", TREE, "--policy", policy]);
+const before = BASELINE ? await connect(process.execPath, [join(BASELINE, "dist/cli/main.js"), "serve", "--root", TREE, "--policy", policy]) : null;
 const official = await connect(process.execPath, [join(REPO, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"), TREE]);
 const rows = [];
 /** `goal`: the smallest ratio (peer time / ours) the issue accepts for this row; `goalText` says it in the issue's words. */
@@ -100,17 +105,19 @@ const notes = [];
 for (const [label, file] of [["read_file 4 KB", "bench-4k.txt"], ["read_file 2 MB", "bench-2m.txt"]]) {
   const path = join(TREE, file);
   await call(replay, "read_file", { path });
-  const [ours, peer, replayed] = (
+  if (before) await call(before, "read_file", { path });
+  const [ours, peer, replayed, old] = (
     await measureAll(
       [
         { name: "ours", fn: () => call(warden, "read_file", { path }) },
         { name: "peer", fn: () => call(official, "read_text_file", { path }) },
         { name: "replay", fn: () => call(replay, "read_file", { path }) },
+        ...(before ? [{ name: "before", fn: () => call(before, "read_file", { path }) }] : []),
       ],
       { n: ITER, warmup: 0 },
     )
   ).map((r) => r.median);
-  row(label, ours, peer, "official server", 1, "at most 1.0x the official server's time");
+  row(label, ours, peer, "official server", 1, "at most 1.0x the official server's time", old !== undefined ? `before (${BASELINE}): ${fmt(old)}` : "");
   notes.push(`${label}: mcp-warden with sandbox runs replayed ${replayed.toFixed(2)} ms, so the sandbox call costs ${(ours - replayed).toFixed(2)} ms of ${ours.toFixed(2)} ms`);
 }
 await replay.close();
@@ -118,12 +125,17 @@ await replay.close();
 // A listing with sizes: warden's list_directory gives every entry's size; the official server's
 // list_directory_with_sizes is its equivalent.
 {
-  const [ours, peer] = await timePair(
-    ITER,
-    () => call(warden, "list_directory", { path: LIST_DIR }),
-    () => call(official, "list_directory_with_sizes", { path: LIST_DIR }),
-  );
-  row("list_directory 600 entries with sizes", ours, peer, "official server", 1, "at most 1.0x the official server's time");
+  const [ours, peer, old] = (
+    await measureAll(
+      [
+        { name: "ours", fn: () => call(warden, "list_directory", { path: LIST_DIR }) },
+        { name: "peer", fn: () => call(official, "list_directory_with_sizes", { path: LIST_DIR }) },
+        ...(before ? [{ name: "before", fn: () => call(before, "list_directory", { path: LIST_DIR }) }] : []),
+      ],
+      { n: ITER, warmup: 1 },
+    )
+  ).map((r) => r.median);
+  row("list_directory 600 entries with sizes", ours, peer, "official server", 1, "at most 1.0x the official server's time", old !== undefined ? `before: ${fmt(old)}` : "");
 }
 
 const glob = "**/*.h";
@@ -156,8 +168,8 @@ for (const re of ["pthread_mutex_lock", "pthread_mutex_[a-z]+", "\\bmalloc\\s*\\
 
 await warden.close();
 await official.close();
+await before?.close();
 
-const fmt = (ms) => `${ms.toFixed(2)} ms`;
 console.log(`\nmcp-warden file-tool benchmark: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 console.log(`tree: ${fileCount} files (/usr/include + node_modules packages); ${ITER} iterations for reads, ${SEARCH_ITER} for searches, each side alternately; medians; ${rgVersion}`);
 const load = (l) => l.map((x) => x.toFixed(2)).join(" ");
