@@ -193,5 +193,6 @@ if (!process.argv.includes("--no-load")) {
   goals++;
   if (goal?.[1] !== "met") missed++;
   console.log(`\nbench/load.mjs (50 clients x ${LOAD_CALLS} calls, HTTP): ${goal ? `${goal[1]}: ${goal[2]}` : `MISSED: no result (exit ${out.status}) ${(out.stderr ?? "").slice(-300)}`}`);
+  for (const line of (out.stdout ?? "").split("\n")) if (/^(mcp-warden HTTP load|read_file |list_directory |search_files |write_file |file tools|errors|peer )/.test(line)) console.log(`  ${line}`);
 }
 console.log(`\ngoals: ${goals - missed} of ${goals} met`);

@@ -16,7 +16,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(REPO, "dist", "cli", "main.js");
+// WARDEN_DIST=<a build's dist/>: measure another build (e.g. the previous release) the same way.
+const CLI = join(process.env.WARDEN_DIST ?? join(REPO, "dist"), "cli", "main.js");
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -143,7 +144,8 @@ async function main() {
   }
   const root = makeTree();
   const policy = join(root, "..", `${root.split("/").pop()}-policy.json`);
-  writeFileSync(policy, JSON.stringify({ commands: { allow: [{ program: "echo" }] } }));
+  // 50 clients in flight: let every command run (the default of 4 at once refuses the rest with execution.busy).
+  writeFileSync(policy, JSON.stringify({ commands: { allow: [{ program: "echo" }] }, execution: { max_concurrent_commands: 64 } }));
   const warden = await startServer(process.execPath, [CLI, "serve", "--http", "--port", "0", "--root", root, "--policy", policy], { WARDEN_TOKEN: "" }, /on (http:\/\/\S+)\/mcp/);
   let result;
   let peak = NaN;
