@@ -23,6 +23,8 @@ export interface SandboxOptions {
   inlineFuel?: number;
   /** Fuel one host call costs on the main thread (default 2,000). */
   inlineHostCallCost?: number;
+  /** Largest reply of a main-thread run (default 256 KiB); a larger one is stopped and run in the pool. */
+  inlineMaxStdoutBytes?: number;
   /** How a root's filesystem is told local (tests); default statfs(2) and /proc/self/mountinfo. */
   filesystemProbe?: FilesystemProbe;
 }
@@ -46,6 +48,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       ? new InlineRunner(
           { budget: BigInt(budget), hostCallCost: BigInt(options.inlineHostCallCost ?? DEFAULT_INLINE_HOST_CALL_COST) },
           new LocalRoots(options.filesystemProbe),
+          options.inlineMaxStdoutBytes,
         )
       : null;
   return {

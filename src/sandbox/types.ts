@@ -68,7 +68,7 @@ export interface ModuleRunResult {
   stdoutTruncated?: boolean;
   /** Where the run that produced this result ran (set for calls that asked for `inline`). */
   ranOn?: "main" | "pool";
-  /** For an `inline` call: fuel its main-thread run spent, and whether it ran out (then the pool ran it). */
+  /** For an `inline` call: fuel its main-thread run spent, and whether that run stopped (out of fuel, or its reply passed the inline cap) so the pool ran the call. */
   inlineFuel?: { used: number; budget: number; exhausted: boolean };
 }
 

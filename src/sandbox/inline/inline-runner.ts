@@ -8,6 +8,9 @@ import { runModule, RUNTIME_IMPORTS, type RunInput } from "../wasi/run-module.js
 import { isMetered, type FuelBudget } from "./fuel.js";
 import { LocalRoots } from "./local-roots.js";
 
+/** Default cap of a main-thread run's reply (a 256 KiB read stays inline; a 2 MB read goes to the pool). */
+export const DEFAULT_INLINE_MAX_STDOUT = 256 * 1024;
+
 /**
  * Runs small read-only calls on the main thread, where they cost no worker hop, each with a fuel
  * budget (inline/fuel.ts). Returns null whenever the call must go to the worker pool instead: the
@@ -29,12 +32,15 @@ export class InlineRunner {
   constructor(
     private readonly fuel: FuelBudget,
     private readonly roots: LocalRoots = new LocalRoots(),
+    /** Largest reply a main-thread run may produce; a larger one is stopped there and run in the pool. */
+    private readonly maxStdoutBytes = DEFAULT_INLINE_MAX_STDOUT,
   ) {}
 
   run(module: SandboxModule, input: RunInput): (ModuleRunResult & { fuelUsed?: number }) | { fellBack: true; fuelUsed: number } | null {
     if (!this.isMetered(module.module) || !this.roots.allLocal(input.scope.preopens)) return null;
     const name = input.name;
-    const readOnly: RunInput = { ...input, scope: { preopens: input.scope.preopens.map((p) => ({ ...p, writable: false })), denyGlobs: input.scope.denyGlobs } };
+    const cap = Math.min(input.maxStdoutBytes, this.maxStdoutBytes);
+    const readOnly: RunInput = { ...input, maxStdoutBytes: cap, scope: { preopens: input.scope.preopens.map((p) => ({ ...p, writable: false })), denyGlobs: input.scope.denyGlobs } };
     let prepared = this.spares.get(name);
     this.spares.delete(name);
     prepared ??= new PreparedInstance(module, RUNTIME_IMPORTS, this.memories.take(name, module.memory));
@@ -49,7 +55,9 @@ export class InlineRunner {
         // The next run instantiates (and reports a failure) itself.
       }
     });
-    if (result.fuelExhausted) return { fellBack: true, fuelUsed: result.fuelUsed ?? 0 };
+    // Out of fuel, or a reply larger than a main-thread run may build (the pool moves a large reply
+    // without copying it, and the main thread should not spend its time on one): run it in the pool.
+    if (result.fuelExhausted || (result.stdoutTruncated && cap < input.maxStdoutBytes)) return { fellBack: true, fuelUsed: result.fuelUsed ?? 0 };
     const { fuelExhausted: _, ...rest } = result;
     return rest;
   }

@@ -88,6 +88,14 @@ describe("inline runs (main thread, fuel budget)", () => {
     expect(text(small.stdout)).toContain("f4.txt");
   });
 
+  test("a reply larger than the inline cap is stopped there and answered by the pool, byte for byte", async () => {
+    writeFileSync(join(root, "large.txt"), "0123456789abcdef".repeat(20_000)); // 320,000 bytes > 256 KiB
+    const large = await call(sandbox, "read", ["--length=1000000", join(root, "large.txt")]);
+    expect(large).toMatchObject({ exitCode: 0, ranOn: "pool" });
+    expect(large.stdoutTruncated).toBeUndefined();
+    expect(text(large.stdout)).toBe(text((await call(poolOnly, "read", ["--length=1000000", join(root, "large.txt")])).stdout));
+  });
+
   test("an inline run cannot write, even on a writable root", async () => {
     const r = await call(sandbox, "probe", ["write", join(root, "new.txt"), "data"]);
     expect(r.ranOn).toBe("main");
