@@ -23,6 +23,8 @@ export interface OutcomeFacts {
   duration_ms: number;
   backend?: string;
   handle?: string;
+  /** sha256 of the result (audit/result-digest.ts). */
+  result_sha256?: string;
 }
 
 /** An intent on record: the call may now take effect; `finish` records how it ended. */

@@ -30,6 +30,13 @@ export interface AuditEntry {
   session?: string | null;
   /** Handle of the background process a command started. */
   handle?: string;
+  /** serve --overlay: the copy-on-write workspace the call worked in (trajectory replay finds it by this). */
+  workspace?: string;
+  /**
+   * sha256 of what the call returned (audit/result-digest.ts), on the record that ends a call that
+   * ran (an outcome, or the one record of a read): trajectories name results by it without storing them.
+   */
+  result_sha256?: string;
 }
 
 export type AuditPhase = "intent" | "outcome";

@@ -7,6 +7,7 @@ import { registerCheckCommand } from "./commands/check.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { UsageError } from "./options.js";
 import { registerWorkspaceCommand } from "./commands/workspace.js";
+import { registerTrajectoryCommand } from "./commands/trajectory.js";
 
 /** The `warden` command line. Each command lives in its own file under commands/. */
 async function main(argv: string[]): Promise<void> {
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<void> {
   registerAuditCommand(program);
   registerAgentCommand(program);
   registerWorkspaceCommand(program);
+  registerTrajectoryCommand(program);
   await program.parseAsync(argv);
 }
 

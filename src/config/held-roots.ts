@@ -20,10 +20,13 @@ export function movedMessage(path: string): string {
   return `root ${path} is no longer the directory the server opened (it was moved, replaced or removed); put it back, or restart the server with the root where it is now`;
 }
 
-/** Whether `path` (absolute, its last component not followed) is the held directory right now. */
+/**
+ * Whether `path` (absolute, its last component not followed) is the held directory right now, in the
+ * mount namespace the directory was held in (`held.via`: a workspace's merged view, serve --overlay).
+ */
 export function pathLeadsTo(path: string, held: HeldDir): boolean {
   try {
-    const st = lstatSync(path, { bigint: true });
+    const st = lstatSync(`${held.via ?? ""}${path}`, { bigint: true });
     return st.isDirectory() && String(st.dev) === held.dev && String(st.ino) === held.ino;
   } catch {
     return false;
@@ -35,9 +38,18 @@ export function pathLeadsTo(path: string, held: HeldDir): boolean {
  * is opened). One per server process, built in server/deps.ts; the descriptors stay open until
  * close(), so an inode number cannot be reused by a new directory while the root is in use.
  */
+/**
+ * Opens a canonical root path as a held directory. The default opens it in this process's own mount
+ * namespace; serve --overlay passes one that opens it in a workspace's merged view
+ * (config/merged-roots.ts) and refuses what lies outside every copy-on-write root.
+ */
+export type RootOpener = (path: string) => HeldDir;
+
 export class RootHolder {
   private readonly held = new Map<string, HeldDir>();
   private closed = false;
+
+  constructor(private readonly opener: RootOpener = openHostRoot) {}
 
   /**
    * The held directory for a canonical path: opened now (the path must lead to a directory, its
@@ -51,17 +63,9 @@ export class RootHolder {
       if (!pathLeadsTo(path, known)) throw new RootMovedError(movedMessage(path));
       return known;
     }
-    const fd = openSync(path, DIR_FLAGS);
-    try {
-      // The descriptor must name exactly this canonical path (no symlink met on the way).
-      if (process.platform === "linux" && readlinkSync(`/proc/self/fd/${fd}`) !== path) throw new RootMovedError(`root ${path} changed while it was being opened`);
-      const dir: HeldDir = { fd, ...identityOf(fstatSync(fd, { bigint: true })) };
-      this.held.set(path, dir);
-      return dir;
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    const dir = this.opener(path);
+    this.held.set(path, dir);
+    return dir;
   }
 
   close(): void {
@@ -74,5 +78,18 @@ export class RootHolder {
       }
     }
     this.held.clear();
+  }
+}
+
+/** The default RootOpener: the directory at `path` in this process's mount namespace. */
+export function openHostRoot(path: string): HeldDir {
+  const fd = openSync(path, DIR_FLAGS);
+  try {
+    // The descriptor must name exactly this canonical path (no symlink met on the way).
+    if (process.platform === "linux" && readlinkSync(`/proc/self/fd/${fd}`) !== path) throw new RootMovedError(`root ${path} changed while it was being opened`);
+    return { fd, ...identityOf(fstatSync(fd, { bigint: true })) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { recordCall, recordIntent, type AuditRefusal, type OpenCall, type OutcomeFacts } from "../audit/call-audit.js";
 import { redactArgs } from "../audit/redact.js";
+import { resultDigest } from "../audit/result-digest.js";
 import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import type { AuditSink } from "../audit/types.js";
 import type { CommandDecision, ExecutionPlan } from "../policy/command/types.js";
@@ -65,12 +66,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 
   async function execute(args: ExecuteArgs, hooks: ExecuteHooks = {}): Promise<BridgeOutcome> {
     const started = performance.now();
-    const roots = hooks.roots ?? (await opts.roots());
-    // 1. normalize: validated arguments, canonical working directory inside a root (on the backend
-    //    and its own roots when it has a filesystem of its own), built environment.
-    const normalized = await normalizeCall(args, policy, roots, serverEnv, opts.home, backend);
-    // 2. decide: the command policy (or privileged mode) on exactly that input.
-    const decision = normalized.ok ? await decideCall(normalized.call) : normalized;
+    const { normalized, decision } = await judge(args, hooks.roots ?? (await opts.roots()));
     if (!normalized.ok || !isRunnable(decision)) {
       return auditRefusal(refused("allow" in decision && decision.allow ? deny("commands.no_plan", "the policy allowed but gave no plan") : decision), args, started, hooks);
     }
@@ -87,6 +83,23 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
     // 4. audit: the outcome, linked to its intent. The command already ran: say so when it cannot be recorded.
     const written = await intent.finish(outcomeFacts(outcome, started));
     return written.ok ? outcome : { ...outcome, unrecorded: written.reason };
+  }
+
+  /** Steps 1 and 2 of execute, shared with decide. */
+  async function judge(args: ExecuteArgs, roots: EffectiveRoot[]) {
+    // 1. normalize: validated arguments, canonical working directory inside a root (on the backend
+    //    and its own roots when it has a filesystem of its own), built environment.
+    const normalized = await normalizeCall(args, policy, roots, serverEnv, opts.home, backend);
+    // 2. decide: the command policy (or privileged mode) on exactly that input.
+    const decision = normalized.ok ? await decideCall(normalized.call) : normalized;
+    return { normalized, decision };
+  }
+
+  async function decide(args: ExecuteArgs, hooks: Pick<ExecuteHooks, "roots"> = {}): Promise<Decision> {
+    const { decision } = await judge(args, hooks.roots ?? (await opts.roots()));
+    if (!("allow" in decision)) return deny(decision.rule, decision.reason);
+    if (decision.allow && !isRunnable(decision)) return deny("commands.no_plan", "the policy allowed but gave no plan");
+    return { allow: decision.allow, rule: decision.rule, reason: decision.reason };
   }
 
   function recordIntentOf(args: ExecuteArgs, decision: CommandDecision, hooks: ExecuteHooks): Promise<OpenCall | AuditRefusal> {
@@ -113,6 +126,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       duration_ms: Math.round(performance.now() - started),
       backend: backend.name,
       ...(outcome.handle ? { handle: outcome.handle } : {}),
+      result_sha256: resultDigest(digestedOf(outcome)),
     };
   }
 
@@ -223,6 +237,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 
   return {
     execute,
+    decide,
     checkProgram,
     describe() {
       const d = backend.describe();
@@ -236,17 +251,31 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
 }
 
 /** Who asked: every record names its transport, client and session. */
-function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null } {
+function callerOf(hooks: ExecuteHooks): { transport?: string; client?: string; session?: string | null; workspace?: string } {
   return {
     ...(hooks.transport ? { transport: hooks.transport } : {}),
     ...(hooks.client ? { client: hooks.client } : {}),
     ...(hooks.session !== undefined ? { session: hooks.session } : {}),
+    ...(hooks.workspace ? { workspace: hooks.workspace } : {}),
   };
 }
 
 /** An allowed decision that says how to run the command. */
 function isRunnable(d: CommandDecision | Decision | { rule: string }): d is CommandDecision & { plan: ExecutionPlan } {
   return "allow" in d && d.allow && "plan" in d && d.plan !== undefined;
+}
+
+/**
+ * What the caller gets back, for the record's result digest: the command's result without its
+ * timing (what execute_command returns as structured content), the handle of a background start,
+ * or the rule and reason of a refusal.
+ */
+function digestedOf(outcome: BridgeOutcome): Parameters<typeof resultDigest>[0] {
+  if (!outcome.allowed) return { ok: false, rule: outcome.rule, message: outcome.reason };
+  if (outcome.handle) return { ok: true, structured: { handle: outcome.handle } };
+  const r = outcome.result;
+  if (!r || r.error) return { ok: false, rule: "execution.error", message: r?.error ?? "no result" };
+  return { ok: true, structured: { exit_code: r.exit_code, stdout: r.stdout, stderr: r.stderr, timed_out: r.timed_out, truncated: r.truncated } };
 }
 
 /** Values of env and the stdin text never reach the audit log, whatever their names. */

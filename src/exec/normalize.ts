@@ -1,5 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { movedMessage, pathLeadsTo } from "../config/held-roots.js";
+import { realpathInView } from "../config/merged-roots.js";
 import { isWithin, type EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { buildCommandEnv } from "./command-env.js";
@@ -85,11 +87,21 @@ function resolveLocalDirectory(path: string | undefined, roots: EffectiveRoot[])
   const first = roots[0]!.path;
   const wanted = path === undefined ? first : isAbsolute(path) ? path : resolve(first, path);
   let cwd: string;
-  try {
-    cwd = realpathSync(wanted);
-    if (!statSync(cwd).isDirectory()) return { ok: false, rule: "execution.working_directory", reason: "working_directory is not a directory" };
-  } catch {
-    return { ok: false, rule: "execution.working_directory", reason: "working_directory does not exist" };
+  // A root held in a workspace's merged view (serve --overlay): resolved there, where the command runs.
+  const view = roots.filter((r) => r.held?.via !== undefined && isWithin(r.path, wanted)).sort((a, b) => b.path.length - a.path.length)[0];
+  if (view) {
+    // The view's holder gone (its mounts with it), or the root's path there not the held directory.
+    if (!pathLeadsTo(view.path, view.held!)) return { ok: false, rule: "roots.moved", reason: movedMessage(view.path) };
+    const inView = realpathInView(view.path, view.held!, wanted);
+    if (inView === null) return { ok: false, rule: "execution.working_directory", reason: "working_directory does not exist in the copy-on-write view (or is not a directory there)" };
+    cwd = inView;
+  } else {
+    try {
+      cwd = realpathSync(wanted);
+      if (!statSync(cwd).isDirectory()) return { ok: false, rule: "execution.working_directory", reason: "working_directory is not a directory" };
+    } catch {
+      return { ok: false, rule: "execution.working_directory", reason: "working_directory does not exist" };
+    }
   }
   if (!roots.some((r) => isWithin(r.path, cwd))) {
     return { ok: false, rule: "execution.working_directory", reason: "working_directory is outside the allowed roots" };

@@ -1,3 +1,4 @@
+import type { Decision } from "../policy/decision.js";
 import type { EffectiveRoot, HeldDir } from "../policy/roots.js";
 
 /**
@@ -132,6 +133,8 @@ export interface ExecuteHooks {
   client?: string;
   /** For the audit record: the MCP session, or null outside any session. */
   session?: string | null;
+  /** For the audit record: the copy-on-write workspace (serve --overlay). */
+  workspace?: string;
   /** The MCP session; background processes it starts are visible to that session only. */
   owner?: string;
 }
@@ -154,6 +157,11 @@ export interface ProgramCheck {
  */
 export interface CommandBridge {
   execute(args: ExecuteArgs, hooks?: ExecuteHooks): Promise<BridgeOutcome>;
+  /**
+   * The decision `execute` would take for these arguments (normalize, then decide), without running
+   * or recording anything: `warden audit replay` asks it of recorded calls under a candidate policy.
+   */
+  decide(args: ExecuteArgs, hooks?: Pick<ExecuteHooks, "roots">): Promise<Decision>;
   /** Whether a program exists on the backend (trusted PATH) and whether the policy allows running it. */
   checkProgram(program: string, hooks?: Pick<ExecuteHooks, "roots">): Promise<ProgramCheck>;
   describe(): { backend: BackendName; confinement: string; privileged: boolean; detail?: string };

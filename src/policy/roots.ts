@@ -11,6 +11,12 @@ export interface HeldDir {
   fd: number;
   dev: string;
   ino: string;
+  /**
+   * Where the directory's path is looked up: absent for this process's own mount namespace, or
+   * `/proc/<pid>/root` for a copy-on-write workspace's namespace (serve --overlay), whose merged view
+   * sits at the root's own path there. Identity checks of the path (roots.moved) look there.
+   */
+  via?: string;
 }
 
 /** A client root after canonicalization, held like a configured one. */

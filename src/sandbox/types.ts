@@ -13,7 +13,7 @@ export interface Preopen {
    * directory through its descriptor, refuses the root when `hostPath` no longer leads to it, and
    * keeps a read-only root read-only wherever it was moved. Absent: opened by path (tests).
    */
-  held?: { fd: number; dev: string; ino: string };
+  held?: { fd: number; dev: string; ino: string; via?: string };
 }
 
 /** What one module run may see and how long it may take. Built from policy, never from tool input. */

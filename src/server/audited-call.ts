@@ -1,6 +1,8 @@
 import { recordCall, recordIntent } from "../audit/call-audit.js";
 import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import { redactArgs } from "../audit/redact.js";
+import { resultDigest } from "../audit/result-digest.js";
+import { BlobStore, blobDir } from "../trajectory/blob-store.js";
 import { AUDIT_OUTCOME_UNRECORDED, type AuditEntry } from "../audit/types.js";
 import { exposedAuditFile } from "../config/audit-files.js";
 import { fail, type Caller, type ToolContext, type ToolDefinition, type ToolOutcome } from "../tools/tool.js";
@@ -18,7 +20,7 @@ import type { WardenDeps } from "./deps.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function auditedCall(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext, deps: WardenDeps, who?: Caller): Promise<ToolOutcome> {
   const started = Date.now();
-  const caller = who ? { transport: who.transport, client: who.client, session: who.session } : {};
+  const caller = who ? { transport: who.transport, client: who.client, session: who.session, ...(who.workspace ? { workspace: who.workspace } : {}) } : {};
   const audit = deps.audit;
   const redacted = () => redactArgs(args, deps.policy.audit.redact_keys);
 
@@ -40,6 +42,7 @@ export async function auditedCall(tool: ToolDefinition<any>, args: Record<string
   const changes = tool.changes ? tool.changes(args) : !tool.annotations.readOnlyHint;
   if (!changes) return once(await handle(tool, args, ctx, deps));
 
+  if (deps.overlay) keepContents(args, deps);
   const intent = await recordIntent(audit, { tool: tool.name, args: redacted(), ...caller });
   if (!intent.ok) return fail(intent.rule, `${tool.name} was not carried out: ${intent.reason}`);
   const outcome = await handle(tool, args, ctx, deps);
@@ -71,7 +74,17 @@ function outcomeFacts(outcome: ToolOutcome, started: number): Omit<AuditEntry, "
     ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
     duration_ms: Date.now() - started,
     ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
+    result_sha256: resultDigest(outcome),
   };
+}
+
+/** Overlay mode: the contents a call writes are kept by sha256 for `warden trajectory replay` (trajectory/blob-store.ts). */
+function keepContents(args: Record<string, unknown>, deps: WardenDeps): void {
+  try {
+    new BlobStore(blobDir(deps.overlay!.state_dir)).keep(args);
+  } catch (err) {
+    deps.log(`trajectory: a content of this call could not be kept for replay: ${(err as Error).message}`);
+  }
 }
 
 /** Failures that are not policy decisions (bad input, missing files, bugs) are audited as errors. */

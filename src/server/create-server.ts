@@ -58,7 +58,7 @@ export function createWardenServer(deps: WardenDeps, info: SessionInfo = { trans
   const caller = (): SessionCaller => {
     const v = server.server.getClientVersion();
     const client = [info.peer, v ? `${v.name}/${v.version}` : undefined].filter(Boolean).join(" ");
-    return { transport: info.transport, client: client || "unknown", session };
+    return { transport: info.transport, client: client || "unknown", session, ...(deps.overlay ? { workspace: deps.overlay.workspace } : {}) };
   };
   const registry = processRegistry(deps.services)?.scoped(session);
   const services = registry ? { ...deps.services, [PROCESSES_SERVICE]: registry } : deps.services;

@@ -15,6 +15,7 @@ import { createExecServices, COMMANDS_SERVICE, PROCESSES_SERVICE } from "../exec
 import { commandTools } from "../tools/command-tools.js";
 import { fileTools } from "../tools/file-tools.js";
 import type { ToolDefinition, ToolServices } from "../tools/tool.js";
+import { openOverlayMode, overlayWanted, type OverlayFacts, type OverlayFlags } from "./overlay-mode.js";
 import { RootsManager } from "./roots-manager.js";
 
 /** Options of `warden serve` after the CLI parsed them (flags win over env, env over policy). */
@@ -33,6 +34,8 @@ export interface ServeOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   log: (message: string) => void;
+  /** serve --overlay and its companions (server/overlay-mode.ts). */
+  overlay?: OverlayFlags;
 }
 
 /** Everything a server session needs, built once per process and shared by every session. */
@@ -56,6 +59,8 @@ export interface WardenDeps {
   auditFiles: AuditFiles | null;
   startedAt: number;
   log: (message: string) => void;
+  /** serve --overlay: the copy-on-write workspace the roots are views of; absent in normal mode. */
+  overlay?: OverlayFacts;
   close(): Promise<void>;
 }
 
@@ -64,9 +69,9 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const policyPath = resolve(options.cwd, options.policyPath ?? options.env.WARDEN_POLICY ?? defaultPolicyPath());
   const policy = loadPolicyFile(policyPath, options.env);
   // Every root is held by descriptor from here on (config/held-roots.ts).
-  const holder = new RootHolder();
-  const configuredRoots = readConfiguredRoots(policy, options, options.cwd, holder);
-  const fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, "cwd", holder);
+  let holder = new RootHolder();
+  let configuredRoots = readConfiguredRoots(policy, options, options.cwd, holder);
+  let fallbackRoot = canonicalRoot(options.cwd, true, options.cwd, "cwd", holder);
   const clientRoots = options.clientRoots ?? policy.filesystem.client_roots;
   // Commands never reach the audit log or its key: refuse to start when a root would contain them
   // (with no configured roots, the working directory; client roots are checked per call).
@@ -77,11 +82,21 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     throw new Error(`refusing to start: ${exposed}`);
   }
   if (auditFiles && policy.execution.confinement === "none") options.log("WARNING: execution.confinement is none: commands run unconfined and can reach the audit log and its key.");
+  const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
+  // serve --overlay: every writable root becomes a workspace's merged view, held by descriptor there.
+  let overlay: Awaited<ReturnType<typeof openOverlayMode>> | null = null;
+  if (overlayWanted(options.overlay, policy)) {
+    try {
+      overlay = await openOverlayMode({ flags: options.overlay, policy, selection, configuredRoots, fallbackRoot, cwd: options.cwd, env: options.env });
+    } finally {
+      holder.close();
+    }
+    ({ holder, configuredRoots, fallbackRoot } = overlay);
+  }
   const audit = auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK;
   const sandbox = createSandbox({ workers: options.workers ?? 2 });
-  const closers: (() => Promise<void>)[] = [async () => holder.close(), () => sandbox.close(), () => audit.close()];
+  const closers: (() => Promise<void>)[] = [overlay ? () => overlay.close() : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
-  const selection = selectBackend({ ...(options.backend ? { flag: options.backend } : {}), env: options.env, policy });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
   // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
   const privileged = options.privileged || selection.privileged;
@@ -111,7 +126,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     sandbox,
     tools: [...fileTools, ...commandTools],
     services: {
-      server: { version, startedAt, policyPath },
+      server: { version, startedAt, policyPath, ...(overlay ? { workspace: overlay.facts } : {}) },
       [COMMANDS_SERVICE]: exec.commands,
       [PROCESSES_SERVICE]: exec.processes,
     },
@@ -119,6 +134,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     auditFiles,
     startedAt,
     log: options.log,
+    ...(overlay ? { overlay: overlay.facts } : {}),
     async close() {
       for (const close of closers.reverse()) await close().catch((err) => options.log(`close: ${(err as Error).message}`));
     },

@@ -9,6 +9,8 @@ export interface ServerFacts {
   version: string;
   startedAt: number;
   policyPath: string;
+  /** serve --overlay: the copy-on-write workspace every writable root is a view of. */
+  workspace?: { workspace: string; driver: string; state_dir: string; holder_pid: number; roots: { path: string; upper: string }[] };
 }
 
 interface Describable {
@@ -32,6 +34,7 @@ export function collectSystemInfo(state: RootsState, policy: Policy, services: T
     confinement: exec ? exec.confinement : "commands disabled",
     privileged: exec?.privileged ?? false,
     file_tools: "WASI modules (browser_wasi_shim, host-backed preopens)",
+    workspace: server?.workspace ? { mode: "overlay", name: server.workspace.workspace, driver: server.workspace.driver, state_dir: server.workspace.state_dir, roots: server.workspace.roots.map((r) => r.path) } : { mode: "normal" },
     roots: state.roots.map((r) => ({
       path: r.path,
       access: r.writable ? "read-write" : "read-only",
@@ -74,6 +77,15 @@ export const getSystemInfoTool = defineTool({
     confinement: z.string(),
     privileged: z.boolean(),
     file_tools: z.string(),
+    workspace: z
+      .object({
+        mode: z.string().describe("normal: the real roots; overlay: every writable root is a copy-on-write view (serve --overlay)."),
+        name: z.string().optional(),
+        driver: z.string().optional().describe("kernel: overlayfs in a private namespace."),
+        state_dir: z.string().optional(),
+        roots: z.array(z.string()).optional().describe("The roots that are copy-on-write views."),
+      })
+      .describe("Whether writes reach the real tree (normal) or a copy-on-write workspace (overlay)."),
     roots: z.array(
       z.object({
         path: z.string(),

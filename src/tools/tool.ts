@@ -31,6 +31,8 @@ export interface Caller {
   transport: string;
   client: string;
   session: string | null;
+  /** serve --overlay: the workspace the session works in. */
+  workspace?: string;
 }
 
 /** Registry of optional services; each layer adds its own key without touching the others. */

@@ -1,9 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import type { SandboxScope } from "../../src/sandbox/types.js";
+import type { Preopen, SandboxScope } from "../../src/sandbox/types.js";
+import { mergedRootOpener } from "../../src/config/merged-roots.js";
+import { openWorkspace } from "../../src/workspace/index.js";
+import { MODES, type Mode } from "../support/modes.js";
 import { tempTree } from "./helpers.js";
 
 /*
@@ -12,7 +15,9 @@ import { tempTree } from "./helpers.js";
  * process keeps swapping listed regular files for something else (a symlink to an outside file, a
  * FIFO holding the canary, a directory) while searches run. Required: the canary never comes out,
  * no search hangs, and a FIFO is never read. The deterministic version of each swap (made between
- * the listing and the open) is in host/listed-open.test.ts.
+ * the listing and the open) is in host/listed-open.test.ts. The races run in both modes: in overlay
+ * mode the root is a workspace's merged view held by descriptor and the flipper swaps inside the
+ * workspace's namespace (its symlink's absolute target then names the host's file from our side).
  */
 
 const CANARY = "LISTED-RACE-CANARY-2c7d";
@@ -89,23 +94,28 @@ interface FlipperReport {
   unread: number;
 }
 
-async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", body: (root: string) => Promise<void>): Promise<FlipperReport> {
-  const root = join(t.dir, name);
+async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", view: Mode, body: (preopen: Preopen) => Promise<void>): Promise<FlipperReport> {
+  const root = join(t.dir, `${name}-${view}`);
   const dir = join(root, "d");
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < NAMES; i++) writeFileSync(join(dir, `n${String(i).padStart(2, "0")}`), "MARK inside\n");
-  const stop = join(t.dir, `STOP-${name}`);
+  const ws = view === "overlay" ? await openWorkspace({ stateDir: join(t.dir, `state-${name}`), name, roots: [root] }) : undefined;
+  const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root] })(root) } : {}) };
+  const stop = join(t.dir, `STOP-${name}-${view}`);
   const target = mode === "symlink" ? join(outside, "secret.txt") : CANARY;
-  const flipper = spawn(process.execPath, ["-e", FLIPPER, dir, mode, target, stop, String(NAMES)], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const [file, ...pre] = [...(ws?.enterArgv() ?? []), process.execPath];
+  const flipper = spawn(file!, [...pre, "-e", FLIPPER, dir, mode, target, stop, String(NAMES)], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
   let out = "";
   flipper.stdout!.on("data", (d) => (out += d));
   const exited = new Promise((resolve) => flipper.once("exit", resolve));
   await new Promise((resolve) => flipper.once("message", resolve));
   try {
-    await body(root);
+    await body(preopen);
   } finally {
     writeFileSync(stop, "");
     await exited;
+    if (preopen.held) closeSync(preopen.held.fd);
+    await ws?.close();
   }
   return JSON.parse(out) as FlipperReport;
 }
@@ -119,8 +129,9 @@ interface Tally {
 }
 
 /** Searches `root` for MARK `runs` times, two at a time; counts matches of inside files and leaks. */
-async function searchLoop(root: string, runs: number, check: (records: string[]) => void = () => {}): Promise<Tally> {
-  const scope: SandboxScope = { preopens: [{ hostPath: root, writable: false }], denyGlobs: [] };
+async function searchLoop(preopen: Preopen, runs: number, check: (records: string[]) => void = () => {}): Promise<Tally> {
+  const root = preopen.hostPath;
+  const scope: SandboxScope = { preopens: [preopen], denyGlobs: [] };
   const tally: Tally = { runs: 0, inside: 0, leaks: 0, timedOut: 0, failed: 0 };
   for (let i = 0; i < runs; i += 2) {
     const results = await Promise.all(
@@ -140,13 +151,13 @@ async function searchLoop(root: string, runs: number, check: (records: string[])
   return tally;
 }
 
-describe("listed fast path under a real swap race (search module, worker pool)", () => {
+describe.each(MODES)("listed fast path under a real swap race (search module, worker pool, %s mode)", (view: Mode) => {
   test("regular files swapped for symlinks to an outside file: the outside content never comes out", async () => {
     let tally!: Tally;
-    const report = await withFlipper("symlink", "symlink", async (root) => {
-      tally = await searchLoop(root, 400);
+    const report = await withFlipper("symlink", "symlink", view, async (preopen) => {
+      tally = await searchLoop(preopen, 400);
     });
-    console.log(`[listed race symlink] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
+    console.log(`[listed race symlink, ${view} mode] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
     expect(tally.leaks).toBe(0);
     expect(tally.timedOut).toBe(0);
     expect(tally.failed).toBe(0);
@@ -158,10 +169,10 @@ describe("listed fast path under a real swap race (search module, worker pool)",
 
   test("regular files swapped for FIFOs holding the canary: no hang, nothing read from them", async () => {
     let tally!: Tally;
-    const report = await withFlipper("fifo", "fifo", async (root) => {
-      tally = await searchLoop(root, 300);
+    const report = await withFlipper("fifo", "fifo", view, async (preopen) => {
+      tally = await searchLoop(preopen, 300);
     });
-    console.log(`[listed race fifo] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
+    console.log(`[listed race fifo, ${view} mode] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
     expect(tally.leaks).toBe(0);
     expect(tally.timedOut).toBe(0);
     expect(tally.failed).toBe(0);
@@ -172,12 +183,12 @@ describe("listed fast path under a real swap race (search module, worker pool)",
 
   test("regular files swapped for directories: no error, only names of the tree come out", async () => {
     let tally!: Tally;
-    const report = await withFlipper("dir", "dir", async (root) => {
-      tally = await searchLoop(root, 300, (records) => {
+    const report = await withFlipper("dir", "dir", view, async (preopen) => {
+      tally = await searchLoop(preopen, 300, (records) => {
         for (const rec of records) expect(rec).toMatch(/^d\/n\d\d(\.park|\.swap)?(\/x\.txt)?$/);
       });
     });
-    console.log(`[listed race dir] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
+    console.log(`[listed race dir, ${view} mode] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
     expect(tally.timedOut).toBe(0);
     expect(tally.failed).toBe(0);
     expect(report.flips).toBeGreaterThan(100);

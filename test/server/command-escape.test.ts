@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../support/engines/require-binary.js";
+import { MODES, modeArgs, seen, type Mode } from "../support/modes.js";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
 import { probe, raceProbes, SWAPPER } from "../support/escape-probes.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
@@ -9,7 +10,8 @@ import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
 /**
  * The red team's escapes of the command sandbox (issue 10), through the real server, the default
  * policy and real bubblewrap, each with a canary outside the roots. What the attacker may use is
- * what the default policy allows: python3, mv, background commands.
+ * what the default policy allows: python3, mv, background commands. The attacks made from commands run
+ * in both modes (test/support/modes.ts); in overlay mode the attacker's tree is the workspace's view.
  */
 const TRIES = Number(process.env.WARDEN_ESCAPE_TRIES ?? 300);
 
@@ -24,7 +26,8 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
     requireBinary("python3", "python3");
     base = makeTempDir("warden-escape-");
     secret = canary("ESCAPE");
-    writeTree(base, { "outside/canary.txt": secret, "a/keep.txt": "work\n", "a/sub/ro/ro.txt": "read-only\n" });
+    // Each mode attacks a tree of its own (in overlay mode a directory of the real tree cannot be renamed).
+    writeTree(base, { "outside/canary.txt": secret, ...Object.fromEntries(MODES.flatMap((m) => [[`${m}/a/keep.txt`, "work\n"], [`${m}/a/sub/ro/ro.txt`, "read-only\n"]])) });
   });
   afterAll(async () => {
     await w?.close();
@@ -34,106 +37,116 @@ describe("command sandbox escapes (default policy, real bubblewrap)", () => {
   const outside = () => join(base, "outside");
   const pwned = () => readdirSync(outside()).filter((n) => n.startsWith("pwned-"));
 
-  it(`a pin swapped for a symlink to / by a background command never binds the host (${TRIES} tries)`, async () => {
-    const root = join(base, "a");
-    w = await startWarden(["--root", root]);
-    const bg = await w.call("execute_command", { command: SWAPPER, background: true });
-    expect(bg.isError, w.text(bg)).toBeFalsy();
-    const handle = (bg.structuredContent as { handle: string }).handle;
-    const { ran, refused, leaks, rules } = await raceProbes(
-      async (command) => {
-        const r = await w.call("execute_command", { command }).catch((err: unknown) => {
-          throw new Error(`the server stopped answering (${(err as Error).message}); its stderr:\n${w.stderr()}`);
-        });
-        return { isError: r.isError === true, text: w.text(r) };
-      },
-      outside(),
-      secret,
-      TRIES,
-    );
-    const swaps = existsSync(join(root, "swaps.txt")) ? Number(readFileSync(join(root, "swaps.txt"), "utf8")) : 0;
-    await w.call("kill_process", { handle });
-    console.log(`pin swap race: ${TRIES} tries, ${ran} ran, ${refused} refused (${JSON.stringify(Object.fromEntries(rules))}), ${leaks} leaks, >= ${swaps} swaps`);
-    expect(swaps, "the swapper must have been swapping during the tries").toBeGreaterThan(0);
-    expect(leaks).toBe(0);
-    expect(pwned()).toEqual([]);
-    expect(ran, "commands still run while the swap goes on").toBeGreaterThan(0);
-    // Only the refusals this race can cause: the plan's walk, the gate's check, or a policy denial of the probe itself.
-    for (const rule of rules.keys()) expect(["sandbox.changed", "sandbox.mounts"]).toContain(rule);
-    await w.close();
-  }, 600_000);
+  describe.each(MODES)("from commands (%s mode)", (mode: Mode) => {
+    it(`a pin swapped for a symlink to / by a background command never binds the host (${TRIES} tries)`, async () => {
+      const root = join(base, mode, "a");
+      w = await startWarden(["--root", root, ...modeArgs(mode, join(base, mode))]);
+      const bg = await w.call("execute_command", { command: SWAPPER, background: true });
+      expect(bg.isError, w.text(bg)).toBeFalsy();
+      const handle = (bg.structuredContent as { handle: string }).handle;
+      const { ran, refused, leaks, rules } = await raceProbes(
+        async (command) => {
+          const r = await w.call("execute_command", { command }).catch((err: unknown) => {
+            throw new Error(`the server stopped answering (${(err as Error).message}); its stderr:\n${w.stderr()}`);
+          });
+          return { isError: r.isError === true, text: w.text(r) };
+        },
+        outside(),
+        secret,
+        TRIES,
+      );
+      const swapsFile = seen(mode, w, join(root, "swaps.txt"));
+      const swaps = existsSync(swapsFile) ? Number(readFileSync(swapsFile, "utf8")) : 0;
+      await w.call("kill_process", { handle });
+      console.log(`pin swap race (${mode} mode): ${TRIES} tries, ${ran} ran, ${refused} refused (${JSON.stringify(Object.fromEntries(rules))}), ${leaks} leaks, >= ${swaps} swaps`);
+      expect(swaps, "the swapper must have been swapping during the tries").toBeGreaterThan(0);
+      expect(leaks).toBe(0);
+      expect(pwned()).toEqual([]);
+      expect(ran, "commands still run while the swap goes on").toBeGreaterThan(0);
+      // Only the refusals this race can cause: the plan's walk, the gate's check, or a policy denial of the probe itself.
+      for (const rule of rules.keys()) expect(["sandbox.changed", "sandbox.mounts"]).toContain(rule);
+      await w.close();
+    }, 600_000);
 
-  it("a nested read-only root: its parent cannot be moved from a command, nor replaced by a symlink to /", async () => {
-    const root = join(base, "a");
-    w = await startWarden(["--root", root, "--read-only", join(root, "sub", "ro")]);
-    const attack = await w.call("execute_command", {
-      command: `mv sub sub2 && mkdir sub && python3 -c 'import os; os.symlink("/", "sub/ro")'`,
+    it("a nested read-only root: its parent cannot be moved from a command, nor replaced by a symlink to /", async () => {
+      const root = join(base, mode, "a");
+      w = await startWarden(["--root", root, "--read-only", join(root, "sub", "ro"), ...modeArgs(mode, join(base, mode))]);
+      const attack = await w.call("execute_command", {
+        command: `mv sub sub2 && mkdir sub && python3 -c 'import os; os.symlink("/", "sub/ro")'`,
+      });
+      expect(w.text(attack)).toMatch(/busy/i); // sub is a mount point in every sandbox: rename fails with EBUSY
+      expect(existsSync(seen(mode, w, join(root, "sub", "ro", "ro.txt")))).toBe(true);
+      const write = await w.call("execute_command", { command: `python3 -c 'open("sub/ro/ro.txt", "w").write("pwned")'` });
+      expect(write.isError || /Read-only file system/.test(w.text(write))).toBe(true);
+      expect(readFileSync(seen(mode, w, join(root, "sub", "ro", "ro.txt")), "utf8")).toBe("read-only\n");
+      expect(readFileSync(join(root, "sub", "ro", "ro.txt"), "utf8")).toBe("read-only\n");
+      const look = await w.call("execute_command", { command: probe(outside(), "nested") });
+      expect(w.text(look)).toContain("absent");
+      expect(w.text(look)).not.toContain(secret);
+      expect(pwned()).toEqual([]);
+      await w.close();
     });
-    expect(w.text(attack)).toMatch(/busy/i); // sub is a mount point in every sandbox: rename fails with EBUSY
-    expect(existsSync(join(root, "sub", "ro", "ro.txt"))).toBe(true);
-    const write = await w.call("execute_command", { command: `python3 -c 'open("sub/ro/ro.txt", "w").write("pwned")'` });
-    expect(write.isError || /Read-only file system/.test(w.text(write))).toBe(true);
-    expect(readFileSync(join(root, "sub", "ro", "ro.txt"), "utf8")).toBe("read-only\n");
-    const look = await w.call("execute_command", { command: probe(outside(), "nested") });
-    expect(w.text(look)).toContain("absent");
-    expect(w.text(look)).not.toContain(secret);
-    expect(pwned()).toEqual([]);
-    await w.close();
   });
 
-  it("a nested read-only root moved and replaced by a symlink to / outside the server: refused by name, still read-only where it went", async () => {
-    const root = join(base, "b");
-    writeTree(base, { "b/sub/ro/ro.txt": "read-only\n" });
-    w = await startWarden(["--root", root, "--read-only", join(root, "sub", "ro")]);
-    // What the red team did from a command, done here by another process on the host.
-    renameSync(join(root, "sub"), join(root, "sub2"));
-    mkdirSync(join(root, "sub"));
-    symlinkSync("/", join(root, "sub", "ro"));
+  /**
+   * Moves of the real tree by another process on the host (normal mode: they are the roots; in overlay
+   * mode the workspace holds the real root by descriptor and its view does not move with it).
+   */
+  describe("from the host side", () => {
+    it("a nested read-only root moved and replaced by a symlink to / outside the server: refused by name, still read-only where it went", async () => {
+      const root = join(base, "b");
+      writeTree(base, { "b/sub/ro/ro.txt": "read-only\n" });
+      w = await startWarden(["--root", root, "--read-only", join(root, "sub", "ro")]);
+      // What the red team did from a command, done here by another process on the host.
+      renameSync(join(root, "sub"), join(root, "sub2"));
+      mkdirSync(join(root, "sub"));
+      symlinkSync("/", join(root, "sub", "ro"));
 
-    const cmd = await w.call("execute_command", { command: probe(outside(), "moved") });
-    expect(cmd.isError).toBe(true);
-    expect(w.text(cmd)).toContain("roots.moved");
-    expect(w.text(cmd)).toContain(join(root, "sub", "ro"));
-    expect(w.text(cmd)).not.toContain(secret);
+      const cmd = await w.call("execute_command", { command: probe(outside(), "moved") });
+      expect(cmd.isError).toBe(true);
+      expect(w.text(cmd)).toContain("roots.moved");
+      expect(w.text(cmd)).toContain(join(root, "sub", "ro"));
+      expect(w.text(cmd)).not.toContain(secret);
 
-    // Finding 3: the read-only root's own directory, reached through the read-write root under its new name.
-    const through = await w.call("write_file", { path: join(root, "sub2", "ro", "ro.txt"), content: "pwned" });
-    expect(through.isError).toBe(true);
-    expect(w.text(through)).toContain("filesystem.read_only");
-    expect(readFileSync(join(root, "sub2", "ro", "ro.txt"), "utf8")).toBe("read-only\n");
-    const created = await w.call("write_file", { path: join(root, "sub2", "ro", "new.txt"), content: "pwned" });
-    expect(created.isError).toBe(true);
-    expect(existsSync(join(root, "sub2", "ro", "new.txt"))).toBe(false);
+      // Finding 3: the read-only root's own directory, reached through the read-write root under its new name.
+      const through = await w.call("write_file", { path: join(root, "sub2", "ro", "ro.txt"), content: "pwned" });
+      expect(through.isError).toBe(true);
+      expect(w.text(through)).toContain("filesystem.read_only");
+      expect(readFileSync(join(root, "sub2", "ro", "ro.txt"), "utf8")).toBe("read-only\n");
+      const created = await w.call("write_file", { path: join(root, "sub2", "ro", "new.txt"), content: "pwned" });
+      expect(created.isError).toBe(true);
+      expect(existsSync(join(root, "sub2", "ro", "new.txt"))).toBe(false);
 
-    // The old path leads elsewhere now (to / through the symlink): refused by name, never re-resolved.
-    for (const [tool, args] of [
-      ["read_file", { path: join(root, "sub", "ro", "etc", "hostname") }],
-      ["write_file", { path: join(root, "sub", "ro", "x.txt"), content: "x" }],
-      ["list_directory", { path: join(root, "sub", "ro") }],
-    ] as const) {
-      const r = await w.call(tool, args);
-      expect(r.isError, `${tool}: ${w.text(r)}`).toBe(true);
-      expect(w.text(r)).toMatch(/roots\.moved|sandbox\.escape|roots\.outside/);
-    }
-    // The rest of the read-write root still works.
-    const fine = await w.call("read_file", { path: join(root, "sub2", "ro", "ro.txt") });
-    expect(w.text(fine)).toContain("read-only");
-    expect(pwned()).toEqual([]);
-    await w.close();
-  });
+      // The old path leads elsewhere now (to / through the symlink): refused by name, never re-resolved.
+      for (const [tool, args] of [
+        ["read_file", { path: join(root, "sub", "ro", "etc", "hostname") }],
+        ["write_file", { path: join(root, "sub", "ro", "x.txt"), content: "x" }],
+        ["list_directory", { path: join(root, "sub", "ro") }],
+      ] as const) {
+        const r = await w.call(tool, args);
+        expect(r.isError, `${tool}: ${w.text(r)}`).toBe(true);
+        expect(w.text(r)).toMatch(/roots\.moved|sandbox\.escape|roots\.outside/);
+      }
+      // The rest of the read-write root still works.
+      const fine = await w.call("read_file", { path: join(root, "sub2", "ro", "ro.txt") });
+      expect(w.text(fine)).toContain("read-only");
+      expect(pwned()).toEqual([]);
+      await w.close();
+    });
 
-  it("a configured root replaced after start is refused by name for commands and file tools", async () => {
-    const root = join(base, "c");
-    writeTree(base, { "c/f.txt": "one\n" });
-    w = await startWarden(["--root", root]);
-    renameSync(root, join(base, "c-moved"));
-    mkdirSync(root);
-    const cmd = await w.call("execute_command", { command: "ls" });
-    expect(w.text(cmd)).toContain("roots.moved");
-    const read = await w.call("read_file", { path: join(root, "f.txt") });
-    expect(read.isError).toBe(true);
-    expect(w.text(read)).toContain("roots.moved");
-    expect(w.text(read)).toContain(root);
-    await w.close();
+    it("a configured root replaced after start is refused by name for commands and file tools", async () => {
+      const root = join(base, "c");
+      writeTree(base, { "c/f.txt": "one\n" });
+      w = await startWarden(["--root", root]);
+      renameSync(root, join(base, "c-moved"));
+      mkdirSync(root);
+      const cmd = await w.call("execute_command", { command: "ls" });
+      expect(w.text(cmd)).toContain("roots.moved");
+      const read = await w.call("read_file", { path: join(root, "f.txt") });
+      expect(read.isError).toBe(true);
+      expect(w.text(read)).toContain("roots.moved");
+      expect(w.text(read)).toContain(root);
+      await w.close();
+    });
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { verifyAuditLog, type AuditVerifyResult, type VerifyOptions } from "../../audit/verify.js";
+import { registerAuditReplayCommand } from "./audit-replay.js";
 
 interface VerifyFlags {
   json?: boolean;
@@ -40,6 +41,7 @@ export function registerAuditCommand(program: Command): void {
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : report(result));
       process.exitCode = result.ok ? 0 : 1;
     });
+  registerAuditReplayCommand(audit);
 }
 
 function report(result: AuditVerifyResult): string {

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { defaultPolicyPath, loadPolicyFile } from "../../config/load-policy.js";
 import { canonicalRoot, configuredRoots } from "../../config/resolve-roots.js";
-import { intersectRoots, isWithin, type EffectiveRoot } from "../../policy/roots.js";
+import { intersectRoots, type EffectiveRoot } from "../../policy/roots.js";
 import type { Policy } from "../../policy/schema/index.js";
 import { createSandbox } from "../../sandbox/index.js";
-import { callModule } from "../../tools/fs/module-call.js";
+import { decidePath } from "../../tools/fs/path-decision.js";
 import type { ToolContext } from "../../tools/tool.js";
 import { collect, UsageError } from "../options.js";
 
@@ -65,27 +65,9 @@ async function checkPath(path: string, write: boolean, roots: EffectiveRoot[], p
       signal: new AbortController().signal,
       session: "check",
     };
-    const call = await callModule(ctx, "stat", path, []);
-    if (!call.ok) {
-      const outcome = call.outcome as { rule: string; message: string };
-      // A missing file may still be creatable: judge its parent directory instead.
-      if (outcome.rule === "fs.not_found" && write) {
-        const parent = path.replace(/\/+[^/]+\/*$/, "") || "/";
-        if (parent !== path) return checkPath(parent, true, roots, policy);
-      }
-      process.stdout.write(`deny: ${outcome.rule}: ${outcome.message}\n`);
-      return 1;
-    }
-    // realpath is the rest of the line (it may contain spaces).
-    const line = Buffer.from(call.stdout).toString("utf8").replace(/\n$/, "");
-    const real = /(?:^| )realpath=(.*)$/.exec(line)?.[1] ?? call.path;
-    const root = [...roots].sort((a, b) => b.path.length - a.path.length).find((r) => isWithin(r.path, real));
-    if (write && root && !root.writable) {
-      process.stdout.write(`deny: filesystem.read_only: ${real} is in read-only root ${root.path}\n`);
-      return 1;
-    }
-    process.stdout.write(`allow: ${real} (root ${root?.path ?? "?"}, ${root?.writable ? "read-write" : "read-only"})\n`);
-    return 0;
+    const decision = await decidePath(ctx, path, write);
+    process.stdout.write(decision.allow ? `allow: ${decision.reason}\n` : `deny: ${decision.rule}: ${decision.reason}\n`);
+    return decision.allow ? 0 : 1;
   } finally {
     await sandbox.close();
   }

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { WardenDeps } from "../../server/deps.js";
 import { resolveToken, startHttpServer } from "../../server/http/index.js";
 import { rootsSummary } from "../../server/startup-line.js";
@@ -32,6 +33,8 @@ export async function serveHttp(deps: WardenDeps, flags: ServeHttpFlags): Promis
       ...defined("maxBodyBytes", num("WARDEN_HTTP_MAX_BODY_BYTES")),
       ...defined("maxConcurrentPerClient", num("WARDEN_HTTP_MAX_CONCURRENT")),
       ...defined("shutdownGraceMs", num("WARDEN_HTTP_SHUTDOWN_GRACE_MS")),
+      // /api/v1/workspaces serves the state dir of serve's own workspace, else --state-dir's, else the default.
+      ...defined("stateDir", deps.overlay?.state_dir ?? (deps.options.overlay?.stateDir ? resolve(deps.options.cwd, deps.options.overlay.stateDir) : undefined)),
     });
     deps.log(`mcp-warden ${deps.version} on ${handle.url}/mcp (REST: ${handle.url}/api/v1, auth: ${token ? "bearer token" : "none, loopback only"}); ${rootsSummary(deps)}`);
   } catch (err) {

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { buildDeps, type ServeOptions } from "../../server/deps.js";
 import { rootsSummary } from "../../server/startup-line.js";
 import type { ClientRootsMode } from "../../policy/roots.js";
-import { clientRootsOption, collect, integerIn } from "../options.js";
+import { overlaySummary } from "../../server/overlay-mode.js";
+import { clientRootsOption, collect, integerIn, UsageError } from "../options.js";
 
 interface ServeFlags {
   root: string[];
@@ -18,6 +19,11 @@ interface ServeFlags {
   host?: string;
   port: number;
   tokenFile?: string;
+  overlay?: boolean;
+  workspace?: string;
+  stateDir?: string;
+  overlayDriver?: string;
+  workspacePerSession?: boolean;
 }
 
 /** `warden serve`: MCP over stdio (default) or Streamable HTTP (--http). */
@@ -38,6 +44,11 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "HTTP bind address", "127.0.0.1")
     .option("--port <port>", "HTTP port (0: any free port)", integerIn(0, 65535), 8000)
     .option("--token-file <file>", "bearer token for HTTP (or WARDEN_TOKEN)")
+    .option("--overlay", "copy-on-write: every writable root becomes a view kept in a workspace; the real tree is never modified")
+    .option("--workspace <name>", "the workspace for --overlay (default: a fresh name, printed at start); an existing one is re-opened")
+    .option("--state-dir <dir>", "where workspaces live (default $XDG_STATE_HOME/mcp-warden)")
+    .option("--overlay-driver <driver>", "auto | kernel (default: the policy's workspace.driver, else auto)")
+    .option("--workspace-per-session", "with --http: every MCP session gets its own copy-on-write workspace (implies --overlay)")
     .action(async (flags: ServeFlags) => {
       const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
       const options: ServeOptions = {
@@ -53,8 +64,16 @@ export function registerServeCommand(program: Command): void {
         cwd: process.cwd(),
         env: process.env,
         log,
+        ...(flags.overlay || flags.workspace || flags.stateDir || flags.overlayDriver || flags.workspacePerSession
+          ? { overlay: { overlay: flags.overlay === true, ...(flags.workspacePerSession ? { perSession: true } : {}), ...(flags.workspace ? { workspace: flags.workspace } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), ...(flags.overlayDriver ? { driver: flags.overlayDriver } : {}) } }
+          : {}),
       };
-      const deps = await buildDeps(options);
+      if (flags.workspacePerSession && !flags.http) throw new UsageError("--workspace-per-session needs --http (over stdio there is one session: use --overlay)");
+      const deps = await buildDeps(options).catch((err: unknown) => {
+        // A bad --workspace, --state-dir or driver is a usage error (exit 2), as for the workspace commands.
+        throw (err as { kind?: string }).kind === "usage" ? new UsageError((err as Error).message) : err;
+      });
+      if (deps.overlay) log(overlaySummary(deps.overlay));
       if (flags.http) {
         const { serveHttp } = await import("./serve-http.js");
         await serveHttp(deps, { host: flags.host ?? "127.0.0.1", port: flags.port, ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });

@@ -135,12 +135,13 @@ export function createDenyMaskCache(options: DenyMaskCacheOptions = {}) {
      * MAX_MASK_MOUNTS mounts). Waits at most the budget; throws ExecRefusal only when a root itself
      * cannot be read.
      */
-    async masksFor(roots: readonly { path: string }[], globs: readonly string[], bounds: DenyScanBounds | number): Promise<DenyMasks> {
+    async masksFor(roots: readonly { path: string; held?: { via?: string } }[], globs: readonly string[], bounds: DenyScanBounds | number): Promise<DenyMasks> {
       if (globs.length === 0 || roots.length === 0) return EMPTY_MASKS;
       if (closed) throw new Error("deny mask cache closed");
       const b = typeof bounds === "number" ? { maxDirs: bounds } : bounds;
       const budgetMs = b.budgetMs ?? defaultBudgetMs;
-      const scans = roots.map((r) => scanFor(r.path, globs, b.maxDirs));
+      // A root held in a copy-on-write workspace's view (serve --overlay) is scanned there, where commands see it.
+      const scans = roots.map((r) => scanFor(`${r.held?.via ?? ""}${r.path}`, globs, b.maxDirs));
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([Promise.all(scans.map((s) => s.done)), new Promise((r) => (timer = setTimeout(r, Math.max(0, budgetMs))))]);

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
@@ -28,6 +29,9 @@ export interface NativeBackendOptions {
   denyMaskCache?: DenyMaskCache;
 }
 
+/** Rule of a refusal because the workspace whose namespace commands run in is gone. */
+export const WORKSPACE_GONE_RULE = "workspace.gone";
+
 /** What the native backend will actually do, for describe() and get_system_info. */
 export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
 
@@ -55,6 +59,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   const denyMasks = options.denyMaskCache ?? createDenyMaskCache();
   const maskSources = createMaskSources();
   const instance = randomBytes(3).toString("hex");
+  /** Found on the first command in a workspace's view (enterNamespace). */
+  let nsenter: string | null | undefined;
   let seq = 0;
 
   // One launcher kept ready (bubblewrap mode with cgroups), replaced each time one is used.
@@ -150,24 +156,28 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       const cgroups = await newCgroups(request.limits);
       return { file: WRAPPER_SHELL, args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...command], cwd: request.cwd, cgroups, sandboxed: false };
     }
+    const enter = enterNamespace(request.roots, () => (nsenter ??= whichSync("nsenter", ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"])));
     const { plan: mounts, binds } = await sandboxPlan(request);
     const fds = binds.roots.map((r) => r.fd);
     const gate = { mounts: mounts.mounts, fds, release: binds.release };
     const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command)];
+    const bwrapFile = [...enter, mode.bwrap];
+    // The launcher starts in the working directory on this side; in a workspace's view it may exist only there.
+    const hostCwd = enter.length > 0 ? "/" : request.cwd;
     try {
       const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits) : undefined;
       if (z) {
         // The zygote has an empty environment: bubblewrap sets the command's.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
-        const feed = zygoteFeed([mode.bwrap, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
-        if (feed) return { file: "", args: [], cwd: request.cwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed }, gate: { ...gate, fds: [] } };
+        const feed = zygoteFeed([...bwrapFile, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
+        if (feed) return { file: "", args: [], cwd: hostCwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed }, gate: { ...gate, fds: [] } };
         discard(z);
       }
       const cgroups = await newCgroups(request.limits);
       return {
         file: WRAPPER_SHELL,
-        args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", mode.bwrap, ...bwrap],
-        cwd: request.cwd,
+        args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...bwrapFile, ...bwrap],
+        cwd: hostCwd,
         cgroups,
         sandboxed: true,
         gate,
@@ -229,6 +239,25 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       maskSources.dispose();
     },
   };
+}
+
+/**
+ * serve --overlay: roots held in a copy-on-write workspace's merged view (`held.via` =
+ * `/proc/<holder>/root`) are bound from inside that workspace's namespace, where their paths (pins,
+ * masks, the working directory) lead to the merged view: bubblewrap starts under nsenter into it.
+ * The plan's walk and the gate then check every mount against the merged directories; a holder that
+ * is gone refuses the command here, so nothing falls back to the real tree.
+ */
+function enterNamespace(roots: ExecRequest["roots"], findNsenter: () => string | null): string[] {
+  const vias = [...new Set(roots.flatMap((r) => (r.held?.via !== undefined ? [r.held.via] : [])))];
+  if (vias.length === 0) return [];
+  const pid = vias.length === 1 ? /^\/proc\/(\d+)\/root$/.exec(vias[0]!)?.[1] : undefined;
+  if (pid === undefined) throw new ExecRefusal(WORKSPACE_GONE_RULE, `the roots are held in more than one namespace or an unknown one (${vias.join(", ")}); nothing ran`);
+  if (!existsSync(`/proc/${pid}/root`)) throw new ExecRefusal(WORKSPACE_GONE_RULE, `the copy-on-write workspace's holder (pid ${pid}) is gone, and its view with it; no command runs outside the view: restart the server (the workspace keeps its changes)`);
+  const nsenter = findNsenter();
+  if (!nsenter) throw new ExecRefusal(WORKSPACE_GONE_RULE, "nsenter (util-linux) is missing, so no command can enter the copy-on-write workspace; install util-linux");
+  const asRoot = process.geteuid?.() === 0;
+  return [nsenter, `--target=${pid}`, ...(asRoot ? ["--mount"] : ["--user", "--mount", "--preserve-credentials"]), "--"];
 }
 
 /** Checks once, at start, that bubblewrap exists and can build a sandbox on this machine. */

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readlinkSync } from "node:fs";
 import { wasi } from "@bjorn3/browser_wasi_shim";
-import { movedMessage } from "../../config/held-roots.js";
+import { movedMessage, pathLeadsTo } from "../../config/held-roots.js";
 import { compileDenyRules, denyRuleName, relativeUnder, type DenyRules } from "../../policy/path-rules.js";
 import type { Preopen, SandboxDenial, SandboxScope } from "../types.js";
 import { errnoOf } from "./errno.js";
@@ -85,7 +85,13 @@ export class RunContext {
    * path). When the root's path no longer leads there, the root is refused by that path
    * (`roots.moved`); a read-only one stays known, so what is inside it stays read-only.
    */
-  private openHeldDoor(p: Preopen, held: { fd: number; dev: string; ino: string }): RootDoor | null {
+  private openHeldDoor(p: Preopen, held: NonNullable<Preopen["held"]>): RootDoor | null {
+    // A workspace's merged view (serve --overlay): its path there must still lead to it, which also
+    // fails once the workspace's holder is gone (its namespace, and so the view, went with it).
+    if (held.via !== undefined && !pathLeadsTo(p.hostPath, held)) {
+      this.refuse("roots.moved", p.hostPath, movedMessage(p.hostPath), 0);
+      return null;
+    }
     let fd: number;
     try {
       // The descriptor's /proc entry is a magic link to the open directory: followed on purpose.

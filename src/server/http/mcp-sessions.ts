@@ -27,7 +27,7 @@ export class McpSessions {
 
   constructor(
     /** A server for one new session: its id (the Mcp-Session-Id it will get) and the peer's address. */
-    private readonly createServer: (session: { id: string; peer: string }) => McpServer,
+    private readonly createServer: (session: { id: string; peer: string }) => McpServer | Promise<McpServer>,
     private readonly limits: { maxSessions: number; idleMs: number },
     private readonly log: (message: string) => void,
   ) {
@@ -64,7 +64,7 @@ export class McpSessions {
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const id = randomUUID();
-    const server = this.createServer({ id, peer: remoteAddress(req) });
+    const server = await this.createServer({ id, peer: remoteAddress(req) });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: (sid) => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createWardenServer } from "../create-server.js";
 import type { WardenDeps } from "../deps.js";
+import { sessionServerFactory } from "../session-workspaces.js";
 import { McpSessions, sessionId } from "./mcp-sessions.js";
 import { bearerAuth } from "./middleware/bearer-auth.js";
 import { readJsonBody } from "./middleware/body-limit.js";
@@ -33,7 +33,8 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
   const checkOrigin = originAllowlist(opts.allowedOrigins);
   const checkAuth = bearerAuth(opts.token);
   const limiter = concurrencyLimit(opts.maxConcurrentPerClient);
-  const sessions = new McpSessions((session) => createWardenServer(deps, { transport: "http", ...session }), { maxSessions: opts.maxSessions, idleMs: opts.sessionIdleMs }, deps.log);
+  const serverFor = sessionServerFactory(deps);
+  const sessions = new McpSessions((session) => serverFor({ transport: "http", ...session }), { maxSessions: opts.maxSessions, idleMs: opts.sessionIdleMs }, deps.log);
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let url = "";

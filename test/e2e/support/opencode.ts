@@ -62,6 +62,8 @@ export async function runOpencode(opts: {
   timeoutMs: number;
   /** Extra environment (e.g. WARDEN_TOKEN for a config's `{env:WARDEN_TOKEN}`). */
   env?: Record<string, string>;
+  /** OpenCode permissions (default: everything allowed). */
+  permission?: Record<string, string>;
 }): Promise<OpencodeRun> {
   const config = {
     $schema: "https://opencode.ai/config.json",
@@ -76,7 +78,7 @@ export async function runOpencode(opts: {
     model: "fake/m",
     small_model: "fake/m",
     mcp: opts.mcp,
-    permission: { "*": "allow" },
+    permission: opts.permission ?? { "*": "allow" },
     autoupdate: false,
     share: "disabled",
   };

@@ -3,6 +3,7 @@ import { expect, it } from "vitest";
 import { createMemoryAuditSink } from "../../../src/audit/memory-sink.js";
 import { createCommandBridge } from "../../../src/exec/bridge.js";
 import type { ExecBackend } from "../../../src/exec/types.js";
+import type { EffectiveRoot } from "../../../src/policy/roots.js";
 import { BYPASS_CORPUS } from "../../policy/command/bypass-corpus.js";
 import type { CorpusFixture } from "../../policy/command/fixture.js";
 
@@ -15,16 +16,20 @@ const SECRET = "TOPSECRET";
  * denied. A case the native run allows may be denied here (fail closed: e.g. a program path the
  * backend cannot canonicalize), never the other way round.
  */
-/** One corpus case through a fresh real bridge on `backend`, in the fixture's roots. */
-export function runCorpusCase(fx: CorpusFixture, backend: ExecBackend, c: (typeof BYPASS_CORPUS)[number]) {
+/**
+ * One corpus case through a fresh real bridge on `backend`, in the fixture's roots (`roots`: the
+ * same two, held as the server would hold them, e.g. in a workspace's merged view).
+ */
+export function runCorpusCase(fx: CorpusFixture, backend: ExecBackend, c: (typeof BYPASS_CORPUS)[number], roots?: EffectiveRoot[]) {
   const bridge = createCommandBridge({
     policy: fx.policy,
     backend,
     audit: createMemoryAuditSink(),
-    roots: async () => [
-      { path: fx.root, writable: true },
-      { path: fx.ro, writable: false },
-    ],
+    roots: async () =>
+      roots ?? [
+        { path: fx.root, writable: true },
+        { path: fx.ro, writable: false },
+      ],
     extraAllowed: c.extraAllowed ?? [],
   });
   return bridge.execute({ command: fx.fill(c.input), timeout: 10 });

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// serve --overlay against normal mode, measured in the same run: two real servers (`warden serve`
+// over stdio, real bubblewrap) on copies of one tree, one plain and one with every root a
+// copy-on-write workspace's merged view. Each tool call is timed end to end from the MCP client,
+// round-robin, so machine load hits both alike; printed: medians, p90, and overlay minus normal
+// (commands; issue 12's goal: under 5 ms more) and overlay / normal (file tools; goal: under +10%).
+// Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more)
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { measureAll } from "./lib/measure.mjs";
+
+const N = Number(process.env.N ?? 100);
+const WARMUP = 10;
+const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+// Under the repository's .bench-cache (git-ignored), not /tmp: other suites sweep /tmp/warden-*.
+const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
+mkdirSync(cache, { recursive: true });
+const base = realpathSync(mkdtempSync(join(cache, "overlay-")));
+
+/** A small source tree: 20 directories of 25 files each, one 64 KiB file. */
+function makeTree(root) {
+  for (let d = 0; d < 20; d++) {
+    mkdirSync(join(root, `src${d}`), { recursive: true });
+    for (let f = 0; f < 25; f++) writeFileSync(join(root, `src${d}`, `f${f}.c`), `int f${f}(void) { return ${f}; } /* ${"x".repeat(f * 7)} */\n`);
+  }
+  writeFileSync(join(root, "big.txt"), "0123456789abcdef".repeat(4096));
+}
+
+async function connect(args) {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [cli, "serve", ...args], stderr: "ignore", env: { ...process.env } });
+  const client = new Client({ name: "warden-bench", version: "1" });
+  await client.connect(transport);
+  return client;
+}
+
+const closers = [];
+try {
+  const normalRoot = join(base, "normal");
+  makeTree(normalRoot);
+  const overlayRoot = join(base, "overlay");
+  cpSync(normalRoot, overlayRoot, { recursive: true });
+  const servers = {
+    normal: await connect(["--root", normalRoot, "--allow", "true"]),
+    overlay: await connect(["--root", overlayRoot, "--allow", "true", "--overlay", "--state-dir", join(base, "state"), "--workspace", "bench"]),
+  };
+  for (const c of Object.values(servers)) closers.push(() => c.close());
+  const info = await servers.overlay.callTool({ name: "get_system_info", arguments: {} });
+  if (info.structuredContent?.workspace?.mode !== "overlay") throw new Error("the overlay server is not in overlay mode");
+
+  const calls = {
+    "execute_command true": () => ({ name: "execute_command", arguments: { command: "true" } }),
+    "read_file 100 B": () => ({ name: "read_file", arguments: { path: "src3/f4.c" } }),
+    "read_file 64 KiB": () => ({ name: "read_file", arguments: { path: "big.txt" } }),
+    "list_directory depth 2": () => ({ name: "list_directory", arguments: { path: ".", depth: 2 } }),
+    "search_files content, 500 files": () => ({ name: "search_files", arguments: { path: ".", content: "return 17" } }),
+    "write_file 1 KiB": () => ({ name: "write_file", arguments: { path: "out/w.txt", content: "w".repeat(1024), create_dirs: true } }),
+  };
+  const cases = [];
+  for (const [label, make] of Object.entries(calls)) {
+    for (const mode of ["normal", "overlay"]) {
+      cases.push({
+        name: `${label} | ${mode}`,
+        fn: async () => {
+          const r = await servers[mode].callTool(make());
+          if (r.isError) throw new Error(`${label} (${mode}) failed: ${JSON.stringify(r.content).slice(0, 300)}`);
+        },
+      });
+    }
+  }
+  const results = await measureAll(cases, { n: N, warmup: WARMUP });
+  const by = Object.fromEntries(results.map((r) => [r.name, r]));
+  console.log(`serve --overlay vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
+  console.log(`${"call".padEnd(34)}${"normal".padStart(9)}${"p90".padStart(8)}${"overlay".padStart(10)}${"p90".padStart(8)}${"overlay-normal".padStart(16)}${"overlay/normal".padStart(16)}`);
+  for (const label of Object.keys(calls)) {
+    const n = by[`${label} | normal`];
+    const o = by[`${label} | overlay`];
+    const f = (x, w) => x.toFixed(2).padStart(w);
+    console.log(`${label.padEnd(34)}${f(n.median, 9)}${f(n.p90, 8)}${f(o.median, 10)}${f(o.p90, 8)}${f(o.median - n.median, 16)}${(o.median / n.median).toFixed(3).padStart(15)}x`);
+  }
+} finally {
+  for (const close of closers) await close().catch(() => undefined);
+  rmSync(base, { recursive: true, force: true });
+}

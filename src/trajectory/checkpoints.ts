@@ -1,0 +1,22 @@
+import { loadWorkspace } from "../workspace/store.js";
+import type { Trajectory, TrajectoryCheckpoint } from "./types.js";
+
+/**
+ * The checkpoints of the session's workspace, placed among its steps by time. They are read from
+ * the workspace's manifest (the one record of its layers), not copied into the audit log, so the
+ * two cannot disagree. Only checkpoints taken between the session's first and last call, or after
+ * it, belong to it; earlier ones are the start it began from.
+ */
+export function withCheckpoints(t: Trajectory, stateDir: string, workspace: string): Trajectory {
+  const { manifest } = loadWorkspace(stateDir, workspace);
+  const start = t.steps[0]?.time ?? "";
+  const checkpoints: TrajectoryCheckpoint[] = manifest.layers
+    .filter((l) => l.created >= start)
+    .map((l) => ({
+      label: l.label ?? l.id,
+      layer: l.id,
+      time: l.created,
+      after_step: t.steps.filter((s) => s.time <= l.created).length,
+    }));
+  return { ...t, workspace, checkpoints };
+}
