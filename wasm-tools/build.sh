@@ -3,12 +3,18 @@
 #   build.sh          build into wasm-tools/build/ and rewrite the manifest
 #   build.sh --check  rebuild into a temp dir; fail naming every module whose bytes differ from the
 #                     manifest, and every committed build/*.wasm that differs from it
-# Needs Debian's clang (14), lld, wasi-libc and libclang-rt-14-dev-wasm32.
+# Needs Debian's clang (14), lld, wasi-libc and libclang-rt-14-dev-wasm32, and `npm ci` (binaryen).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 CC=${WASM_CC:-clang}
+# clang runs any `wasm-opt` it finds on PATH after linking; npm puts binaryen's there (node_modules/.bin).
+# The bytes must come from clang alone (metering is a separate, pinned step), so drop it from PATH.
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'node_modules/\.bin' | paste -sd: -)
 MODULES="read write edit list search stat"
+# Modules that may run on the server's main thread with a fuel budget (src/sandbox/inline/): metered
+# at build time by meter.mjs (npm binaryen, pinned). The others run only in the worker pool.
+METERED="read list stat"
 
 # Memory caps (bytes, multiples of 64 KiB), enforced by the engine: a module cannot grow past them.
 #   read   64 MiB: one reply (policy max_read_bytes <= 3 MiB) plus slack
@@ -56,6 +62,11 @@ build_into() {
     # shellcheck disable=SC2046
     "$CC" "${CFLAGS[@]}" -o "$out/$m.wasm" "$m.c" common.c $(extra_of "$m") \
       "${LDFLAGS[@]}" -Wl,-z,stack-size="$(stack_of "$m")" -Wl,--max-memory="$(mem_of "$m")"
+    if [[ " $METERED " == *" $m "* ]]; then
+      mv "$out/$m.wasm" "$out/$m.unmetered.wasm"
+      node meter.mjs "$out/$m.unmetered.wasm" "$out/$m.wasm"
+      rm "$out/$m.unmetered.wasm"
+    fi
   done
 }
 

@@ -12,7 +12,8 @@
 static uint64_t max_entries = 10000, depth_limit = 1, emitted = 0;
 static int hidden = 0, truncated = 0;
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+/* Each name is kept after one byte holding its d_type. */
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a + 1, *(char *const *)b + 1); }
 
 static char type_char(mode_t m) {
   if (S_ISREG(m)) return 'f';
@@ -41,21 +42,32 @@ static void walk(int dfd, strbuf *rel, uint64_t depth, const char *top) {
     if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
     if (nm[0] == '.' && !hidden) continue;
     if (n == cap) names = xrealloc(names, (cap *= 2) * sizeof *names);
-    names[n++] = xstrdup(nm);
+    size_t len = strlen(nm);
+    char *kept = xmalloc(len + 2);
+    kept[0] = (char)e->d_type;
+    memcpy(kept + 1, nm, len + 1);
+    names[n++] = kept;
   }
   if (errno && depth == 1) fail_errno(errno, "reading %s", top);
   qsort(names, n, sizeof *names, by_name);
   for (size_t i = 0; i < n; i++) {
     if (truncated) break;
+    const char *name = names[i] + 1;
     struct stat st;
-    if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* vanished or refused */
+    if (names[i][0] == DT_DIR) {
+      /* A directory's size is not shown (0): its type from the listing is enough, no fstatat. */
+      memset(&st, 0, sizeof st);
+      st.st_mode = S_IFDIR;
+    } else if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      continue; /* vanished or refused */
+    }
     if (emitted == max_entries) {
       truncated = 1;
       break;
     }
     size_t mark = rel->len;
     if (rel->len) sb_addc(rel, '/');
-    sb_adds(rel, names[i]);
+    sb_adds(rel, name);
     char head[48];
     int hl = snprintf(head, sizeof head, "%c%c%llu%c", type_char(st.st_mode), 0,
                       (unsigned long long)(S_ISREG(st.st_mode) ? st.st_size : S_ISDIR(st.st_mode) ? 0 : st.st_size), 0);
@@ -63,7 +75,7 @@ static void walk(int dfd, strbuf *rel, uint64_t depth, const char *top) {
     out_write(rel->p, rel->len + 1); /* with its NUL */
     emitted++;
     if (S_ISDIR(st.st_mode) && depth < depth_limit) {
-      int sub = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       if (sub >= 0) walk(sub, rel, depth + 1, top);
     }
     sb_truncate(rel, mark);

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../config/package-root.js";
+import { InlineRunner } from "./inline/inline-runner.js";
+import { LocalRoots, type FilesystemProbe } from "./inline/local-roots.js";
 import { ModuleCache } from "./module-cache.js";
 import { WorkerPool } from "./pool/worker-pool.js";
 import type { SandboxModule } from "./wasi/memory-import.js";
@@ -13,7 +15,22 @@ export interface SandboxOptions {
   workers?: number;
   /** Where `<module>.wasm` files live (default: `wasm-tools/build` in the mcp-warden package). */
   wasmDir?: string;
+  /**
+   * Fuel budget of a call run on the main thread (`inline` requests; about one unit per loop
+   * iteration or function call, host calls cost `inlineHostCallCost`). 0 sends every call to the
+   * pool. Default 2,000,000 (a few milliseconds of module work).
+   */
+  inlineFuel?: number;
+  /** Fuel one host call costs on the main thread (default 2,000). */
+  inlineHostCallCost?: number;
+  /** Largest reply of a main-thread run (default 256 KiB); a larger one is stopped and run in the pool. */
+  inlineMaxStdoutBytes?: number;
+  /** How a root's filesystem is told local (tests); default statfs(2) and /proc/self/mountinfo. */
+  filesystemProbe?: FilesystemProbe;
 }
+
+export const DEFAULT_INLINE_FUEL = 2_000_000;
+export const DEFAULT_INLINE_HOST_CALL_COST = 2_000;
 
 /**
  * The WASI runtime the file tools run in. Modules see only the preopens of each request's scope,
@@ -25,6 +42,15 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const workers = options.workers ?? 2;
   const pool = new WorkerPool(workers);
   const supported = process.platform === "linux" && existsSync("/proc/self/fd");
+  const budget = options.inlineFuel ?? DEFAULT_INLINE_FUEL;
+  const inline =
+    budget > 0
+      ? new InlineRunner(
+          { budget: BigInt(budget), hostCallCost: BigInt(options.inlineHostCallCost ?? DEFAULT_INLINE_HOST_CALL_COST) },
+          new LocalRoots(options.filesystemProbe),
+          options.inlineMaxStdoutBytes,
+        )
+      : null;
   return {
     workers,
     async run(request: ModuleRunRequest): Promise<ModuleRunResult> {
@@ -40,18 +66,22 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         const message = (err as Error).message;
         return refusal("sandbox.module", `module ${request.module} is unavailable: ${message}`, "EIO");
       }
-      return pool.run(
-        {
-          name: request.module,
-          args: request.args,
-          ...(request.stdin ? { stdin: request.stdin } : {}),
-          ...(request.claims ? { claims: request.claims } : {}),
-          scope: { preopens: request.scope.preopens.map((p) => ({ ...p })), denyGlobs: [...request.scope.denyGlobs] },
-          maxStdoutBytes: request.maxStdoutBytes,
-        },
-        module,
-        request.deadlineMs,
-      );
+      const input = {
+        name: request.module,
+        args: request.args,
+        ...(request.stdin ? { stdin: request.stdin } : {}),
+        ...(request.claims ? { claims: request.claims } : {}),
+        scope: { preopens: request.scope.preopens.map((p) => ({ ...p })), denyGlobs: [...request.scope.denyGlobs] },
+        maxStdoutBytes: request.maxStdoutBytes,
+      };
+      if (!request.inline || inline === null) return pool.run(input, module, request.deadlineMs);
+      const first = inline.run(module, input);
+      if (first !== null && !("fellBack" in first)) {
+        const { fuelUsed, ...result } = first;
+        return { ...result, ranOn: "main", inlineFuel: { used: fuelUsed ?? 0, budget, exhausted: false } };
+      }
+      const result = await pool.run(input, module, request.deadlineMs);
+      return { ...result, ranOn: "pool", ...(first ? { inlineFuel: { used: first.fuelUsed, budget, exhausted: true } } : {}) };
     },
     close: () => pool.close(),
   };

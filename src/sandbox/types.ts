@@ -39,6 +39,13 @@ export interface ModuleRunRequest {
    * first shard that claims it (`newClaimTable()`). Without it the shards split statically.
    */
   claims?: SharedArrayBuffer;
+  /**
+   * A read-only call of bounded size (read, stat, a depth-1 list): it may run on the server's main
+   * thread first, with every root read-only and a small fuel budget, and goes to the worker pool
+   * when the budget runs out, when a root is not on a local filesystem, or when the module is not
+   * metered (src/sandbox/inline/). Leave it unset for anything that writes.
+   */
+  inline?: boolean;
 }
 
 /** A refusal the runtime made during a run, kept so the tool can name the rule that denied. */
@@ -59,6 +66,10 @@ export interface ModuleRunResult {
   durationMs: number;
   /** Set when stdout reached `maxStdoutBytes` and the run was stopped (stderr ends with `EFBIG: ...`). */
   stdoutTruncated?: boolean;
+  /** Where the run that produced this result ran (set for calls that asked for `inline`). */
+  ranOn?: "main" | "pool";
+  /** For an `inline` call: fuel its main-thread run spent, and whether that run stopped (out of fuel, or its reply passed the inline cap) so the pool ran the call. */
+  inlineFuel?: { used: number; budget: number; exhausted: boolean };
 }
 
 /** The WASI runtime as the tool layer sees it. */

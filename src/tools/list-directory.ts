@@ -32,7 +32,8 @@ export const listDirectoryTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, ctx) {
     const flags = [`--depth=${args.depth ?? 1}`, `--max=${MAX_ENTRIES}`, ...(args.include_hidden ? ["--hidden"] : [])];
-    const call = await callModule(ctx, "list", args.path, flags);
+    // A one-level listing is read-only and small: it may run on the main thread (sandbox `inline`).
+    const call = await callModule(ctx, "list", args.path, flags, { inline: (args.depth ?? 1) === 1 });
     if (!call.ok) return call.outcome;
     const fields = nulFields(call.stdout);
     const entries: { name: string; type: EntryType; size: number }[] = [];

@@ -42,7 +42,7 @@ export const readFileTool = defineTool({
     if (args.offset !== undefined) flags.push(`--offset=${args.offset}`);
     if (args.head !== undefined) flags.push(`--head=${args.head}`);
     if (args.tail !== undefined) flags.push(`--tail=${args.tail}`);
-    const call = await callModule(ctx, "read", args.path, flags, { maxStdoutBytes: length + 4096 });
+    const call = await callModule(ctx, "read", args.path, flags, { maxStdoutBytes: length + 4096, inline: true });
     if (!call.ok) return call.outcome;
     const { header, body } = splitHeader(call.stdout);
     const size = Number(header.size ?? 0);

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
@@ -57,4 +57,21 @@ export function probeSandbox(workers = 2): Sandbox {
 /** Open descriptors of this process (all threads share one table). */
 export function openFdCount(): number {
   return readdirSync(`/proc/${process.pid}/fd`).length;
+}
+
+/**
+ * The probe metered like wasm-tools/build.sh meters read, list and stat (wasm-tools/meter.mjs),
+ * beside copies of the shipped read and list modules: what may run on the main thread.
+ */
+export function meteredWasmDir(): string {
+  const src = probeWasmDir();
+  const dir = join(src, "metered");
+  if (existsSync(join(dir, "probe.wasm"))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const shipped = new URL("../../wasm-tools/build/", import.meta.url).pathname;
+  for (const m of ["read", "list"]) copyFileSync(join(shipped, `${m}.wasm`), join(dir, `${m}.wasm`));
+  const tmp = join(dir, `probe.${process.pid}.${Date.now()}.wasm`);
+  execFileSync(process.execPath, [new URL("../../wasm-tools/meter.mjs", import.meta.url).pathname, join(src, "probe.wasm"), tmp], { stdio: "pipe" });
+  renameSync(tmp, join(dir, "probe.wasm"));
+  return dir;
 }

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
+import { fuelGlobal, isMetered } from "../../src/sandbox/inline/fuel.js";
 import { memoryImportOf, newMemory } from "../../src/sandbox/wasi/memory-import.js";
 
 /* wasm-tools/build.sh: committed modules match the manifest, and a rebuild reproduces them. */
@@ -44,6 +45,17 @@ describe("wasm-tools build", () => {
       expect(pages, name).toBe(limits.initial);
       expect(() => mem.grow(limits.maximum - pages + 1), name).toThrow(RangeError);
       expect(mem.grow(limits.maximum - pages), name).toBe(pages);
+    }
+  });
+
+  test("read, list and stat are metered (an exported warden_fuel that starts unlimited); the others are not", () => {
+    for (const name of MODULES) {
+      const mod = new WebAssembly.Module(readFileSync(`${dir}build/${name}.wasm`));
+      const metered = isMetered(mod);
+      expect(metered, name).toBe(["read", "list", "stat"].includes(name));
+      if (!metered) continue;
+      const inst = new WebAssembly.Instance(mod, stubImports(mod, newMemory(memoryImportOf(readFileSync(`${dir}build/${name}.wasm`)))));
+      expect(fuelGlobal(inst).value, name).toBe(2n ** 63n - 1n);
     }
   });
 

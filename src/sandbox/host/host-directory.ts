@@ -18,7 +18,7 @@ import { HostDirent } from "./dirent.js";
 import { errnoOf } from "./errno.js";
 import { ALL_RIGHTS, filestatOf, filestatOfFd, isOpenable } from "./filestat.js";
 import { HostFile } from "./host-file.js";
-import { listedEntries, openListed, resolve, type HostStats, type OpenIntent, type Walk, type WalkStart } from "./resolve.js";
+import { listedEntries, openListed, resolve, statListed, type HostStats, type OpenIntent, type Walk, type WalkStart } from "./resolve.js";
 import { anchored, DIR_OPEN, fdPath, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 import { setFdTimes, timesFor } from "./times.js";
 
@@ -227,6 +227,8 @@ export class HostDirectory extends Fd {
 
   override path_filestat_get(flags: number, path: string) {
     const none = (ret: number) => ({ ret, filestat: null });
+    const listed = statListed(this.ctx, this.start, this.listing?.openable ?? null, path, (flags & LOOKUP_FOLLOW) !== 0);
+    if (listed !== null) return { ret: 0, filestat: filestatOf(listed) };
     return this.withWalk(path, (flags & LOOKUP_FOLLOW) !== 0, none, (w) => (w.stat ? { ret: 0, filestat: filestatOf(exact(w.stat)) } : none(wasi.ERRNO_NOENT)));
   }
 

@@ -288,6 +288,28 @@ export function openListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMa
   return null;
 }
 
+/**
+ * The listed fast path for `path_filestat_get` (a listing with sizes stats every name it lists):
+ * the lstat of a plain name the directory's most recent listing holds, anchored on the directory's
+ * descriptor, with no walk. The full walk would do exactly this lstat as its last and only step for
+ * such a name; what it saves is the per-name deny-glob match (the listing already left out every
+ * name a deny glob hides, and the globs do not change during a run) and the walk's allocations.
+ * Returns null, and the caller takes the full path, for anything else: a name not listed or not
+ * plain, a moved root below the directory, a name that is gone, or a symlink to be followed.
+ */
+export function statListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMap<string, number> | null, path: string, follow: boolean): BigIntStats | null {
+  if (listed === null || !listed.has(path) || !isPlainName(path)) return null;
+  if (ctx.movedAt(start.door, [...start.rel, path]) !== null) return null;
+  let stat: BigIntStats | undefined;
+  try {
+    stat = lstatSync(anchored(start.fd, path), { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
+  if (stat === undefined || (follow && stat.isSymbolicLink())) return null;
+  return stat;
+}
+
 /** A single name of a directory: not empty, not `.` or `..`, no `/`, no NUL. */
 function isPlainName(name: string): boolean {
   return name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");

@@ -5,6 +5,7 @@ import { HostDirectory } from "../host/host-directory.js";
 import { HostFile } from "../host/host-file.js";
 import { RunContext } from "../host/run-context.js";
 import type { ModuleRunResult, SandboxScope } from "../types.js";
+import { chargedImports, fuelGlobal, FuelExhausted, type FuelBudget } from "../inline/fuel.js";
 import { newMemory, type SandboxModule } from "./memory-import.js";
 import { PreparedInstance } from "./prepared-instance.js";
 import { OutputFd, OutputLimitExceeded, StdinFd } from "./stdio.js";
@@ -26,6 +27,17 @@ export interface RunOptions {
   prepared?: PreparedInstance;
   /** The scope's deny globs, already compiled (a worker caches them by glob list). */
   denyRules?: DenyRules;
+  /**
+   * Run with a fuel budget (metered modules only, inline/fuel.ts): when it runs out the run stops
+   * where it stands and comes back with `fuelExhausted` (its output is then meaningless).
+   */
+  fuel?: FuelBudget;
+}
+
+/** A run's result, and for a fuelled run what it spent. */
+export interface RunOutcome extends ModuleRunResult {
+  fuelExhausted?: true;
+  fuelUsed?: number;
 }
 
 /** The WASI functions the runtime implements (the shim's, some replaced by `patchImports`). */
@@ -78,7 +90,7 @@ interface DirectPReader {
  * roots as preopens (guest name = host path), no environment. Every host descriptor the run
  * opened is closed before this returns, whatever the module did.
  */
-export function runModule(module: SandboxModule, input: RunInput, tracker: FdTracker, options: RunOptions = {}): ModuleRunResult {
+export function runModule(module: SandboxModule, input: RunInput, tracker: FdTracker, options: RunOptions = {}): RunOutcome {
   const started = performance.now();
   const ctx = new RunContext(input.scope, tracker, options.denyRules);
   const stdout = new OutputFd(input.maxStdoutBytes, true);
@@ -94,13 +106,25 @@ export function runModule(module: SandboxModule, input: RunInput, tracker: FdTra
   let exitCode: number;
   let note = "";
   let prepared = options.prepared;
+  let fuel: WebAssembly.Global | null = null;
+  let fuelExhausted = false;
   try {
     prepared ??= new PreparedInstance(module, RUNTIME_IMPORTS, newMemory(module.memory));
-    const imports = { [WASI_MODULE]: shim.wasiImport, [WARDEN_MODULE]: { claim: claimImport(input.claims) } };
+    let wasiImport: Record<string, unknown> = shim.wasiImport;
+    if (options.fuel) {
+      fuel = fuelGlobal(prepared.instance);
+      fuel.value = options.fuel.budget;
+      wasiImport = chargedImports(wasiImport, fuel, options.fuel.hostCallCost);
+    }
+    const imports = { [WASI_MODULE]: wasiImport, [WARDEN_MODULE]: { claim: claimImport(input.claims) } };
     exitCode = start(shim, prepared.bind(imports), prepared.memory);
   } catch (err) {
     exitCode = 1;
-    if (err instanceof OutputLimitExceeded) note = `EFBIG: output exceeded ${err.limit} bytes and the run was stopped`;
+    // Out of fuel: a host call refused to start, or the module trapped at a charge point.
+    if (err instanceof FuelExhausted || (fuel !== null && err instanceof WebAssembly.RuntimeError && (fuel.value as bigint) < 0n)) {
+      fuelExhausted = true;
+      note = "EAGAIN: the run used up its fuel budget and was stopped";
+    } else if (err instanceof OutputLimitExceeded) note = `EFBIG: output exceeded ${err.limit} bytes and the run was stopped`;
     else if (err instanceof WebAssembly.RuntimeError) note = `EIO: the module trapped: ${err.message}`;
     else note = `EIO: the module failed: ${err instanceof Error ? err.message : String(err)}`;
   } finally {
@@ -125,6 +149,8 @@ export function runModule(module: SandboxModule, input: RunInput, tracker: FdTra
     timedOut: false,
     durationMs: performance.now() - started,
     ...(stdout.truncated ? { stdoutTruncated: true } : {}),
+    ...(fuelExhausted ? { fuelExhausted: true } : {}),
+    ...(fuel !== null && options.fuel ? { fuelUsed: Number(options.fuel.budget - (fuel.value as bigint)) } : {}),
   };
 }
 

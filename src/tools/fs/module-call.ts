@@ -18,7 +18,7 @@ export async function callModule(
   module: string,
   inputPath: string,
   args: string[],
-  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer; denyGlobs?: string[] } = {},
+  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer; denyGlobs?: string[]; inline?: boolean } = {},
 ): Promise<ModuleCall> {
   const roots = await ctx.roots();
   const guest = toGuestPath(inputPath, roots);
@@ -28,6 +28,7 @@ export async function callModule(
     args: [...args, guest.path],
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
     ...(opts.claims ? { claims: opts.claims } : {}),
+    ...(opts.inline ? { inline: true } : {}),
     scope: {
       preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
       denyGlobs: opts.denyGlobs ?? ctx.policy.filesystem.deny,
