@@ -1,4 +1,5 @@
 import type { WorkspaceDiff } from "./changes.js";
+import { usageError } from "./errors.js";
 import { composeChanges, layerInputs } from "./compose.js";
 import type { WorkspaceManifest } from "./manifest.js";
 import { prepareStateDir } from "./state-dir.js";
@@ -20,4 +21,13 @@ export function diffOf(dir: string, m: WorkspaceManifest): WorkspaceDiff {
       changes: composeChanges({ root: r.path, ...layerInputs(dir, topFirst, i), createdNs: BigInt(m.createdNs) }),
     })),
   };
+}
+
+/** The diff narrowed to one root (`--root`, `?root=`); a root the workspace does not cover is a usage error naming the ones it has. */
+export function onlyRoot(diff: WorkspaceDiff, root: string | undefined | null): WorkspaceDiff {
+  if (root === undefined || root === null) return diff;
+  const want = root.replace(/\/+$/, "");
+  const roots = diff.roots.filter((r) => r.root === want);
+  if (roots.length === 0) throw usageError(`workspace ${diff.name} has no root ${root} (it has ${diff.roots.map((r) => r.root).join(", ")})`);
+  return { ...diff, roots };
 }

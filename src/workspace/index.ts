@@ -7,7 +7,7 @@
 export { WorkspaceError } from "./errors.js";
 export { defaultStateDir } from "./state-dir.js";
 export { openWorkspace, type OpenWorkspaceOptions, type WorkspaceHandle, type MergedRoot } from "./open.js";
-export { diffWorkspace } from "./diff.js";
+export { diffWorkspace, onlyRoot } from "./diff.js";
 export { describeWorkspace, listWorkspaces, type WorkspaceSummary } from "./list.js";
 export type { Change, EntryInfo, WorkspaceDiff } from "./changes.js";
 export { gitPatch } from "./patch/git-patch.js";

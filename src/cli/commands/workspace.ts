@@ -9,10 +9,10 @@ import {
   formatStat,
   gitPatch,
   listWorkspaces,
+  onlyRoot,
   resetWorkspace,
   statLines,
   WorkspaceError,
-  type WorkspaceDiff,
   type WorkspaceSummary,
 } from "../../workspace/index.js";
 
@@ -139,13 +139,6 @@ function run(fn: () => void): void {
   }
 }
 
-function onlyRoot(diff: WorkspaceDiff, root: string | undefined): WorkspaceDiff {
-  if (root === undefined) return diff;
-  const want = root.replace(/\/+$/, "");
-  const roots = diff.roots.filter((r) => r.root === want);
-  if (roots.length === 0) throw new WorkspaceError(`workspace ${diff.name} has no root ${root} (it has ${diff.roots.map((r) => r.root).join(", ")})`, "usage");
-  return { ...diff, roots };
-}
 
 function formatList(all: WorkspaceSummary[]): string {
   if (all.length === 0) return "no workspaces\n";

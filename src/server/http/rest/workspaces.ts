@@ -12,6 +12,7 @@ import {
   formatStat,
   gitPatch,
   listWorkspaces,
+  onlyRoot,
   resetWorkspace,
   statLines,
   WorkspaceError,
@@ -53,7 +54,7 @@ export function workspaceRoutes(deps: WardenDeps, stateDir: string): Record<stri
         const { name } = ctx.params as { name: string };
         const format = ctx.url.searchParams.get("format") ?? "json";
         if (!(diffFormats as readonly string[]).includes(format)) throw new HttpError(400, "invalid_request", `format must be one of ${diffFormats.join(", ")} (got ${JSON.stringify(format)})`);
-        const diff = onlyRoot(engine(() => diffWorkspace({ ...dir, name })), ctx.url.searchParams.get("root"));
+        const diff = engine(() => onlyRoot(diffWorkspace({ ...dir, name }), ctx.url.searchParams.get("root")));
         if (format === "json") return sendJson(res, 200, diffJson(diff));
         const several = diff.roots.length > 1;
         const parts = diff.roots.map((r) => {
@@ -152,13 +153,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   throw new HttpError(400, "invalid_request", `invalid request body: ${issues.join("; ")}`, { details: { issues } });
 }
 
-function onlyRoot(diff: WorkspaceDiff, root: string | null): WorkspaceDiff {
-  if (root === null) return diff;
-  const want = root.replace(/\/+$/, "");
-  const roots = diff.roots.filter((r) => r.root === want);
-  if (roots.length === 0) throw new HttpError(400, "invalid_request", `workspace ${diff.name} has no root ${root} (it has ${diff.roots.map((r) => r.root).join(", ")})`);
-  return { ...diff, roots };
-}
 
 function diffJson(diff: WorkspaceDiff): unknown {
   const info = (e: { kind: string; mode: number; size: number } | undefined) => e && { kind: e.kind, mode: e.mode, size: e.size };
