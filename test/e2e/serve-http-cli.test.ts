@@ -44,4 +44,27 @@ describe("warden serve --http (CLI)", () => {
     expect(await warden.stop()).toBe(143);
     expect(warden.stderr()).toMatch(/shutting down/);
   });
+
+  it("/api/v1/workspaces serves --state-dir's workspaces, and with --overlay the server's own one, live", async () => {
+    const state = join(dir, "..", `${dir.split("/").pop()}-state`);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    try {
+      const plain = await startWardenHttp(["--root", dir, "--policy", policy, "--state-dir", state], { WARDEN_TOKEN: TOKEN });
+      try {
+        expect(await (await fetch(`${plain.url}/api/v1/workspaces`, { headers: auth })).json()).toEqual({ state_dir: state, workspaces: [] });
+      } finally {
+        await plain.stop();
+      }
+      const overlay = await startWardenHttp(["--root", dir, "--policy", policy, "--overlay", "--workspace", "cli-ws", "--state-dir", state], { WARDEN_TOKEN: TOKEN });
+      try {
+        const list = (await (await fetch(`${overlay.url}/api/v1/workspaces`, { headers: auth })).json()) as { state_dir: string; workspaces: { name: string; state: string }[] };
+        expect(list.state_dir).toBe(state);
+        expect(list.workspaces.map((w) => [w.name, w.state])).toEqual([["cli-ws", "live"]]);
+      } finally {
+        await overlay.stop();
+      }
+    } finally {
+      removeDir(state);
+    }
+  });
 });
