@@ -1,5 +1,6 @@
 import { closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { pidExists } from "./pid-exists.js";
 
 /**
  * Replaces `path` with `text` so that a reader (or a restart after `kill -9` at any instruction)
@@ -55,21 +56,12 @@ export function removeStaleTemps(path: string): void {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
     const pid = Number(name.slice(prefix.length, -".tmp".length));
-    if (Number.isSafeInteger(pid) && pid > 0 && !alive(pid)) unlinkQuietly(join(dirname(path), name));
+    if (Number.isSafeInteger(pid) && pid > 0 && !pidExists(pid)) unlinkQuietly(join(dirname(path), name));
   }
 }
 
 function tempName(path: string, pid: number): string {
   return join(dirname(path), `.${basename(path)}.${pid}.tmp`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function unlinkQuietly(path: string): void {

@@ -1,15 +1,6 @@
 import type Docker from "dockerode";
 import { OWNER_HOST_LABEL, OWNER_PID_LABEL, SESSION_LABEL } from "./container-spec.js";
-
-/** Whether a process with this pid exists on this host. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { pidExists } from "../../audit/pid-exists.js";
 
 /**
  * Removes containers a crashed warden left behind: labelled with our session label, created on
@@ -21,7 +12,7 @@ export async function removeStaleContainers(docker: Docker, hostname: string): P
   const removed: string[] = [];
   for (const info of list) {
     const pid = Number(info.Labels?.[OWNER_PID_LABEL]);
-    if (info.Labels?.[OWNER_HOST_LABEL] !== hostname || !Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    if (info.Labels?.[OWNER_HOST_LABEL] !== hostname || !Number.isInteger(pid) || pid <= 0 || pidExists(pid)) continue;
     try {
       await docker.getContainer(info.Id).remove({ force: true });
       removed.push(info.Id);
