@@ -1,5 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
@@ -10,6 +9,7 @@ import { launch, type LaunchPlan } from "./launch.js";
 import { createMaskSources } from "./mask-sources.js";
 import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "./mount-gate.js";
 import { mountPlan, type MountPlan } from "./mount-plan.js";
+import { workspaceNamespace, type WorkspaceNamespace } from "./namespace.js";
 import { openBinds, type OpenedBinds } from "./open-binds.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
 import { whichSync } from "./which.js";
@@ -32,13 +32,14 @@ export interface NativeBackendOptions {
   denyMaskCache?: DenyMaskCache;
 }
 
-/** Rule of a refusal because the workspace whose namespace commands run in is gone. */
-export const WORKSPACE_GONE_RULE = "workspace.gone";
+export { WORKSPACE_GONE_RULE } from "./namespace.js";
 
 /** What the native backend will actually do, for describe() and get_system_info. */
 export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
 
 const WRAPPER_SHELL = "/bin/sh";
+/** How often a zygote waiting in a workspace's namespace checks that the workspace's holder still runs. */
+const HOLDER_WATCH_MS = 1000;
 /** Same default as policy execution.deny_scan_limit, for requests that do not carry the knob. */
 const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 
@@ -62,7 +63,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   const denyMasks = options.denyMaskCache ?? createDenyMaskCache();
   const maskSources = createMaskSources();
   const instance = randomBytes(3).toString("hex");
-  /** Found on the first command in a workspace's view (enterNamespace). */
+  /** Found on the first command in a workspace's view (namespace.ts). */
   let nsenter: string | null | undefined;
   let seq = 0;
 
@@ -73,14 +74,16 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   let closed = false;
   const newCgroups = async (limits: ExecRequest["limits"]) =>
     bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, limits) : undefined;
-  function prestart(limits: ExecRequest["limits"]) {
+  /** A zygote serves commands with the limits and in the namespace it was made for. */
+  const zygoteKey = (limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) => `${limitsKey(limits)}|${ns?.key ?? ""}`;
+  function prestart(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) {
     if (closed || options.prestart === false || mode.confinement !== "bubblewrap" || !(bases.memory || bases.pids)) return;
     setImmediate(() => {
       if (closed || ready || preparing) return;
-      preparing = prepareZygote(limits).finally(() => (preparing = undefined));
+      preparing = prepareZygote(limits, ns).finally(() => (preparing = undefined));
     });
   }
-  async function prepareZygote(limits: ExecRequest["limits"]) {
+  async function prepareZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) {
     let cgroups;
     try {
       cgroups = await newCgroups(limits);
@@ -91,23 +94,32 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       if (cgroups) onDispose(cgroups.dispose());
       return;
     }
-    ready = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, limitsKey(limits));
+    ready = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, zygoteKey(limits, ns), ns?.enter);
     const z = ready;
+    // One waiting in a workspace's namespace keeps that namespace (and its mounts) alive: it goes
+    // soon after the workspace's holder does, used or not.
+    if (ns) {
+      z.watch = setInterval(() => {
+        if (!ns.alive()) discard(z);
+      }, HOLDER_WATCH_MS).unref();
+    }
     void z.sub.then(
       () => undefined,
       () => undefined,
     ).then(() => {
       // Died while waiting (killed, or the server is closing): forget it and free its cgroups.
+      clearInterval(z.watch);
       if (ready === z) ready = undefined;
       if (z.cgroups && !z.used) onDispose(z.cgroups.dispose());
     });
   }
-  function takeZygote(limits: ExecRequest["limits"]): Zygote | undefined {
+  function takeZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null): Zygote | undefined {
     const z = ready;
     ready = undefined;
-    prestart(limits);
+    prestart(limits, ns);
     if (!z) return undefined;
-    if (z.key === limitsKey(limits) && z.sub.exitCode === null && z.sub.signalCode === null) {
+    if (z.key === zygoteKey(limits, ns) && z.sub.exitCode === null && z.sub.signalCode === null) {
+      clearInterval(z.watch);
       z.used = true;
       return z;
     }
@@ -159,7 +171,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       const cgroups = await newCgroups(request.limits);
       return { file: WRAPPER_SHELL, args: ["-c", limitsPrologue(request.limits, cgroups, bases, prlimit), "warden-limits", ...command], cwd: request.cwd, cgroups, sandboxed: false };
     }
-    const enter = enterNamespace(request.roots, () => (nsenter ??= whichSync("nsenter", ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"])));
+    const ns = workspaceNamespace(request.roots, () => (nsenter ??= whichSync("nsenter", ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"])));
+    const enter = ns?.enter ?? [];
     const { plan: mounts, binds } = await sandboxPlan(request);
     const fds = binds.roots.map((r) => r.fd);
     const gate = { mounts: mounts.mounts, fds, release: binds.release };
@@ -168,11 +181,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     // The launcher starts in the working directory on this side; in a workspace's view it may exist only there.
     const hostCwd = enter.length > 0 ? "/" : request.cwd;
     try {
-      const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits) : undefined;
+      const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits, ns) : undefined;
       if (z) {
-        // The zygote has an empty environment: bubblewrap sets the command's.
+        // The zygote has an empty environment: bubblewrap sets the command's. It is already in the namespace.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
-        const feed = zygoteFeed([...bwrapFile, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
+        const feed = zygoteFeed([mode.bwrap, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
         if (feed) return { file: "", args: [], cwd: hostCwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed }, gate: { ...gate, fds: [] } };
         discard(z);
       }
@@ -248,25 +261,6 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       }
     },
   };
-}
-
-/**
- * serve --overlay: roots held in a copy-on-write workspace's merged view (`held.via` =
- * `/proc/<holder>/root`) are bound from inside that workspace's namespace, where their paths (pins,
- * masks, the working directory) lead to the merged view: bubblewrap starts under nsenter into it.
- * The plan's walk and the gate then check every mount against the merged directories; a holder that
- * is gone refuses the command here, so nothing falls back to the real tree.
- */
-function enterNamespace(roots: ExecRequest["roots"], findNsenter: () => string | null): string[] {
-  const vias = [...new Set(roots.flatMap((r) => (r.held?.via !== undefined ? [r.held.via] : [])))];
-  if (vias.length === 0) return [];
-  const pid = vias.length === 1 ? /^\/proc\/(\d+)\/root$/.exec(vias[0]!)?.[1] : undefined;
-  if (pid === undefined) throw new ExecRefusal(WORKSPACE_GONE_RULE, `the roots are held in more than one namespace or an unknown one (${vias.join(", ")}); nothing ran`);
-  if (!existsSync(`/proc/${pid}/root`)) throw new ExecRefusal(WORKSPACE_GONE_RULE, `the copy-on-write workspace's holder (pid ${pid}) is gone, and its view with it; no command runs outside the view: restart the server (the workspace keeps its changes)`);
-  const nsenter = findNsenter();
-  if (!nsenter) throw new ExecRefusal(WORKSPACE_GONE_RULE, "nsenter (util-linux) is missing, so no command can enter the copy-on-write workspace; install util-linux");
-  const asRoot = process.geteuid?.() === 0;
-  return [nsenter, `--target=${pid}`, ...(asRoot ? ["--mount"] : ["--user", "--mount", "--preserve-credentials"]), "--"];
 }
 
 /** Checks once, at start, that bubblewrap exists and can build a sandbox on this machine. */

@@ -19,6 +19,8 @@ export interface Zygote {
   terminator: string;
   /** Handed a command: its cgroups are then released with that command. */
   used: boolean;
+  /** While it waits in a workspace's namespace: the check that its holder still runs (index.ts). */
+  watch?: NodeJS.Timeout;
 }
 
 export const limitsKey = (limits: ExecRequest["limits"]) => `${limits.memoryMb}/${limits.processes}/${limits.cpuS}/${limits.fileSizeMb}`;
@@ -39,15 +41,24 @@ export function zygoteFeed(words: string[], terminator: string, fds: number[] = 
   return `${shellJoin(words)}${redirects}\n${terminator}\n`;
 }
 
-/** Starts a zygote: cgroups joined and rlimits set by `prologue`, then it reads its command. */
-export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefined, key: string): Zygote {
+/**
+ * Starts a zygote: cgroups joined and rlimits set by `prologue`, then it reads its command.
+ * `enter` (serve --overlay: nsenter into a workspace's namespace, exec/native/namespace.ts) is
+ * exec'd after the prologue and before the reader, so the namespace is entered now, not on the
+ * command's path; the zygote then serves only commands for that namespace (its `key` says so).
+ */
+export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefined, key: string, enter: string[] = []): Zygote {
   const terminator = `__warden_${randomBytes(8).toString("hex")}__`;
-  // `prologue` ends in `exec "$@"`; replace that by reading the words from stdin.
-  const head = prologue.replace(/ && exec "\$@"$/, "");
   const reader = `s= && ok= && while IFS= read -r l; do if [ "$l" = '${terminator}' ]; then ok=1; break; fi; s="$s$l
 "; done && [ -n "$ok" ] && eval "exec $s"`;
+  // `prologue` ends in `exec "$@"`: replace that by reading the words from stdin, or (entering a
+  // namespace) give it the entry followed by a shell that reads them there.
+  const args =
+    enter.length === 0
+      ? ["-c", `${prologue.replace(/ && exec "\$@"$/, "")} && ${reader}`, "warden-zygote"]
+      : ["-c", prologue, "warden-zygote", ...enter, "/bin/sh", "-c", reader, "warden-zygote"];
   // Descriptors 3-5 are the pipes of the sandbox's gate (mount-gate.ts), made now for the command to come.
-  const sub = spawnGroup("/bin/sh", ["-c", `${head} && ${reader}`, "warden-zygote"], { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
+  const sub = spawnGroup("/bin/sh", args, { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
   sub.stdin?.on("error", () => {});
   // A zygote discarded unused has its gate pipes torn down with it: never an uncaught error.
   for (const stream of sub.stdio.slice(3)) stream?.on("error", () => {});
