@@ -8,6 +8,11 @@ import type { AuditRecord } from "./types.js";
  * what a crash left behind. `afterSeq` skips records up to and including that seq.
  */
 export async function* readAuditRecords(path: string, afterSeq = 0): AsyncGenerator<AuditRecord> {
+  for await (const { record } of readNumberedRecords(path, afterSeq)) yield record;
+}
+
+/** readAuditRecords with each record's 1-based line number (as verify.ts names lines): for readers that point at one. */
+export async function* readNumberedRecords(path: string, afterSeq = 0): AsyncGenerator<{ line: number; record: AuditRecord }> {
   for await (const line of readLogLines(path)) {
     if (!line.terminated) continue;
     let r: AuditRecord;
@@ -17,7 +22,7 @@ export async function* readAuditRecords(path: string, afterSeq = 0): AsyncGenera
       continue;
     }
     if (typeof r !== "object" || r === null || typeof r.seq !== "number" || r.seq <= afterSeq) continue;
-    yield r;
+    yield { line: line.number, record: r };
   }
 }
 

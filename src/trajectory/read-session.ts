@@ -1,5 +1,5 @@
 import { chainValue } from "../audit/chain.js";
-import { readLogLines } from "../audit/line-reader.js";
+import { readNumberedRecords } from "../audit/read-records.js";
 import { RECOVERY_TOOL, type AuditRecord } from "../audit/types.js";
 import { verifyAuditLog, VerifyUnavailable, type VerifyOptions } from "../audit/verify.js";
 import { TrajectoryError } from "./errors.js";
@@ -60,18 +60,12 @@ async function scan(log: string, session: string | null): Promise<{ records: Loc
   const sessions = new Map<string, SessionSummary>();
   const intents = new Set<string>();
   try {
-    for await (const line of readLogLines(log)) {
-      if (!line.terminated) continue;
-      let record: AuditRecord;
-      try {
-        record = JSON.parse(line.bytes.toString("utf8")) as AuditRecord;
-      } catch {
-        continue; // verification names it when it lies in the session's segment
-      }
+    // Torn and unparsable lines are skipped here; verification names them when they lie in the session's segment.
+    for await (const { line, record } of readNumberedRecords(log)) {
       // An outcome names no session: it belongs to the session of its intent (linked by id).
       if (record.phase === "outcome" && typeof record.id === "string" && intents.has(record.id)) {
         intents.delete(record.id);
-        records.push({ line: line.number, record });
+        records.push({ line, record });
         continue;
       }
       if (typeof record.session !== "string" || record.tool === RECOVERY_TOOL) continue;
@@ -82,7 +76,7 @@ async function scan(log: string, session: string | null): Promise<{ records: Loc
       if (record.transport) s.transport = record.transport;
       if (record.client) s.client = record.client;
       sessions.set(record.session, s);
-      if (record.session === session) records.push({ line: line.number, record });
+      if (record.session === session) records.push({ line, record });
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
