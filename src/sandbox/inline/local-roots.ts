@@ -70,6 +70,11 @@ export class LocalRoots {
       // The held descriptor is the directory the run will open (config/held-roots.ts).
       const type = this.probe.statfsType(root.held ? `/proc/self/fd/${root.held.fd}` : root.hostPath);
       if (!LOCAL_MAGIC.has(type >>> 0)) return false;
+      // A copy-on-write workspace's view (serve --overlay) is an overlay whatever its layers lie on.
+      // Its bottom layer is the real tree, the root's path in this process's namespace: that must be
+      // local too. The layers above lie in the state dir, on a filesystem overlayfs takes as an upper
+      // layer (user xattrs, d_type, whiteouts): never NFS or CIFS.
+      if (root.held?.via !== undefined && !LOCAL_MAGIC.has(this.probe.statfsType(root.hostPath) >>> 0)) return false;
       if (!this.mounts || now - this.mounts.at > RECHECK_MS) this.mounts = { text: this.probe.mountinfo(), at: now };
       return mountsUnder(this.mounts.text, root.hostPath).every((fstype) => LOCAL_TYPES.has(fstype) || PSEUDO_TYPES.has(fstype));
     } catch {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createSandbox } from "../../../src/sandbox/index.js";
@@ -183,5 +183,38 @@ describe("roots that are not on a local filesystem stay in the pool", () => {
     const r = await sb.run({ module: "read", args: ["--length=100", join(dir, "a.txt")], scope: { preopens: [{ hostPath: dir, writable: true }], denyGlobs: [] }, deadlineMs: 10_000, maxStdoutBytes: 4096, inline: true });
     expect(r).toMatchObject({ exitCode: 0, ranOn: where });
     expect(text(r.stdout)).toContain("alpha");
+  });
+});
+
+describe("a copy-on-write view (serve --overlay) runs on the main thread only when the real tree under it is local", () => {
+  // The view is an overlay whatever its layers lie on: its bottom layer, the root's own path in the
+  // server's namespace, decides. Held as serve --overlay holds it (`via` names the namespace; here the test's own).
+  const OVERLAYFS = 0x794c7630;
+  const cases: [string, "main" | "pool", number][] = [
+    ["over NFS", "pool", 0x6969],
+    ["over FUSE", "pool", 0x65735546],
+    ["over ext4", "main", 0xef53],
+  ];
+  test.each(cases)("%s: runs on %s", async (name, where, bottom) => {
+    const dir = join(t.dir, `view-${bottom}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.txt"), "alpha");
+    const fd = openSync(dir, "r");
+    const st = fstatSync(fd, { bigint: true });
+    const held = { fd, dev: String(st.dev), ino: String(st.ino), via: "/proc/self/root" };
+    const sb = createSandbox({
+      workers: 1,
+      wasmDir: meteredWasmDir(),
+      inlineFuel: BUDGET,
+      filesystemProbe: { statfsType: (path) => (path === `/proc/self/fd/${fd}` ? OVERLAYFS : path === dir ? bottom : 0), mountinfo: () => "" },
+    });
+    try {
+      const r = await sb.run({ module: "read", args: ["--length=100", join(dir, "a.txt")], scope: { preopens: [{ hostPath: dir, writable: true, held }], denyGlobs: [] }, deadlineMs: 10_000, maxStdoutBytes: 4096, inline: true });
+      expect(r, name).toMatchObject({ exitCode: 0, ranOn: where });
+      expect(text(r.stdout)).toContain("alpha");
+    } finally {
+      await sb.close();
+      closeSync(fd);
+    }
   });
 });
