@@ -73,12 +73,16 @@ try {
   const results = await measureAll(cases, { n: N, warmup: WARMUP });
   const by = Object.fromEntries(results.map((r) => [r.name, r]));
   console.log(`serve --overlay vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
-  console.log(`${"call".padEnd(34)}${"normal".padStart(9)}${"p90".padStart(8)}${"overlay".padStart(10)}${"p90".padStart(8)}${"overlay-normal".padStart(16)}${"overlay/normal".padStart(16)}`);
+  console.log("paired: the median over rounds of (overlay - normal) and of (overlay / normal) within one round, which load that drifts between rounds does not move");
+  console.log(`${"call".padEnd(34)}${"normal".padStart(9)}${"p90".padStart(8)}${"overlay".padStart(10)}${"p90".padStart(8)}${"overlay-normal".padStart(16)}${"overlay/normal".padStart(16)}${"paired -".padStart(10)}${"paired /".padStart(10)}`);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const label of Object.keys(calls)) {
     const n = by[`${label} | normal`];
     const o = by[`${label} | overlay`];
     const f = (x, w) => x.toFixed(2).padStart(w);
-    console.log(`${label.padEnd(34)}${f(n.median, 9)}${f(n.p90, 8)}${f(o.median, 10)}${f(o.p90, 8)}${f(o.median - n.median, 16)}${(o.median / n.median).toFixed(3).padStart(15)}x`);
+    const diff = median(o.rounds.map((t, i) => t - n.rounds[i]));
+    const ratio = median(o.rounds.map((t, i) => t / n.rounds[i]));
+    console.log(`${label.padEnd(34)}${f(n.median, 9)}${f(n.p90, 8)}${f(o.median, 10)}${f(o.p90, 8)}${f(o.median - n.median, 16)}${(o.median / n.median).toFixed(3).padStart(15)}x${f(diff, 10)}${ratio.toFixed(3).padStart(9)}x`);
   }
 } finally {
   for (const close of closers) await close().catch(() => undefined);

@@ -13,7 +13,9 @@ export async function measureAll(cases, { n, warmup }) {
     }
   }
   return cases.map((c, k) => {
+    // `rounds`: the times in the order measured, round i of every case side by side (paired comparisons).
+    const rounds = [...times[k]];
     const t = times[k].sort((a, b) => a - b);
-    return { name: c.name, p10: t[Math.floor(n * 0.1)], median: t[Math.floor(n / 2)], p90: t[Math.floor(n * 0.9)] };
+    return { name: c.name, p10: t[Math.floor(n * 0.1)], median: t[Math.floor(n / 2)], p90: t[Math.floor(n * 0.9)], rounds };
   });
 }
