@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import type { WardenClient } from "./warden-client.js";
+import { makeTempDir, removeDir } from "./tree.js";
+import { startWarden, type WardenClient } from "./warden-client.js";
 
 /**
  * The server's two ways of holding roots, for suites that must hold in both: `normal` (the real
@@ -12,6 +13,20 @@ export const MODES: Mode[] = (process.env.WARDEN_MODES?.split(",").filter((m): m
 /** serve's extra arguments for a mode: a workspace under `stateBase` (outside every root). */
 export function modeArgs(mode: Mode, stateBase: string): string[] {
   return mode === "overlay" ? ["--overlay", "--state-dir", join(stateBase, "state")] : [];
+}
+
+/** `warden serve ARGS` in `mode`; in overlay mode its workspace state lies in a temp dir of its own (outside every root), removed at close. */
+export async function startInMode(mode: Mode, args: string[]): Promise<WardenClient> {
+  if (mode === "normal") return startWarden(args);
+  const stateBase = makeTempDir("warden-state-");
+  let w: WardenClient;
+  try {
+    w = await startWarden([...args, ...modeArgs(mode, stateBase)]);
+  } catch (err) {
+    removeDir(stateBase);
+    throw err;
+  }
+  return { ...w, close: () => w.close().finally(() => removeDir(stateBase)) };
 }
 
 /** The holder pid of a server started in overlay mode, from its start-up line. */

@@ -2,8 +2,8 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MODES, modeArgs, type Mode } from "../support/modes.js";
-import { startWarden, type WardenClient } from "../support/warden-client.js";
+import { MODES, startInMode, type Mode } from "../support/modes.js";
+import type { WardenClient } from "../support/warden-client.js";
 import { makeTempDir, removeDir, writeTree } from "../support/tree.js";
 
 type Entry = { name: string; type: string; size: number };
@@ -12,8 +12,6 @@ type Entry = { name: string; type: string; size: number };
 describe.each(MODES)("%s mode", (mode: Mode) => {
   let root: string;
   let w: WardenClient;
-  /** Holds the workspace state in overlay mode: outside every root. */
-  let stateBase: string;
 
   beforeAll(async () => {
     root = makeTempDir("warden-list-");
@@ -35,13 +33,11 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
       "link": { link: "src" },
     });
     writeFileSync(join(root, "bin.dat"), Buffer.concat([Buffer.from("TODO"), Buffer.alloc(10), Buffer.from("TODO")]));
-    stateBase = makeTempDir("warden-state-");
-    w = await startWarden(["--root", root, ...modeArgs(mode, stateBase)]);
+    w = await startInMode(mode, ["--root", root]);
   });
   afterAll(async () => {
     await w?.close();
     removeDir(root);
-    removeDir(stateBase);
   });
 
   describe("list_directory", () => {
@@ -83,7 +79,7 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
       writeTree(dir, { "pipe": { fifo: true }, "plain.txt": "p" });
       socket = createServer();
       await new Promise<void>((resolve) => socket.listen(join(dir, "sock"), resolve));
-      x = await startWarden(["--root", dir, ...modeArgs(mode, stateBase)]);
+      x = await startInMode(mode, ["--root", dir]);
     });
     afterAll(async () => {
       await x?.close();

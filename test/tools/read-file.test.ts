@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MODES, modeArgs, type Mode } from "../support/modes.js";
-import { startWarden, type WardenClient } from "../support/warden-client.js";
+import { MODES, startInMode, type Mode } from "../support/modes.js";
+import type { WardenClient } from "../support/warden-client.js";
 import { makeTempDir, removeDir, writeTree } from "../support/tree.js";
 
 type Read = { content: string; encoding: string; size: number; offset: number; length: number; truncated: boolean; next_offset: number | null };
@@ -11,8 +11,6 @@ type Read = { content: string; encoding: string; size: number; offset: number; l
 describe.each(MODES)("%s mode", (mode: Mode) => {
   let root: string;
   let w: WardenClient;
-  /** Holds the workspace state in overlay mode: outside every root. */
-  let stateBase: string;
 
   beforeAll(async () => {
     root = makeTempDir("warden-read-");
@@ -27,13 +25,11 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
     writeFileSync(join(root, "bin.dat"), Buffer.from([0, 1, 2, 3, 255, 254, 0, 10]));
     writeFileSync(join(root, "big.txt"), "a".repeat(3 * 1024 * 1024 + 17));
     writeFileSync(join(root, "utf8-edge.txt"), "é".repeat(700_000));
-    stateBase = makeTempDir("warden-state-");
-    w = await startWarden(["--root", root, ...modeArgs(mode, stateBase)]);
+    w = await startInMode(mode, ["--root", root]);
   });
   afterAll(async () => {
     await w?.close();
     removeDir(root);
-    removeDir(stateBase);
   });
 
   const read = async (args: Record<string, unknown>) => {
