@@ -40,6 +40,8 @@ export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confin
 const WRAPPER_SHELL = "/bin/sh";
 /** How often a zygote waiting in a workspace's namespace checks that the workspace's holder still runs. */
 const HOLDER_WATCH_MS = 1000;
+/** Keys (limits and namespace) a launcher is kept ready for. */
+const MAX_READY = 4;
 /** Same default as policy execution.deny_scan_limit, for requests that do not carry the knob. */
 const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 
@@ -67,10 +69,12 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   let nsenter: string | null | undefined;
   let seq = 0;
 
-  // One launcher kept ready (bubblewrap mode with cgroups), replaced each time one is used.
-  let ready: Zygote | undefined;
-  /** A launcher whose cgroups are being made (close waits for it). */
-  let preparing: Promise<void> | undefined;
+  // Launchers kept ready (bubblewrap mode with cgroups), one per key (limits and namespace: with a
+  // workspace per session, each session's commands find theirs), the most recently used MAX_READY
+  // keys; each is replaced when it is used.
+  const ready = new Map<string, Zygote>();
+  /** Launchers whose cgroups are being made (close waits for them). */
+  const preparing = new Map<string, Promise<void>>();
   let closed = false;
   const newCgroups = async (limits: ExecRequest["limits"]) =>
     bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, limits) : undefined;
@@ -78,24 +82,27 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   const zygoteKey = (limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) => `${limitsKey(limits)}|${ns?.key ?? ""}`;
   function prestart(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) {
     if (closed || options.prestart === false || mode.confinement !== "bubblewrap" || !(bases.memory || bases.pids)) return;
+    const key = zygoteKey(limits, ns);
     setImmediate(() => {
-      if (closed || ready || preparing) return;
-      preparing = prepareZygote(limits, ns).finally(() => (preparing = undefined));
+      if (closed || ready.has(key) || preparing.has(key)) return;
+      preparing.set(key, prepareZygote(limits, ns, key).finally(() => preparing.delete(key)));
     });
   }
-  async function prepareZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) {
+  async function prepareZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null, key: string) {
     let cgroups;
     try {
       cgroups = await newCgroups(limits);
     } catch {
       return; // no launcher ready: the next command makes its own cgroups (and fails there if it cannot)
     }
-    if (closed || ready) {
+    if (closed || ready.has(key)) {
       if (cgroups) onDispose(cgroups.dispose());
       return;
     }
-    ready = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, zygoteKey(limits, ns), ns?.enter);
-    const z = ready;
+    const z = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, key, ns?.enter);
+    ready.set(key, z);
+    // The least recently used key's launcher goes (its exit handler below forgets it).
+    if (ready.size > MAX_READY) discard(ready.values().next().value!);
     // One waiting in a workspace's namespace keeps that namespace (and its mounts) alive: it goes
     // soon after the workspace's holder does, used or not.
     if (ns) {
@@ -109,22 +116,20 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     ).then(() => {
       // Died while waiting (killed, or the server is closing): forget it and free its cgroups.
       clearInterval(z.watch);
-      if (ready === z) ready = undefined;
+      if (ready.get(key) === z) ready.delete(key);
       if (z.cgroups && !z.used) onDispose(z.cgroups.dispose());
     });
   }
   function takeZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null): Zygote | undefined {
-    const z = ready;
-    ready = undefined;
+    const key = zygoteKey(limits, ns);
+    const z = ready.get(key);
+    ready.delete(key);
     prestart(limits, ns);
-    if (!z) return undefined;
-    if (z.key === zygoteKey(limits, ns) && z.sub.exitCode === null && z.sub.signalCode === null) {
-      clearInterval(z.watch);
-      z.used = true;
-      return z;
-    }
-    discard(z);
-    return undefined;
+    // One that died while waiting is forgotten and freed by its exit handler.
+    if (!z || z.sub.exitCode !== null || z.sub.signalCode !== null) return undefined;
+    clearInterval(z.watch);
+    z.used = true;
+    return z;
   }
   function discard(z: Zygote) {
     try {
@@ -238,15 +243,17 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     },
     async close() {
       closed = true;
-      await preparing;
-      const z = ready;
-      ready = undefined;
-      if (z) {
-        z.used = true; // released here, not by its exit handler
-        discard(z);
-        await Promise.race([z.sub.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 1000))]);
-        await z.cgroups?.dispose();
-      }
+      await Promise.all([...preparing.values()]);
+      const waiting = [...ready.values()];
+      ready.clear();
+      await Promise.all(
+        waiting.map(async (z) => {
+          z.used = true; // released here, not by its exit handler
+          discard(z);
+          await Promise.race([z.sub.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 1000))]);
+          await z.cgroups?.dispose();
+        }),
+      );
       const procs = [...live];
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));

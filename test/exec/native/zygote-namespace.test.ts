@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openHostRoot, RootHolder } from "../../../src/config/held-roots.js";
@@ -16,8 +16,16 @@ const mountNs = (pid: number) => {
     return null;
   }
 };
+const parentOf = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+};
 /** Waiting launchers of this test process living in `ns` (a mount namespace's link text). */
-const zygotesIn = (ns: string) => processesWith("warden-zygote").filter((pid) => mountNs(pid) === ns);
+const zygotesIn = (ns: string) => processesWith("warden-zygote").filter((pid) => parentOf(pid) === process.pid && mountNs(pid) === ns);
 
 // serve --overlay: the launcher kept ready enters the workspace's namespace ahead of time, so no
 // nsenter runs on a command's path. It must serve that namespace only, and go with its holder.
@@ -72,23 +80,23 @@ describe("prestarted launchers in a copy-on-write workspace's namespace", () => 
     expect(existsSync(join(`/proc/${ws.holderPid}/root`, real, "made.txt"))).toBe(true);
   });
 
-  it("is not used for a command outside that namespace, nor one made outside for a command inside", async () => {
+  it("keeps a launcher ready per namespace (a workspace per session): each command runs in its own namespace's", async () => {
     const holderNs = mountNs(ws.holderPid)!;
     await backend.run(inView("true"));
+    await backend.run(onHost("true"));
     await settle();
     const [inside] = zygotesIn(holderNs);
+    const [outside] = zygotesIn(mountNs(process.pid)!);
     expect(inside).toBeDefined();
+    expect(outside).toBeDefined();
     const out = await runAs(backend, onHost("echo real > host.txt"));
     expect(out.result.exit_code, out.result.stderr).toBe(0);
-    expect(out.pid).not.toBe(inside);
+    expect(out.pid).toBe(outside);
     expect(existsSync(join(plain, "host.txt"))).toBe(true);
-    await settle();
-    expect(zygotesIn(holderNs)).toEqual([]);
-    const [outside] = zygotesIn(mountNs(process.pid)!);
-    expect(outside).toBeDefined();
-    const back = await runAs(backend, inView("true"));
+    const back = await runAs(backend, inView("echo view > view.txt"));
     expect(back.result.exit_code, back.result.stderr).toBe(0);
-    expect(back.pid).not.toBe(outside);
+    expect(back.pid).toBe(inside);
+    expect(existsSync(join(real, "view.txt"))).toBe(false);
   });
 
   it("goes when the workspace's holder does, without a command to notice (no namespace kept alive)", async () => {
