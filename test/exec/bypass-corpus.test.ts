@@ -56,7 +56,7 @@ describe.each(MODES)("bypass corpus, end to end with real execution under bubble
   /** The fixture's roots as serve --overlay holds them: the writable one in a fresh workspace's merged view. */
   async function overlayRoots(): Promise<EffectiveRoot[]> {
     ws = await openWorkspace({ stateDir: join(fx.dir, "state"), name: "corpus", roots: [fx.root] });
-    const held = mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [fx.root] })(fx.root);
+    const held = mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [fx.root], fsType: ws.fsType })(fx.root);
     onTestFinished(() => closeSync(held.fd));
     return [
       { path: fx.root, writable: true, held },

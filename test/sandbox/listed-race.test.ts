@@ -100,7 +100,7 @@ async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", view:
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < NAMES; i++) writeFileSync(join(dir, `n${String(i).padStart(2, "0")}`), "MARK inside\n");
   const ws = view === "overlay" ? await openWorkspace({ stateDir: join(t.dir, `state-${name}`), name, roots: [root] }) : undefined;
-  const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root] })(root) } : {}) };
+  const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) } : {}) };
   const stop = join(t.dir, `STOP-${name}-${view}`);
   const target = mode === "symlink" ? join(outside, "secret.txt") : CANARY;
   const [file, ...pre] = [...(ws?.enterArgv() ?? []), process.execPath];

@@ -66,7 +66,7 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
     let enter: string[] = [];
     if (mode === "overlay") {
       ws = await openWorkspace({ stateDir: join(t.dir, "state"), name: "race", roots: [root] });
-      scope = { preopens: [{ hostPath: root, writable: true, held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root] })(root) }], denyGlobs: [] };
+      scope = { preopens: [{ hostPath: root, writable: true, held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) }], denyGlobs: [] };
       enter = ws.enterArgv();
     }
     // Made where the flipper runs (in overlay mode: in the view, so it can rename them).
