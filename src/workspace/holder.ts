@@ -53,9 +53,10 @@ export const isRoot = (): boolean => process.geteuid?.() === 0;
 export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: number[], lockFd: number, driver: OverlayDriver, env: NodeJS.ProcessEnv = process.env): Promise<Holder> {
   const args: string[] = [];
   for (const [i, r] of m.roots.entries()) args.push(r.path, lowerdirOption(m, i), layerRel(i, m.upper.id), workRel(i, m.upper.id));
-  const ns = [...(isRoot() ? [] : ["--user", "--map-root-user"]), "--mount", "--propagation", "private", ...driver.namespaces];
+  const ns = [...(isRoot() ? [] : driver.userNamespace), "--mount", "--propagation", "private", ...driver.namespaces];
   const child = spawn("unshare", [...ns, "--", "/bin/sh", "-c", script(driver.mountLine(env, testRefusedOption(driver, env))), "warden-workspace-holder", wsDir, ...args], {
     stdio: ["pipe", "pipe", "pipe", lockFd, ...rootFds],
+    env,
     // Its own session: a Ctrl-C meant for the server's terminal must not unmount under it. It still
     // ends with the server, by the pipe.
     detached: true,
