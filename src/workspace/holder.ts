@@ -133,5 +133,6 @@ function mountFailure(driver: OverlayDriver, stderr: string): WorkspaceError {
   if (/ENOENT|not found|No such file/.test(text) && /unshare|mount|sh:/.test(text) && !/mount:/.test(text) && !/fuse/.test(text)) {
     return new WorkspaceError(`cannot start the workspace holder: ${text}; it needs unshare and mount from util-linux`);
   }
-  return new WorkspaceError(driver.refused(text));
+  // One line (mount(8) wraps its message), for the start-up line and auto's list of reasons.
+  return new WorkspaceError(driver.refused(text.replace(/\s+/g, " ").replace(/\.+$/, "")));
 }
