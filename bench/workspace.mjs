@@ -43,19 +43,21 @@ try {
     const root = makeRepo(files);
     const state = join(base, `state-${files}`);
     let k = 0;
+    /** A new workspace with `driver`, mounted and ready (timed); closing and discarding it is not. */
+    const workspaceCase = (label, driver) => ({
+      name: label,
+      make: async () => {
+        const name = `w${k++}`;
+        const h = await openWorkspace({ stateDir: state, name, roots: [root], driver });
+        return async () => {
+          await h.close();
+          discardWorkspace({ stateDir: state, name });
+        };
+      },
+    });
     // Each case makes one copy (timed) and returns how to remove it (not timed).
     const cases = [
-      {
-        name: "workspace",
-        make: async () => {
-          const name = `w${k++}`;
-          const h = await openWorkspace({ stateDir: state, name, roots: [root], driver: "kernel" });
-          return async () => {
-            await h.close();
-            discardWorkspace({ stateDir: state, name });
-          };
-        },
-      },
+      workspaceCase("workspace", "kernel"),
       {
         name: "cp -a",
         make: async () => {
@@ -73,19 +75,7 @@ try {
         },
       },
     ];
-    if (process.env.FUSE !== "0") {
-      cases.push({
-        name: "workspace (fuse)",
-        make: async () => {
-          const name = `f${k++}`;
-          const h = await openWorkspace({ stateDir: state, name, roots: [root], driver: "fuse" });
-          return async () => {
-            await h.close();
-            discardWorkspace({ stateDir: state, name });
-          };
-        },
-      });
-    }
+    if (process.env.FUSE !== "0") cases.push(workspaceCase("workspace (fuse)", "fuse"));
     const times = cases.map(() => []);
     for (let round = -1; round < N; round++) {
       // round -1 warms caches and is not kept; cases alternate so machine load hits all alike
