@@ -21,6 +21,10 @@ async function prepared(name: string, build: (root: string) => void, script: (ro
   const root = join(dir, name);
   mkdirSync(root);
   build(root);
+  // The tree must be older than the workspace by more than a clock tick: file times come from the
+  // kernel's coarse clock (birth) or a finer one (ctime), and an entry changed in the same tick the
+  // workspace began is rightly called a conflict by apply. Not a timing assertion: a fixture's age.
+  await new Promise((r) => setTimeout(r, 50));
   const h = await openWorkspace({ stateDir: state, name, roots: [root], driver });
   let merged;
   try {
