@@ -36,7 +36,7 @@ const overlayRoot = join(base, "overlay");
 makeTree(normalRoot);
 makeTree(overlayRoot);
 const ws = await openWorkspace({ stateDir: join(base, "state"), name: "bench", roots: [overlayRoot] });
-const holders = { normal: new RootHolder(openHostRoot), overlay: new RootHolder(mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [overlayRoot] })) };
+const holders = { normal: new RootHolder(openHostRoot), overlay: new RootHolder(mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [overlayRoot], fsType: ws.fsType })) };
 const backends = { normal: createNativeBackend({ confinement: "bubblewrap" }), overlay: createNativeBackend({ confinement: "bubblewrap" }) };
 const request = (mode, root) => ({
   argv: ["/bin/true"],

@@ -3,8 +3,6 @@ import type { HeldDir } from "../policy/roots.js";
 import { identityOf, openHostRoot, RootMovedError, type RootOpener } from "./held-roots.js";
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
-/** statfs f_type of overlayfs. */
-const OVERLAYFS_MAGIC = 0x794c7630;
 
 /** The merged views of a copy-on-write workspace, as plain data (serve --overlay). */
 export interface MergedRoots {
@@ -12,6 +10,8 @@ export interface MergedRoots {
   via: string;
   /** The roots the workspace covers (canonical): the merged view replaces each of them. */
   roots: readonly string[];
+  /** statfs f_type of the merged view (the workspace driver's: overlayfs, FUSE). */
+  fsType: number;
 }
 
 const within = (outer: string, inner: string): boolean => inner === outer || inner.startsWith(outer === "/" ? "/" : `${outer}/`);
@@ -19,7 +19,7 @@ const within = (outer: string, inner: string): boolean => inner === outer || inn
 /**
  * A RootOpener for serve --overlay: a path inside a workspace's root is opened in the merged view,
  * never in the real tree. The root itself is opened at `<via><root>` (the path above a root is not
- * the agent's to change), must be an overlay and name itself; every directory below it is opened
+ * the agent's to change), must be on the driver's filesystem and name itself; every directory below it is opened
  * from its parent's descriptor with O_NOFOLLOW: an absolute symlink met under `/proc/<pid>/root`
  * would resolve against this process's root (the real tree, or `/`), so none is ever followed.
  * A path outside every workspace root is opened in the host (a read-only root elsewhere).
@@ -30,7 +30,7 @@ export function mergedRootOpener(view: MergedRoots): RootOpener {
     if (root === undefined) return openHostRoot(path);
     let fd = openSync(`${view.via}${root}`, DIR_FLAGS);
     try {
-      if (Number(statfsSync(`/proc/self/fd/${fd}`).type) !== OVERLAYFS_MAGIC || readlinkSync(`/proc/self/fd/${fd}`) !== root) {
+      if (Number(statfsSync(`/proc/self/fd/${fd}`).type) !== view.fsType || readlinkSync(`/proc/self/fd/${fd}`) !== root) {
         throw new RootMovedError(`root ${root} is not the workspace's merged view (its namespace changed or its holder is gone); restart the server`);
       }
       const rest = path.slice(root === "/" ? 1 : root.length + 1);

@@ -6,7 +6,7 @@ import { whichSync } from "../exec/native/which.js";
 import type { BackendSelection } from "../exec/select-backend.js";
 import { isWithin, type EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
-import { defaultStateDir, openWorkspace, WorkspaceError, type WorkspaceHandle } from "../workspace/index.js";
+import { defaultStateDir, DRIVER_NAMES, openWorkspace, WorkspaceError, type DriverAttempt, type WorkspaceHandle } from "../workspace/index.js";
 
 /** serve's copy-on-write flags (`--overlay`, `--workspace`, `--state-dir`, `--overlay-driver`). */
 export interface OverlayFlags {
@@ -21,7 +21,10 @@ export interface OverlayFlags {
 /** What get_system_info and the start-up line say about the workspace in use. */
 export interface OverlayFacts {
   workspace: string;
-  driver: "kernel";
+  /** The driver in use (workspace/drivers.ts). */
+  driver: string;
+  /** The drivers `auto` passed over first, each with why it was not usable. */
+  fallback_from?: DriverAttempt[];
   state_dir: string;
   holder_pid: number;
   /** The roots that are copy-on-write views, each with the upper layer where its writes land. */
@@ -45,9 +48,6 @@ export interface OverlayMode {
 export function overlayWanted(flags: OverlayFlags | undefined, policy: Policy): boolean {
   return flags?.overlay === true || flags?.perSession === true || policy.workspace.mode === "overlay";
 }
-
-/** Drivers this build has, in the order `auto` tries them. */
-const DRIVERS = ["kernel"] as const;
 
 /** A fresh workspace name when none is given: sortable by time, unique enough to never collide. */
 export function freshWorkspaceName(now = new Date()): string {
@@ -81,11 +81,8 @@ export async function openOverlayMode(input: {
     throw new WorkspaceError('--overlay needs execution.confinement "bubblewrap": an unconfined command would reach the real tree. Set it, or start without --overlay', "usage");
   }
   const driver = input.flags?.driver ?? policy.workspace.driver;
-  if (driver !== "auto" && !(DRIVERS as readonly string[]).includes(driver)) {
-    throw new WorkspaceError(
-      `overlay driver "${driver}" is not available: this build has ${DRIVERS.join(", ")} (kernel overlayfs in a private namespace; fuse-overlayfs and the copy fallback are not built yet). Use --overlay-driver auto or kernel`,
-      "usage",
-    );
+  if (driver !== "auto" && !DRIVER_NAMES.includes(driver)) {
+    throw new WorkspaceError(`overlay driver "${driver}" does not exist: choose auto or one of ${DRIVER_NAMES.join(", ")} (see docs/EVALUATION.md)`, "usage");
   }
   const nsenter = whichSync("nsenter", ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]);
   if (!nsenter) throw new WorkspaceError("--overlay needs nsenter (util-linux) to run commands inside the workspace's namespace; install util-linux");
@@ -97,10 +94,10 @@ export async function openOverlayMode(input: {
   const covered = writable.filter((r) => !writable.some((o) => o !== r && o.path !== r.path && isWithin(o.path, r.path))).map((r) => r.path);
   const roots = [...new Set(covered)];
   const stateDir = resolve(input.cwd, input.flags?.stateDir ?? defaultStateDir(input.env));
-  const handle = await openWorkspace({ stateDir, name: input.flags?.workspace ?? freshWorkspaceName(), roots });
+  const handle = await openWorkspace({ stateDir, name: input.flags?.workspace ?? freshWorkspaceName(), roots, driver, env: input.env });
   try {
     const via = `/proc/${handle.holderPid}/root`;
-    const holder = new RootHolder(mergedRootOpener({ via, roots }));
+    const holder = new RootHolder(mergedRootOpener({ via, roots, fsType: handle.fsType }));
     const rehold = (r: EffectiveRoot): EffectiveRoot => ({ ...r, held: holder.hold(r.path) });
     let configuredRoots: EffectiveRoot[];
     let fallbackRoot: EffectiveRoot;
@@ -116,7 +113,8 @@ export async function openOverlayMode(input: {
     if (configuredRoots.length === 0) configuredRoots = [fallbackRoot];
     const facts: OverlayFacts = {
       workspace: handle.name,
-      driver: "kernel",
+      driver: handle.driver,
+      ...(handle.passedOver.length > 0 ? { fallback_from: handle.passedOver } : {}),
       state_dir: handle.dir.slice(0, handle.dir.lastIndexOf("/workspaces/")),
       holder_pid: handle.holderPid,
       roots: handle.merged.map((m) => ({ path: m.root, upper: m.upperDir })),
@@ -142,5 +140,6 @@ export async function openOverlayMode(input: {
 /** The start-up line's part about the workspace. */
 export function overlaySummary(facts: OverlayFacts): string {
   const each = facts.perSession ? `; every MCP session gets its own workspace (${facts.workspace}-s<session>), this one serves the REST API` : "";
-  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\`${each}`;
+  const why = facts.fallback_from?.length ? `, because ${facts.fallback_from.map((a) => `${a.driver} was not usable: ${a.reason}`).join("; ")}` : "";
+  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}${why}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\`${each}`;
 }

@@ -25,8 +25,8 @@ export function sessionServerFactory(deps: WardenDeps, opts: { concurrency?: num
   const roots = overlay.roots.map((r) => r.path);
   return async (info) => {
     const name = `${overlay.workspace}-s${info.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}`;
-    const handle = await slots.run(() => openWorkspace({ stateDir: overlay.state_dir, name, roots }));
-    const holder = new RootHolder(mergedRootOpener({ via: `/proc/${handle.holderPid}/root`, roots }));
+    const handle = await slots.run(() => openWorkspace({ stateDir: overlay.state_dir, name, roots, driver: overlay.driver }));
+    const holder = new RootHolder(mergedRootOpener({ via: `/proc/${handle.holderPid}/root`, roots, fsType: handle.fsType }));
     let released = false;
     const release = () => {
       if (released) return;

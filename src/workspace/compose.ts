@@ -3,6 +3,7 @@ import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { fstatBig, listDir, lstatAt, openDir, openSubdir, readFileBeneath, readlinkBeneath } from "./beneath.js";
 import type { Change, EntryInfo } from "./changes.js";
+import type { LayerEncoding } from "./drivers.js";
 import { readLayerMarks, type LayerMarks } from "./xattr.js";
 
 /**
@@ -27,6 +28,8 @@ export interface ComposeInput {
   floors: Array<bigint | null>;
   /** Used where a filesystem keeps no birth times. */
   createdNs: bigint;
+  /** How the upper layers mark deletions (drivers.ts); default kernel. */
+  encoding?: LayerEncoding;
 }
 
 interface Src {
@@ -47,9 +50,10 @@ interface Decided {
 const LOWER = -1;
 
 export function composeChanges(input: ComposeInput): Change[] {
-  const marks: LayerMarks[] = input.layers.map((l) => readLayerMarks(l));
+  const fuse = input.encoding === "fuse";
+  const marks: LayerMarks[] = input.layers.map((l) => readLayerMarks(l, input.encoding));
   const changes: Change[] = [];
-  const ctx = { input, marks, changes };
+  const ctx: Ctx = { input, marks, changes, fuse };
   const rootFds: number[] = [];
   try {
     const srcs: Src[] = [];
@@ -57,11 +61,11 @@ export function composeChanges(input: ComposeInput): Change[] {
       const fd = openDir(dir);
       rootFds.push(fd);
       srcs.push({ fd, layer: k, rel: "", bornNs: born(ctx, k, fstatBig(fd)) });
-      if (marks[k]!.opaque.has("")) break;
+      if (isOpaque(ctx, k, "", fd)) break;
     }
     const lowerFd = openDir(input.root);
     rootFds.push(lowerFd);
-    const sawOpaque = input.layers.some((_, k) => marks[k]!.opaque.has(""));
+    const sawOpaque = srcs.some((src) => isOpaque(ctx, src.layer, "", src.fd));
     if (!sawOpaque) srcs.push({ fd: lowerFd, layer: LOWER, rel: "", bornNs: 0n });
     walk(ctx, "", srcs, lowerFd, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n);
   } finally {
@@ -74,6 +78,31 @@ interface Ctx {
   input: ComposeInput;
   marks: LayerMarks[];
   changes: Change[];
+  /** fuse-overlayfs's encoding: `.wh.NAME` whiteouts and `.wh..wh..opq` opaque markers too. */
+  fuse: boolean;
+}
+
+/** fuse-overlayfs's marker names: the opaque marker file, and the whiteout it keeps beside it. */
+const FUSE_OPAQUE = ".wh..wh..opq";
+const FUSE_WH_PREFIX = ".wh.";
+
+/** Whether a layer's directory (`rel`, open as `fd`) hides everything below it. */
+function isOpaque(ctx: Ctx, layer: number, rel: string, fd: number): boolean {
+  if (layer === LOWER) return false;
+  if (ctx.marks[layer]!.opaque.has(rel)) return true;
+  return ctx.fuse && lstatAt(fd, FUSE_OPAQUE) !== null;
+}
+
+/**
+ * A directory entry of a layer as the merged view sees it: for fuse-overlayfs, `.wh.NAME` is a
+ * whiteout of NAME (what it writes where it cannot make a 0:0 device) and its opaque markers
+ * (`.wh..wh..opq`, `.wh..opq`) are no entries at all. Null: not an entry of the view.
+ */
+function viewName(ctx: Ctx, src: Src, name: string): { name: string; whiteout: boolean } | null {
+  if (!ctx.fuse || src.layer === LOWER || !name.startsWith(FUSE_WH_PREFIX)) return { name, whiteout: false };
+  const target = name.slice(FUSE_WH_PREFIX.length);
+  if (target === ".opq" || target === FUSE_WH_PREFIX + ".opq" || target === "") return null;
+  return { name: target, whiteout: true };
 }
 
 /**
@@ -132,12 +161,18 @@ function walk(ctx: Ctx, rel: string, srcs: Src[], lowerFd: number | null, floor:
   const shadow = new Map<string, bigint>();
   for (const src of srcs) {
     for (const d of listDir(src.fd)) {
+      const v = viewName(ctx, src, d.name);
+      if (v === null) continue;
       if (src.layer !== LOWER) {
         const t = shadowOf(ctx, src, d.name);
-        const prev = shadow.get(d.name);
-        if (prev === undefined || t < prev) shadow.set(d.name, t);
+        const prev = shadow.get(v.name);
+        if (prev === undefined || t < prev) shadow.set(v.name, t);
       }
-      if (decided.has(d.name)) continue;
+      if (decided.has(v.name)) continue;
+      if (v.whiteout) {
+        decided.set(v.name, null);
+        continue;
+      }
       const st = lstatAt(src.fd, d.name);
       if (!st) continue;
       decided.set(d.name, isWhiteout(ctx, src, d.name, st) ? null : { src, st });
@@ -206,7 +241,7 @@ function childSources(ctx: Ctx, m: Decided, srcs: Src[], name: string, t: bigint
       opened = true;
       const bornNs = src.layer === LOWER ? 0n : born(ctx, src.layer, fstatBig(fd));
       children.push({ fd, layer: src.layer, rel, bornNs });
-      if (src.layer !== LOWER && ctx.marks[src.layer]!.opaque.has(rel)) {
+      if (isOpaque(ctx, src.layer, rel, fd)) {
         childFloor = min(childFloor, min(t, bornNs));
         break;
       }

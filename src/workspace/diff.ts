@@ -1,4 +1,5 @@
 import type { WorkspaceDiff } from "./changes.js";
+import { driverByName } from "./drivers.js";
 import { usageError } from "./errors.js";
 import { composeChanges, layerInputs } from "./compose.js";
 import type { WorkspaceManifest } from "./manifest.js";
@@ -18,7 +19,7 @@ export function diffOf(dir: string, m: WorkspaceManifest): WorkspaceDiff {
     name: m.name,
     roots: m.roots.map((r, i) => ({
       root: r.path,
-      changes: composeChanges({ root: r.path, ...layerInputs(dir, topFirst, i), createdNs: BigInt(m.createdNs) }),
+      changes: composeChanges({ root: r.path, ...layerInputs(dir, topFirst, i), createdNs: BigInt(m.createdNs), encoding: driverByName(m.driver ?? "kernel").encoding }),
     })),
   };
 }

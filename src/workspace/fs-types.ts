@@ -44,3 +44,4 @@ export function fsName(type: number | bigint): string {
 export const refusedAsLower = (type: number | bigint): boolean => BAD_LOWER.has(Number(type));
 export const refusedAsUpper = (type: number | bigint): boolean => BAD_UPPER.has(Number(type));
 export const OVERLAYFS_MAGIC = 0x794c7630;
+export const FUSE_MAGIC = 0x65735546;

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { lstatSync, statfsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { WorkspaceError } from "./errors.js";
-import { fsName, OVERLAYFS_MAGIC } from "./fs-types.js";
+import { testRefusedOption, type OverlayDriver } from "./drivers.js";
+import { fsName } from "./fs-types.js";
 import { lowerdirOption, lowerRel, mergedRel, layerRel, workRel } from "./layout.js";
 import type { WorkspaceManifest } from "./manifest.js";
 import { processStartTime } from "./proc.js";
@@ -16,17 +17,17 @@ import { processStartTime } from "./proc.js";
  *
  * For root i (arguments: real path, lowerdir, upperdir, workdir; descriptors 4+i the held roots):
  *   bind the held root (named by its descriptor, /proc/self/fd/N) onto roots/i/lower,
- *   mount the overlay on roots/i/merged,
+ *   mount the merged view on roots/i/merged (the driver's mount line: drivers.ts),
  *   bind roots/i/merged over the root's real path, so processes entering the namespace see the merged
  *   view at the root's own path.
  * Descriptor 3 is the workspace lock: the holder keeps it for its whole life.
  */
-const SCRIPT = `set -eu
+const script = (mountLine: string): string => `set -eu
 cd "$1"; shift
 i=0; fd=4
 while [ "$#" -ge 4 ]; do
   mount --bind "/proc/self/fd/$fd" "roots/$i/lower"
-  mount -t overlay overlay -o "lowerdir=$2,upperdir=$3,workdir=$4,userxattr" "roots/$i/merged"
+  ${mountLine}
   mount --bind "roots/$i/merged" "$1"
   eval "exec $fd<&-"
   shift 4; i=$((i+1)); fd=$((fd+1))
@@ -49,12 +50,13 @@ export const isRoot = (): boolean => process.geteuid?.() === 0;
  * Starts the holder and waits until every root is mounted, then checks the result from outside
  * (see verifyMounts). On any failure the holder is killed and the error names the root and the cause.
  */
-export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: number[], lockFd: number): Promise<Holder> {
+export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: number[], lockFd: number, driver: OverlayDriver, env: NodeJS.ProcessEnv = process.env): Promise<Holder> {
   const args: string[] = [];
   for (const [i, r] of m.roots.entries()) args.push(r.path, lowerdirOption(m, i), layerRel(i, m.upper.id), workRel(i, m.upper.id));
-  const ns = isRoot() ? ["--mount", "--propagation", "private"] : ["--user", "--map-root-user", "--mount", "--propagation", "private"];
-  const child = spawn("unshare", [...ns, "--", "/bin/sh", "-c", SCRIPT, "warden-workspace-holder", wsDir, ...args], {
+  const ns = [...(isRoot() ? [] : driver.userNamespace), "--mount", "--propagation", "private", ...driver.namespaces];
+  const child = spawn("unshare", [...ns, "--", "/bin/sh", "-c", script(driver.mountLine(env, testRefusedOption(driver, env))), "warden-workspace-holder", wsDir, ...args], {
     stdio: ["pipe", "pipe", "pipe", lockFd, ...rootFds],
+    env,
     // Its own session: a Ctrl-C meant for the server's terminal must not unmount under it. It still
     // ends with the server, by the pipe.
     detached: true,
@@ -81,13 +83,13 @@ export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: 
   if (!ready) {
     child.kill("SIGKILL");
     await exited;
-    throw mountFailure(m, stderr);
+    throw mountFailure(driver, stderr);
   }
   const pid = child.pid!;
   const start = processStartTime(pid);
   try {
     if (start === null) throw new WorkspaceError(`the workspace holder (pid ${pid}) exited right after mounting: ${stderr.trim() || "no message"}`);
-    verifyMounts(wsDir, m, pid);
+    verifyMounts(wsDir, m, pid, driver);
   } catch (err) {
     child.kill("SIGKILL");
     await exited;
@@ -107,7 +109,7 @@ export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: 
  * inode of the held root) and that the root's path inside the namespace is the overlay mounted on
  * roots/i/merged: the mount did what was planned, whatever mount(8) did with its arguments.
  */
-export function verifyMounts(wsDir: string, m: WorkspaceManifest, pid: number): void {
+export function verifyMounts(wsDir: string, m: WorkspaceManifest, pid: number, driver: OverlayDriver): void {
   const inNs = (p: string) => `/proc/${pid}/root${p}`;
   for (const [i, r] of m.roots.entries()) {
     const lower = lstatSync(inNs(join(wsDir, lowerRel(i))), { bigint: true });
@@ -115,24 +117,22 @@ export function verifyMounts(wsDir: string, m: WorkspaceManifest, pid: number): 
     const mergedAt = statSync(inNs(join(wsDir, mergedRel(i))), { bigint: true });
     const real = statSync(inNs(r.path), { bigint: true });
     const type = statfsSync(inNs(r.path)).type;
-    if (Number(type) !== OVERLAYFS_MAGIC || real.dev !== mergedAt.dev || real.ino !== mergedAt.ino) {
-      throw new WorkspaceError(`root ${r.path} inside the workspace's namespace is ${fsName(type)}, not the overlay (mount check failed); nothing was changed`);
+    if (Number(type) !== driver.fsMagic || real.dev !== mergedAt.dev || real.ino !== mergedAt.ino) {
+      throw new WorkspaceError(`root ${r.path} inside the workspace's namespace is ${fsName(type)}, not the ${driver.name} driver's view (mount check failed); nothing was changed`);
     }
   }
 }
 
-function mountFailure(m: WorkspaceManifest, stderr: string): WorkspaceError {
+function mountFailure(driver: OverlayDriver, stderr: string): WorkspaceError {
   const text = stderr.trim();
   if (/unshare: .*(Operation not permitted|Permission denied|Invalid argument)/.test(text) || /unshare failed/.test(text)) {
     return new WorkspaceError(
       `cannot create a private user and mount namespace for the workspace (${text.split("\n")[0]}); unprivileged user namespaces must be enabled (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0, and no AppArmor restriction on them), or run as root`,
     );
   }
-  if (/ENOENT|not found|No such file/.test(text) && /unshare|mount|sh:/.test(text) && !/mount:/.test(text)) {
+  if (/ENOENT|not found|No such file/.test(text) && /unshare|mount|sh:/.test(text) && !/mount:/.test(text) && !/fuse/.test(text)) {
     return new WorkspaceError(`cannot start the workspace holder: ${text}; it needs unshare and mount from util-linux`);
   }
-  const roots = m.roots.map((r) => r.path).join(", ");
-  return new WorkspaceError(
-    `the kernel refused the copy-on-write mount for ${roots}: ${text || "no message"}. overlayfs needs Linux >= 5.11 for unprivileged mounts (userxattr), a root on a filesystem it can use as a lower layer, and a state dir on one that keeps user.* xattrs (ext4, xfs, btrfs, tmpfs >= 6.6)`,
-  );
+  // One line (mount(8) wraps its message), for the start-up line and auto's list of reasons.
+  return new WorkspaceError(driver.refused(text.replace(/\s+/g, " ").replace(/\.+$/, "")));
 }

@@ -6,6 +6,7 @@
  */
 export { WorkspaceError } from "./errors.js";
 export { defaultStateDir } from "./state-dir.js";
+export { DRIVER_NAMES, TEST_REFUSE_ENV, type DriverAttempt } from "./drivers.js";
 export { openWorkspace, type OpenWorkspaceOptions, type WorkspaceHandle, type MergedRoot } from "./open.js";
 export { diffWorkspace, onlyRoot } from "./diff.js";
 export { describeWorkspace, listWorkspaces, type WorkspaceSummary } from "./list.js";

@@ -115,7 +115,7 @@ export function forkWorkspace(t: Target & { newName: string; from?: string }): {
         for (let i = 0; i < m.roots.length; i++) copyTree(join(dir, layerRel(i, m.upper.id)), join(tmp, layerRel(i, id)), false);
         copied.push({ id, label: `${m.name}-at-fork`, created: new Date().toISOString(), floorNs: m.upper.floorNs ?? m.upper.startedNs ?? m.createdNs });
       }
-      return { ...fresh, createdNs: m.createdNs, layers: copied, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
+      return { ...fresh, ...(m.driver ? { driver: m.driver } : {}), createdNs: m.createdNs, layers: copied, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
     });
     return { name: t.newName };
   };

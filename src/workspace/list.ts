@@ -9,6 +9,8 @@ export interface WorkspaceSummary {
   roots: string[];
   created: string;
   state: WorkspaceState;
+  /** The driver it was made with (its layers are in that driver's encoding); damaged: "". */
+  driver: string;
   holderPid: number | null;
   /** Entries in the upper layers (files, directories, whiteouts) and the bytes of their files. */
   changedEntries: number;
@@ -29,7 +31,7 @@ export function listWorkspaces(opts: { stateDir: string }): WorkspaceSummary[] {
       return summaryOf(dir, manifest);
     } catch (err) {
       // One unreadable manifest must not hide the others: listed as damaged, with the reason.
-      return { name: n, roots: [], created: "", state: "damaged" as const, holderPid: null, changedEntries: 0, changedBytes: 0, checkpoints: [], problem: (err as Error).message };
+      return { name: n, roots: [], created: "", state: "damaged" as const, driver: "", holderPid: null, changedEntries: 0, changedBytes: 0, checkpoints: [], problem: (err as Error).message };
     }
   });
 }
@@ -51,6 +53,7 @@ export function summaryOf(dir: string, m: WorkspaceManifest): WorkspaceSummary {
     roots: m.roots.map((r) => r.path),
     created: m.created,
     state,
+    driver: m.driver ?? "kernel",
     holderPid: state === "live" ? (m.holder?.pid ?? null) : null,
     changedEntries: usage.entries,
     changedBytes: usage.bytes,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../audit/atomic-file.js";
+import { DRIVER_NAMES } from "./drivers.js";
 import { WorkspaceError } from "./errors.js";
 
 const layerId = z.string().regex(/^[a-z0-9-]{1,40}$/);
@@ -39,6 +40,8 @@ export const manifestSchema = z.object({
   layers: z.array(layerSchema),
   /** The writable upper layer: `roots/<i>/layers/<id>/` with its workdir `roots/<i>/work-<id>/`. */
   upper: layerSchema,
+  /** The driver that made it (drivers.ts); its layers are in that driver's encoding. Absent: kernel. */
+  driver: z.enum(DRIVER_NAMES).optional(),
   /** `live` while a holder keeps it mounted; a dead holder with `live` here is an orphan. */
   state: z.enum(["live", "closed"]),
   holder: z.object({ pid: z.number().int().positive(), start: z.string() }).nullable(),

@@ -1,5 +1,6 @@
 import { closeSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { DRIVERS, driverByName, type DriverAttempt, type OverlayDriver } from "./drivers.js";
 import { WorkspaceError } from "./errors.js";
 import { isRoot, startHolder, verifyMounts, type Holder } from "./holder.js";
 import { isRunning } from "./proc.js";
@@ -18,6 +19,13 @@ export interface OpenWorkspaceOptions {
   name: string;
   /** The roots it covers (the server's writable roots). An existing workspace must be given the same ones. */
   roots: string[];
+  /**
+   * The driver (drivers.ts): "auto" (the default) tries each in turn for a new workspace; an existing
+   * workspace is opened with the driver it was made with (its layers are in that driver's encoding).
+   */
+  driver?: string;
+  /** Where helper programs (fuse-overlayfs) are looked up, and the test hook; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface MergedRoot {
@@ -42,6 +50,11 @@ export interface WorkspaceHandle {
   dir: string;
   holderPid: number;
   merged: MergedRoot[];
+  /** The driver in use (drivers.ts) and the statfs type of its merged views. */
+  driver: string;
+  fsType: number;
+  /** The drivers `auto` passed over before this one, each with why. */
+  passedOver: DriverAttempt[];
   /** A command prefix that runs a program inside the workspace's namespaces (see enterArgv). */
   enterArgv(): string[];
   /** Whether the holder still runs (false after close(), a kill, or its death). */
@@ -68,6 +81,9 @@ export interface WorkspaceHandle {
 export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<WorkspaceHandle> {
   if (process.platform !== "linux") throw new WorkspaceError("copy-on-write workspaces need Linux (overlayfs in a mount namespace)");
   const name = checkName(opts.name);
+  const wanted = opts.driver ?? "auto";
+  if (wanted !== "auto") driverByName(wanted);
+  const env = opts.env ?? process.env;
   // The roots are judged against where the state dir will be before it is made: a refused open
   // leaves nothing behind, least of all a directory inside a root.
   const roots = canonicalRoots(opts.roots, futureStateDir(opts.stateDir));
@@ -90,9 +106,9 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
     let m = readManifest(dir);
     checkSameRoots(m, opened.map((o) => o.id));
     sweepWorkspace(dir, m);
-    const holder = await startHolder(dir, m, opened.map((o) => o.fd), lock.fd);
+    const { holder, driver, passedOver } = await startWithDriver(dir, m, wanted, madeNow, opened.map((o) => o.fd), lock.fd, env);
     try {
-      m = { ...m, state: "live", holder: { pid: holder.pid, start: holder.start } };
+      m = { ...m, driver: driver.name, state: "live", holder: { pid: holder.pid, start: holder.start } };
       commitManifest(dir, m);
     } catch (err) {
       holder.child.kill("SIGKILL");
@@ -102,7 +118,7 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
     // The holder keeps the lock (its descriptor 3) and the roots (bound); ours are no longer needed.
     lock.release();
     for (const o of opened) closeSync(o.fd);
-    return handleFor(dir, m, holder);
+    return handleFor(dir, m, holder, driver, passedOver);
   } catch (err) {
     for (const o of opened) closeSync(o.fd);
     // Only a workspace this call made and locked is removed again: another opener may own it by now.
@@ -118,12 +134,54 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
   }
 }
 
+/**
+ * Mounts the workspace with the driver it was made with, or, for one made by this call, with the
+ * driver asked for (auto: each in drivers.ts's order until one mounts). The error when none can
+ * names every driver tried and why.
+ */
+async function startWithDriver(
+  dir: string,
+  m: WorkspaceManifest,
+  wanted: string,
+  madeNow: boolean,
+  rootFds: number[],
+  lockFd: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ holder: Holder; driver: OverlayDriver; passedOver: DriverAttempt[] }> {
+  let candidates: readonly OverlayDriver[];
+  if (madeNow) candidates = wanted === "auto" ? DRIVERS : [driverByName(wanted)];
+  else {
+    const recorded = m.driver ?? "kernel";
+    if (wanted !== "auto" && wanted !== recorded) {
+      throw new WorkspaceError(`workspace ${m.name} was made with the ${recorded} driver and its layers are in that driver's format; open it with --overlay-driver ${recorded} (or auto)`, "usage");
+    }
+    candidates = [driverByName(recorded)];
+  }
+  const passedOver: DriverAttempt[] = [];
+  for (const driver of candidates) {
+    const why = driver.unavailable(env);
+    if (why === null) {
+      try {
+        return { holder: await startHolder(dir, m, rootFds, lockFd, driver, env), driver, passedOver };
+      } catch (err) {
+        if (!(err instanceof WorkspaceError)) throw err;
+        if (candidates.length === 1) throw err;
+        passedOver.push({ driver: driver.name, reason: err.message });
+      }
+    } else {
+      if (candidates.length === 1) throw new WorkspaceError(`the ${driver.name} overlay driver cannot be used here: ${why}${madeNow ? "; or choose another with --overlay-driver" : ""}`);
+      passedOver.push({ driver: driver.name, reason: why });
+    }
+  }
+  throw new WorkspaceError(`no copy-on-write driver works here; tried ${passedOver.map((a) => `${a.driver} (${a.reason})`).join("; then ")}`);
+}
+
 function busy(m: WorkspaceManifest): WorkspaceError {
   const who = stateOf(m) === "live" && m.holder ? `it is live (mounted by holder pid ${m.holder.pid})` : "another warden process is working on it";
   return new WorkspaceError(`workspace ${m.name} is in use: ${who}; close that server or wait for that command, then try again`);
 }
 
-function handleFor(dir: string, m: WorkspaceManifest, holder: Holder): WorkspaceHandle {
+function handleFor(dir: string, m: WorkspaceManifest, holder: Holder, driver: OverlayDriver, passedOver: DriverAttempt[]): WorkspaceHandle {
   let exited = false;
   void holder.exited.then(() => (exited = true));
   const pid = holder.pid;
@@ -142,11 +200,14 @@ function handleFor(dir: string, m: WorkspaceManifest, holder: Holder): Workspace
     dir,
     holderPid: pid,
     merged,
+    driver: driver.name,
+    fsType: driver.fsMagic,
+    passedOver,
     enterArgv: () => [...enter],
     alive: () => !exited,
     verify() {
       if (exited || !isRunning(pid, holder.start)) throw new WorkspaceError(`the holder of workspace ${m.name} (pid ${pid}) is gone: its mounts went with it; open the workspace again`);
-      verifyMounts(dir, m, pid);
+      verifyMounts(dir, m, pid, driver);
     },
     exited: holder.exited,
     async close() {

@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
+import type { LayerEncoding } from "./drivers.js";
 import { WorkspaceError } from "./errors.js";
 
 /**
- * overlayfs marks (userxattr mode) found in a layer: directories marked opaque
+ * overlayfs marks (userxattr mode; fuse-overlayfs's opaque marks for its encoding) found in a layer: directories marked opaque
  * (`user.overlay.opaque="y"`: a directory removed and made again, hiding everything below it) and
  * files marked as whiteouts by xattr (`user.overlay.whiteout`, only meaningful in a directory whose
  * opaque value is "x"; overlayfs itself writes character-device whiteouts, which need no xattr).
@@ -20,18 +21,24 @@ export interface LayerMarks {
   origin: Set<string>;
 }
 
-const PATTERN = "^user\\.overlay\\.(opaque|whiteout|origin)$";
+const PATTERN: Record<LayerEncoding, string> = {
+  kernel: "^user\\.overlay\\.(opaque|whiteout|origin)$",
+  // fuse-overlayfs 1.10 marks an opaque directory with trusted.overlay.opaque as root outside a user
+  // namespace, user.fuseoverlayfs.opaque inside one (and a `.wh..wh..opq` file either way: compose.ts);
+  // later versions may write user.overlay.opaque.
+  fuse: "^(trusted\\.overlay\\.opaque|user\\.fuseoverlayfs\\.opaque|user\\.overlay\\.opaque)$",
+};
 
-export function readLayerMarks(layerDir: string): LayerMarks {
-  const r = spawnSync("getfattr", ["-R", "-P", "--absolute-names", "-m", PATTERN, "-d", "-e", "text", layerDir], { maxBuffer: 1 << 30 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") return viaPython(layerDir);
+export function readLayerMarks(layerDir: string, encoding: LayerEncoding = "kernel"): LayerMarks {
+  const r = spawnSync("getfattr", ["-R", "-P", "--absolute-names", "-m", PATTERN[encoding], "-d", "-e", "text", layerDir], { maxBuffer: 1 << 30 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") return viaPython(layerDir, encoding);
   if (r.error) throw new WorkspaceError(`cannot read overlayfs marks in ${layerDir}: ${r.error.message}`);
   // getfattr exits 1 when some file had no attributes matching; only its stdout matters.
-  return parseGetfattr(r.stdout, layerDir);
+  return parseGetfattr(r.stdout, layerDir, encoding);
 }
 
 /** Parses `getfattr -d` output: "# file: PATH" (octal escapes for \n, \\ and the like), then NAME="VALUE" lines. */
-export function parseGetfattr(out: Buffer, layerDir: string): LayerMarks {
+export function parseGetfattr(out: Buffer, layerDir: string, encoding: LayerEncoding = "kernel"): LayerMarks {
   const marks: LayerMarks = { opaque: new Set(), xOpaque: new Set(), xWhiteouts: new Set(), origin: new Set() };
   const prefix = Buffer.from(layerDir);
   let current: string | null = null;
@@ -48,6 +55,10 @@ export function parseGetfattr(out: Buffer, layerDir: string): LayerMarks {
     }
     if (current === null) continue;
     const text = line.toString("latin1");
+    if (encoding === "fuse") {
+      if (/^(trusted\.overlay|user\.fuseoverlayfs|user\.overlay)\.opaque="y"$/.test(text)) marks.opaque.add(current);
+      continue;
+    }
     if (text === 'user.overlay.opaque="y"') marks.opaque.add(current);
     else if (text === 'user.overlay.opaque="x"') marks.xOpaque.add(current);
     else if (text.startsWith("user.overlay.whiteout")) marks.xWhiteouts.add(current);
@@ -83,6 +94,7 @@ function unescapeOctal(b: Buffer): Buffer {
 const PY = `
 import os, sys, json
 root = sys.argv[1]
+opaque_attrs = sys.argv[2].split(",")
 res = {"opaque": [], "x": [], "wh": [], "origin": []}
 for d, dirs, files in os.walk(root):
     for name in [None] + dirs + files:
@@ -91,11 +103,14 @@ for d, dirs, files in os.walk(root):
             continue  # visited as d
         rel = os.path.relpath(p, root)
         rel = "" if rel == "." else rel
-        try:
-            v = os.getxattr(p, "user.overlay.opaque", follow_symlinks=False)
-            (res["opaque"] if v == b"y" else res["x"] if v == b"x" else []).append(rel)
-        except OSError:
-            pass
+        for a in opaque_attrs:
+            try:
+                v = os.getxattr(p, a, follow_symlinks=False)
+                (res["opaque"] if v == b"y" else res["x"] if v == b"x" and a == "user.overlay.opaque" else []).append(rel)
+            except OSError:
+                pass
+        if opaque_attrs != ["user.overlay.opaque"]:
+            continue
         for attr, key in (("user.overlay.whiteout", "wh"), ("user.overlay.origin", "origin")):
             try:
                 os.getxattr(p, attr, follow_symlinks=False)
@@ -105,8 +120,9 @@ for d, dirs, files in os.walk(root):
 json.dump(res, sys.stdout)
 `;
 
-function viaPython(layerDir: string): LayerMarks {
-  const r = spawnSync("python3", ["-c", PY, layerDir], { encoding: "utf8", maxBuffer: 1 << 30 });
+function viaPython(layerDir: string, encoding: LayerEncoding): LayerMarks {
+  const opaqueAttrs = encoding === "fuse" ? "trusted.overlay.opaque,user.fuseoverlayfs.opaque,user.overlay.opaque" : "user.overlay.opaque";
+  const r = spawnSync("python3", ["-c", PY, layerDir, opaqueAttrs], { encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.error || r.status !== 0) {
     throw new WorkspaceError(`cannot read overlayfs's extended attributes: neither getfattr (package attr) nor python3 works here${r.stderr ? ` (${r.stderr.trim()})` : ""}; install attr`);
   }

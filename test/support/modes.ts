@@ -3,19 +3,37 @@ import { makeTempDir, removeDir } from "./tree.js";
 import { startWarden, type WardenClient } from "./warden-client.js";
 
 /**
- * The server's two ways of holding roots, for suites that must hold in both: `normal` (the real
- * tree) and `overlay` (`serve --overlay`: every writable root a copy-on-write workspace's merged
- * view, commands inside the workspace's namespace). WARDEN_MODES=normal (or overlay) runs one.
+ * The server's ways of holding roots, for suites that must hold in each: `normal` (the real tree),
+ * `overlay` (`serve --overlay`: every writable root a copy-on-write workspace's merged view, commands
+ * inside the workspace's namespace; kernel overlayfs) and `fuse` (the same with
+ * `--overlay-driver fuse`: fuse-overlayfs). WARDEN_MODES=normal,overlay (any subset) narrows it.
  */
-export type Mode = "normal" | "overlay";
-export const MODES: Mode[] = (process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => m === "normal" || m === "overlay") ?? ["normal", "overlay"]);
+export type Mode = "normal" | "overlay" | "fuse";
+const ALL: Mode[] = ["normal", "overlay", "fuse"];
+export const MODES: Mode[] = process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => (ALL as string[]).includes(m)) ?? ALL;
+
+/** Whether a mode serves the roots from a copy-on-write workspace (either driver). */
+export const isWorkspaceMode = (mode: Mode): boolean => mode !== "normal";
+
+/** The workspace driver of a workspace mode, for tests that open a workspace themselves. */
+export const driverOf = (mode: Mode): string => (mode === "fuse" ? "fuse" : "kernel");
+
+/**
+ * A count of tries for a mode: the fuse mode runs the same attacks with fewer tries (a tenth, at
+ * least 20) to keep CI time modest; WARDEN_FUSE_TRIES=N runs N instead.
+ */
+export function triesFor(mode: Mode, tries: number): number {
+  if (mode !== "fuse") return tries;
+  return Number(process.env.WARDEN_FUSE_TRIES ?? Math.max(20, Math.round(tries / 10)));
+}
 
 /** serve's extra arguments for a mode: a workspace under `stateBase` (outside every root). */
 export function modeArgs(mode: Mode, stateBase: string): string[] {
-  return mode === "overlay" ? ["--overlay", "--state-dir", join(stateBase, "state")] : [];
+  if (mode === "normal") return [];
+  return ["--overlay", ...(mode === "fuse" ? ["--overlay-driver", "fuse"] : []), "--state-dir", join(stateBase, "state")];
 }
 
-/** `warden serve ARGS` in `mode`; in overlay mode its workspace state lies in a temp dir of its own (outside every root), removed at close. */
+/** `warden serve ARGS` in `mode`; in a workspace mode its workspace state lies in a temp dir of its own (outside every root), removed at close. */
 export async function startInMode(mode: Mode, args: string[]): Promise<WardenClient> {
   if (mode === "normal") return startWarden(args);
   const stateBase = makeTempDir("warden-state-");
@@ -42,7 +60,7 @@ export function holderPid(w: WardenClient): number {
  * assertions only: the server never follows a symlink under it.
  */
 export function seen(mode: Mode, w: WardenClient, path: string): string {
-  return mode === "overlay" ? `/proc/${holderPid(w)}/root${path}` : path;
+  return isWorkspaceMode(mode) ? `/proc/${holderPid(w)}/root${path}` : path;
 }
 
 /** A prefix that runs a host program where the agent's commands act (inside the workspace's namespace in overlay mode). */

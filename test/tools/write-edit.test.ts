@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
 import { makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
-import { MODES, modeArgs, seen, type Mode } from "../support/modes.js";
+import { isWorkspaceMode, MODES, modeArgs, seen, type Mode } from "../support/modes.js";
 
 describe.each(MODES)("%s mode", (mode: Mode) => {
   let base: string;
@@ -130,8 +130,8 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
   });
 
   describe("the real tree", () => {
-    it(mode === "overlay" ? "is untouched in overlay mode: every write above landed in the workspace" : "took the writes above (normal mode)", () => {
-      if (mode === "overlay") expect(treeDigest(root)).toBe(realDigest);
+    it(isWorkspaceMode(mode) ? "is untouched: every write above landed in the workspace" : "took the writes above (normal mode)", () => {
+      if (isWorkspaceMode(mode)) expect(treeDigest(root)).toBe(realDigest);
       else expect(treeDigest(root)).not.toBe(realDigest);
     });
   });

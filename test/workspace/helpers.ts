@@ -75,3 +75,28 @@ export function mountsMentioning(text: string): string[] {
   }
   return found;
 }
+
+/**
+ * The workspace drivers a suite runs under: both by default; WARDEN_WS_DRIVERS=kernel (or fuse)
+ * narrows it, as WARDEN_MODES does for the server's modes.
+ */
+export const WS_DRIVERS: string[] = process.env.WARDEN_WS_DRIVERS?.split(",").filter((d) => d === "kernel" || d === "fuse") ?? ["kernel", "fuse"];
+
+/** Every process in the same mount namespace as `pid` (the holder and, for fuse, its FUSE daemons), with its command name. */
+export function processesInMountNs(pid: number): Array<{ pid: number; comm: string }> {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return [];
+  }
+  const found: Array<{ pid: number; comm: string }> = [];
+  for (const p of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readlinkSync(`/proc/${p}/ns/mnt`) === ns) found.push({ pid: Number(p), comm: readFileSync(`/proc/${p}/comm`, "utf8").trim() });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}

@@ -47,7 +47,7 @@ describe("prestarted launchers in a copy-on-write workspace's namespace", () => 
     mkdirSync(real);
     mkdirSync(plain);
     ws = await openWorkspace({ stateDir: join(base, "state"), name: "z", roots: [real] });
-    view = new RootHolder(mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [real] }));
+    view = new RootHolder(mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [real], fsType: ws.fsType }));
     host = new RootHolder(openHostRoot);
     backend = createNativeBackend({ confinement: "bubblewrap" });
   });
@@ -101,7 +101,7 @@ describe("prestarted launchers in a copy-on-write workspace's namespace", () => 
 
   it("goes when the workspace's holder does, without a command to notice (no namespace kept alive)", async () => {
     const own = await openWorkspace({ stateDir: join(base, "state"), name: "gone", roots: [plain] });
-    const ownView = new RootHolder(mergedRootOpener({ via: `/proc/${own.holderPid}/root`, roots: [plain] }));
+    const ownView = new RootHolder(mergedRootOpener({ via: `/proc/${own.holderPid}/root`, roots: [plain], fsType: own.fsType }));
     const b = createNativeBackend({ confinement: "bubblewrap" });
     try {
       const ns = mountNs(own.holderPid)!;
