@@ -86,7 +86,7 @@ export const getSystemInfoTool = defineTool({
       .object({
         mode: z.string().describe("normal: the real roots; overlay: every writable root is a copy-on-write view (serve --overlay)."),
         name: z.string().optional(),
-        driver: z.string().optional().describe("kernel: overlayfs in a private namespace; fuse: fuse-overlayfs there (slower, a FUSE daemon per root)."),
+        driver: z.string().optional().describe("kernel: overlayfs in a private namespace; fuse: fuse-overlayfs there (slower, a FUSE daemon per root); copy: a full copy of each root bound over its path (no overlay could be mounted)."),
         driver_fallback_from: z
           .array(z.object({ driver: z.string(), reason: z.string() }))
           .optional()

@@ -77,10 +77,10 @@ export function mountsMentioning(text: string): string[] {
 }
 
 /**
- * The workspace drivers a suite runs under: both by default; WARDEN_WS_DRIVERS=kernel (or fuse)
+ * The workspace drivers a suite runs under: all three by default; WARDEN_WS_DRIVERS=kernel (or fuse, copy)
  * narrows it, as WARDEN_MODES does for the server's modes.
  */
-export const WS_DRIVERS: string[] = process.env.WARDEN_WS_DRIVERS?.split(",").filter((d) => d === "kernel" || d === "fuse") ?? ["kernel", "fuse"];
+export const WS_DRIVERS: string[] = process.env.WARDEN_WS_DRIVERS?.split(",").filter((d) => d === "kernel" || d === "fuse" || d === "copy") ?? ["kernel", "fuse", "copy"];
 
 /** Every process in the same mount namespace as `pid` (the holder and, for fuse, its FUSE daemons), with its command name. */
 export function processesInMountNs(pid: number): Array<{ pid: number; comm: string }> {
