@@ -6,7 +6,7 @@ import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import type { Preopen, SandboxScope } from "../../src/sandbox/types.js";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
 import { openWorkspace } from "../../src/workspace/index.js";
-import { MODES, type Mode } from "../support/modes.js";
+import { MODES, modeDriver, type Mode } from "../support/modes.js";
 import { tempTree } from "./helpers.js";
 
 /*
@@ -99,7 +99,7 @@ async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", view:
   const dir = join(root, "d");
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < NAMES; i++) writeFileSync(join(dir, `n${String(i).padStart(2, "0")}`), "MARK inside\n");
-  const ws = view === "overlay" ? await openWorkspace({ stateDir: join(t.dir, `state-${name}`), name, roots: [root] }) : undefined;
+  const ws = view !== "normal" ? await openWorkspace({ stateDir: join(t.dir, `state-${name}`), name, roots: [root], driver: modeDriver(view)! }) : undefined;
   const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) } : {}) };
   const stop = join(t.dir, `STOP-${name}-${view}`);
   const target = mode === "symlink" ? join(outside, "secret.txt") : CANARY;

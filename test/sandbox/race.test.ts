@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxScope } from "../../src/sandbox/types.js";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
 import { openWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
-import { MODES, type Mode } from "../support/modes.js";
+import { MODES, modeDriver, type Mode } from "../support/modes.js";
 import { Harness } from "./host/harness.js";
 import { probe, probeSandbox, tempTree } from "./helpers.js";
 
@@ -64,8 +64,8 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
   beforeAll(async () => {
     mkdirSync(root, { recursive: true });
     let enter: string[] = [];
-    if (mode === "overlay") {
-      ws = await openWorkspace({ stateDir: join(t.dir, "state"), name: "race", roots: [root] });
+    if (mode !== "normal") {
+      ws = await openWorkspace({ stateDir: join(t.dir, "state"), name: "race", roots: [root], driver: modeDriver(mode)! });
       scope = { preopens: [{ hostPath: root, writable: true, held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) }], denyGlobs: [] };
       enter = ws.enterArgv();
     }

@@ -2,19 +2,26 @@ import { join } from "node:path";
 import type { WardenClient } from "./warden-client.js";
 
 /**
- * The server's two ways of holding roots, for suites that must hold in both: `normal` (the real
- * tree) and `overlay` (`serve --overlay`: every writable root a copy-on-write workspace's merged
- * view, commands inside the workspace's namespace). WARDEN_MODES=normal (or overlay) runs one.
+ * The server's ways of holding roots, for suites that must hold in all: `normal` (the real tree),
+ * `overlay` (`serve --overlay`: every writable root a copy-on-write workspace's merged view, commands
+ * inside the workspace's namespace) and `copy` (the same with `--overlay-driver copy`: the view is a
+ * copy of the root bound over its path). WARDEN_MODES=normal (or overlay, copy; a comma list) narrows it.
  */
-export type Mode = "normal" | "overlay";
-export const MODES: Mode[] = (process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => m === "normal" || m === "overlay") ?? ["normal", "overlay"]);
+export type Mode = "normal" | "overlay" | "copy";
+export const MODES: Mode[] = (process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => m === "normal" || m === "overlay" || m === "copy") ?? ["normal", "overlay", "copy"]);
+
+/** The workspace driver a mode opens (`openWorkspace`'s `driver`), or null in normal mode. */
+export function modeDriver(mode: Mode): string | null {
+  return mode === "normal" ? null : mode === "copy" ? "copy" : "auto";
+}
 
 /** serve's extra arguments for a mode: a workspace under `stateBase` (outside every root). */
 export function modeArgs(mode: Mode, stateBase: string): string[] {
-  return mode === "overlay" ? ["--overlay", "--state-dir", join(stateBase, "state")] : [];
+  if (mode === "normal") return [];
+  return ["--overlay", ...(mode === "copy" ? ["--overlay-driver", "copy"] : []), "--state-dir", join(stateBase, "state")];
 }
 
-/** The holder pid of a server started in overlay mode, from its start-up line. */
+/** The holder pid of a server started in overlay (or copy) mode, from its start-up line. */
 export function holderPid(w: WardenClient): number {
   const m = /holder pid (\d+)/.exec(w.stderr());
   if (!m) throw new Error(`no workspace holder in the server's stderr:\n${w.stderr()}`);
@@ -27,7 +34,7 @@ export function holderPid(w: WardenClient): number {
  * assertions only: the server never follows a symlink under it.
  */
 export function seen(mode: Mode, w: WardenClient, path: string): string {
-  return mode === "overlay" ? `/proc/${holderPid(w)}/root${path}` : path;
+  return mode === "normal" ? path : `/proc/${holderPid(w)}/root${path}`;
 }
 
 /** A prefix that runs a host program where the agent's commands act (inside the workspace's namespace in overlay mode). */

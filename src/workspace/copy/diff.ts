@@ -116,7 +116,7 @@ function walk(ctx: Ctx, rel: string, cfd: number | null, rfd: number | null, fre
 /** Whether the workspace left this entry as it was when the copy was taken (see the comment at the top). */
 function untouched(ctx: Ctx, path: string, c: BigIntStats | null, r: BigIntStats | null): boolean {
   const b = ctx.base.get(path);
-  if (!c) return !b || b.k === "other"; // never there, or a FIFO/socket the copy left out
+  if (!c) return !b;
   if (!b) return false;
   if (ctx.ids.get(path) === idOf(c)) return true;
   if (kindOf(c) !== b.k || Number(c.mode & 0o7777n) !== b.m) return false;

@@ -1,7 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { openBeneath, at } from "../beneath.js";
 import { WorkspaceError } from "../errors.js";
 import { layerRel } from "../layout.js";
 import { newLayerId, type WorkspaceManifest } from "../manifest.js";
@@ -38,18 +37,16 @@ export function prepareCopy(wsDir: string, m: WorkspaceManifest, rootFds: number
  * Copies the real root held by `rootFd` into `dest` (replaced) and records its baseline. `cp -a`
  * (reflinks where the filesystem has them, else data) keeps modes, times and symlinks as symlinks,
  * and never follows one; the source is the held descriptor, not the path. Devices are refused by name
- * (a copy would make device nodes in the state dir); FIFOs and sockets are left out (nothing can be
- * carried back for them) and stay out of the diff. A tree that changes while it is copied is refused.
+ * (a copy would make device nodes in the state dir, and as root real ones); FIFOs and sockets are
+ * copied as what they are (new, unconnected inodes). A tree that changes while it is copied is refused.
  */
-export function copyRoot(root: string, rootFd: number, dest: string, metaDir: string): { baseline: Baseline; ids: Ids; skipped: string[] } {
+export function copyRoot(root: string, rootFd: number, dest: string, metaDir: string): { baseline: Baseline; ids: Ids } {
   const baseline: Baseline = new Map();
   const devices: string[] = [];
-  const skipped: string[] = [];
   const top = openSync(`/proc/self/fd/${rootFd}`, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     walkTree(top, (rel, st, pfd, name) => {
       if (st.isBlockDevice() || st.isCharacterDevice()) devices.push(rel);
-      else if (st.isFIFO() || st.isSocket()) skipped.push(rel);
       baseline.set(rel, recOf(st, pfd, name));
     });
   } finally {
@@ -67,19 +64,10 @@ export function copyRoot(root: string, rootFd: number, dest: string, metaDir: st
     if (r.status !== 0) {
       throw new WorkspaceError(`cannot copy root ${root} into the workspace: ${r.error?.message ?? r.stderr.trim().split("\n").slice(0, 3).join("; ")}. Make every file of the root readable to this user and the state dir's disk big enough for a copy of the tree`);
     }
-    for (const rel of skipped) {
-      const slash = rel.lastIndexOf("/");
-      const pfd = openBeneath(tmp, slash < 0 ? "" : rel.slice(0, slash), true);
-      try {
-        rmSync(at(pfd, rel.slice(slash + 1)), { force: true });
-      } finally {
-        closeSync(pfd);
-      }
-    }
-    const ids = settle(root, tmp, baseline, new Set(skipped));
+    const ids = settle(root, tmp, baseline);
     removeTree(dest);
     renameSync(tmp, dest);
-    return { baseline, ids, skipped };
+    return { baseline, ids };
   } catch (err) {
     removeTree(tmp);
     throw err;
@@ -87,7 +75,7 @@ export function copyRoot(root: string, rootFd: number, dest: string, metaDir: st
 }
 
 /** The copy's identities, once every entry is checked against the baseline (nothing changed mid-copy). */
-function settle(root: string, copy: string, baseline: Baseline, skipped: Set<string>): Ids {
+function settle(root: string, copy: string, baseline: Baseline): Ids {
   const ids: Ids = new Map();
   const moved = new Set<string>();
   const fd = openSync(copy, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -100,7 +88,7 @@ function settle(root: string, copy: string, baseline: Baseline, skipped: Set<str
   } finally {
     closeSync(fd);
   }
-  for (const rel of baseline.keys()) if (!ids.has(rel) && !skipped.has(rel)) moved.add(rel);
+  for (const rel of baseline.keys()) if (!ids.has(rel)) moved.add(rel);
   if (moved.size > 0) throw new WorkspaceError(`root ${root} changed while it was being copied (${listed([...moved])}); nothing was kept. Try again when nothing writes to it`);
   return ids;
 }
