@@ -4,7 +4,8 @@
 // copy-on-write workspace's merged view. Each tool call is timed end to end from the MCP client,
 // round-robin, so machine load hits both alike; printed: medians, p90, and overlay minus normal
 // (commands; issue 12's goal: under 5 ms more) and overlay / normal (file tools; goal: under +10%).
-// Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more)
+// Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more;
+// OVERLAY_DRIVER=copy node bench/overlay-mode.mjs measures the copy driver's view instead of auto's)
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { measureAll } from "./lib/measure.mjs";
 
 const N = Number(process.env.N ?? 100);
+const DRIVER = process.env.OVERLAY_DRIVER ?? "auto";
 const WARMUP = 10;
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 // Under the repository's .bench-cache (git-ignored), not /tmp: other suites sweep /tmp/warden-*.
@@ -44,7 +46,7 @@ try {
   cpSync(normalRoot, overlayRoot, { recursive: true });
   const servers = {
     normal: await connect(["--root", normalRoot, "--allow", "true"]),
-    overlay: await connect(["--root", overlayRoot, "--allow", "true", "--overlay", "--state-dir", join(base, "state"), "--workspace", "bench"]),
+    overlay: await connect(["--root", overlayRoot, "--allow", "true", "--overlay", "--overlay-driver", DRIVER, "--state-dir", join(base, "state"), "--workspace", "bench"]),
   };
   for (const c of Object.values(servers)) closers.push(() => c.close());
   const info = await servers.overlay.callTool({ name: "get_system_info", arguments: {} });
@@ -72,7 +74,7 @@ try {
   }
   const results = await measureAll(cases, { n: N, warmup: WARMUP });
   const by = Object.fromEntries(results.map((r) => [r.name, r]));
-  console.log(`serve --overlay vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
+  console.log(`serve --overlay (driver: ${info.structuredContent.workspace.driver}) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
   console.log(`${"call".padEnd(34)}${"normal".padStart(9)}${"p90".padStart(8)}${"overlay".padStart(10)}${"p90".padStart(8)}${"overlay-normal".padStart(16)}${"overlay/normal".padStart(16)}`);
   for (const label of Object.keys(calls)) {
     const n = by[`${label} | normal`];

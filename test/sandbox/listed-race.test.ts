@@ -6,7 +6,7 @@ import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import type { Preopen, SandboxScope } from "../../src/sandbox/types.js";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
 import { openWorkspace } from "../../src/workspace/index.js";
-import { MODES, modeDriver, type Mode } from "../support/modes.js";
+import { effort, MODES, modeDriver, type Mode } from "../support/modes.js";
 import { tempTree } from "./helpers.js";
 
 /*
@@ -155,7 +155,7 @@ describe.each(MODES)("listed fast path under a real swap race (search module, wo
   test("regular files swapped for symlinks to an outside file: the outside content never comes out", async () => {
     let tally!: Tally;
     const report = await withFlipper("symlink", "symlink", view, async (preopen) => {
-      tally = await searchLoop(preopen, 400);
+      tally = await searchLoop(preopen, effort(view, 400));
     });
     console.log(`[listed race symlink, ${view} mode] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
     expect(tally.leaks).toBe(0);
@@ -170,7 +170,7 @@ describe.each(MODES)("listed fast path under a real swap race (search module, wo
   test("regular files swapped for FIFOs holding the canary: no hang, nothing read from them", async () => {
     let tally!: Tally;
     const report = await withFlipper("fifo", "fifo", view, async (preopen) => {
-      tally = await searchLoop(preopen, 300);
+      tally = await searchLoop(preopen, effort(view, 300));
     });
     console.log(`[listed race fifo, ${view} mode] ${JSON.stringify(tally)} ${JSON.stringify(report)}`);
     expect(tally.leaks).toBe(0);
@@ -184,7 +184,7 @@ describe.each(MODES)("listed fast path under a real swap race (search module, wo
   test("regular files swapped for directories: no error, only names of the tree come out", async () => {
     let tally!: Tally;
     const report = await withFlipper("dir", "dir", view, async (preopen) => {
-      tally = await searchLoop(preopen, 300, (records) => {
+      tally = await searchLoop(preopen, effort(view, 300), (records) => {
         for (const rec of records) expect(rec).toMatch(/^d\/n\d\d(\.park|\.swap)?(\/x\.txt)?$/);
       });
     });

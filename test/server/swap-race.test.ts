@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inView, MODES, modeArgs, type Mode } from "../support/modes.js";
+import { effort, inView, MODES, modeArgs, type Mode } from "../support/modes.js";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
 
@@ -15,7 +15,7 @@ import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
  * it flips the merged view's directory for an absolute symlink that, from the server's side of
  * /proc/<holder>/root, names the host's outside directory.
  */
-const TRIES = Number(process.env.WARDEN_RACE_TRIES ?? 3000);
+const ALL_TRIES = Number(process.env.WARDEN_RACE_TRIES ?? 3000);
 let base: string;
 let secret: string;
 let w: WardenClient;
@@ -34,6 +34,7 @@ process.stdout.write(String(flips));
 `;
 
 describe.each(MODES)("%s mode", (mode: Mode) => {
+  const TRIES = effort(mode, ALL_TRIES);
   beforeAll(async () => {
     base = makeTempDir("warden-race-");
     secret = canary("RACE");

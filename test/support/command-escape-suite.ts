@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "./engines/require-binary.js";
-import { MODES, modeArgs, seen, type Mode } from "./modes.js";
+import { effort, MODES, modeArgs, seen, type Mode } from "./modes.js";
 import type { WardenClient } from "./warden-client.js";
 import { probe, raceProbes, SWAPPER } from "./escape-probes.js";
 import { canary, makeTempDir, removeDir, writeTree } from "./tree.js";
@@ -15,7 +15,7 @@ import { canary, makeTempDir, removeDir, writeTree } from "./tree.js";
  * in both modes; test/exec/slurm/escape-slurm.test.ts: slurm). The attacks made from commands run in
  * each of `modes` (test/support/modes.ts); in overlay mode the attacker's tree is the workspace's view.
  */
-export function commandEscapeSuite(title: string, start: (args: string[]) => Promise<WardenClient>, tries: number, modes: Mode[] = MODES): void {
+export function commandEscapeSuite(title: string, start: (args: string[]) => Promise<WardenClient>, allTries: number, modes: Mode[] = MODES): void {
   describe(title, () => {
     let base: string;
     let secret: string;
@@ -39,6 +39,7 @@ export function commandEscapeSuite(title: string, start: (args: string[]) => Pro
     const pwned = () => readdirSync(outside()).filter((n) => n.startsWith("pwned-"));
 
     describe.each(modes)("from commands (%s mode)", (mode: Mode) => {
+      const tries = effort(mode, allTries);
       it(`a pin swapped for a symlink to / by a background command never binds the host (${tries} tries)`, async () => {
         const root = join(base, mode, "a");
         w = await start(["--root", root, ...modeArgs(mode, join(base, mode))]);

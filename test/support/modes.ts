@@ -10,6 +10,18 @@ import type { WardenClient } from "./warden-client.js";
 export type Mode = "normal" | "overlay" | "copy";
 export const MODES: Mode[] = (process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => m === "normal" || m === "overlay" || m === "copy") ?? ["normal", "overlay", "copy"]);
 
+/**
+ * How many of `n` tries (or cases) a race or corpus runs in `mode`. Copy mode re-runs suites whose
+ * races are the overlay's too (the same holder, namespace and descriptor walk; only the view's
+ * filesystem differs), so in CI it runs a fifth of them to stay within its time budget;
+ * WARDEN_COPY_EFFORT=1 runs them all (the figures in docs/CONFINEMENT.md are from a full run).
+ */
+export function effort(mode: Mode, n: number): number {
+  if (mode !== "copy") return n;
+  const share = Number(process.env.WARDEN_COPY_EFFORT ?? 0.2);
+  return Math.max(1, Math.ceil(n * (share > 0 && share <= 1 ? share : 0.2)));
+}
+
 /** The workspace driver a mode opens (`openWorkspace`'s `driver`), or null in normal mode. */
 export function modeDriver(mode: Mode): string | null {
   return mode === "normal" ? null : mode === "copy" ? "copy" : "auto";
