@@ -103,7 +103,7 @@ describe("copy driver", () => {
     const root = tree("touch", { "t.txt": "same\n", "m.sh": "#!/bin/sh\n", "w.txt": "w\n", "big.bin": "x".repeat(100_000) });
     const h = await openWorkspace({ stateDir: state, name: "touch", roots: [root], driver: "copy" });
     try {
-      runInside(h, `cd '${root}'; touch -d 2001-01-01 t.txt; chmod +x m.sh; chmod -x m.sh; printf 'w\\n' > w.txt; printf y | dd of=big.bin bs=1 seek=5000 conv=notrunc 2>/dev/null; touch -r t.txt big.bin`);
+      runInside(h, `cd '${root}'; touch -d 2001-01-01 t.txt; chmod +x m.sh; chmod -x m.sh; printf 'w\\n' > w.txt; touch -r big.bin ref.tmp; printf y | dd of=big.bin bs=1 seek=5000 conv=notrunc 2>/dev/null; touch -r ref.tmp big.bin; rm ref.tmp`);
     } finally {
       await h.close();
     }
