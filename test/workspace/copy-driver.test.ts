@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyWorkspace, diffWorkspace, listWorkspaces, openWorkspace, resetWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
@@ -127,6 +127,22 @@ describe("copy driver", () => {
     execFileSync("mknod", [join(dev, "null-copy"), "c", "1", "3"]);
     await expect(openWorkspace({ stateDir: state, name: "device", roots: [dev], driver: "copy" })).rejects.toThrow(/root .*device holds device files \(null-copy\); the copy driver does not copy devices/);
     expect(existsSync(join(state, "workspaces", "device"))).toBe(false);
+  });
+
+  it("works for an unprivileged user (user + mount namespace, bubblewrap inside, by descriptor)", () => {
+    const root = tree("nobody", { "a.txt": "real\n", "b.txt": "b\n" });
+    const asRoot = process.geteuid?.() === 0;
+    if (asRoot) for (const p of [dir, root, join(root, "a.txt"), join(root, "b.txt")]) chownSync(p, 65534, 65534);
+    const argv = [process.execPath, join(import.meta.dirname, "fixtures", "unprivileged.mjs"), join(dir, "state-nobody"), root, "copy"];
+    const r = asRoot
+      ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", ...argv], { encoding: "utf8", env: { ...process.env, HOME: dir } })
+      : spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
+    if (asRoot) chownSync(dir, 0, 0);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ driver: "copy", bwrap: { status: 0 }, merged: "sandboxed\n", realA: "real\n", realB: true, upperA: "sandboxed\n" });
+    expect(out.uid).not.toBe(0);
+    expect(out.changes).toEqual(["modified a.txt", "deleted b.txt"]);
   });
 
   it("reset to the start copies the real tree again (as an overlay would show it now), with a new baseline", async () => {
