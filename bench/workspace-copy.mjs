@@ -6,9 +6,10 @@
 // diff of 1,000 changed files (as a git patch), and a checkpoint (a full copy again).
 // Run after `npm run build`:  node bench/workspace-copy.mjs   (N=5 rounds; SIZES=5000,20000 for more sizes)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { makeRepo, spreadPaths } from "./lib/repo-tree.mjs";
 
 const dist = process.env.WARDEN_DIST ?? fileURLToPath(new URL("../dist/", import.meta.url));
 const { openWorkspace, discardWorkspace, diffWorkspace, gitPatch, checkpointWorkspace } = await import(pathToFileURL(join(dist, "workspace/index.js")).href);
@@ -17,29 +18,13 @@ const SIZES = (process.env.SIZES ?? "20000").split(",").map(Number);
 const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
 mkdirSync(cache, { recursive: true });
 const base = realpathSync(mkdtempSync(join(cache, "workspace-copy-")));
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b", GIT_CONFIG_NOSYSTEM: "1", HOME: base };
 
-/** The workspace bench's tree: `files` small files, 50 to a directory, committed and packed. */
-function makeRepo(files) {
-  const root = join(base, `tree-${files}`);
-  for (let i = 0; i < files; i++) {
-    const d = join(root, `d${Math.floor(i / 1000)}`, `s${Math.floor(i / 50) % 20}`);
-    if (i % 50 === 0) mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, `f${i}.txt`), `file ${i}\n${"x".repeat(i % 200)}\n`);
-  }
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["add", "-A"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["-c", "gc.auto=0", "commit", "-q", "-m", "tree"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["repack", "-adq"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["config", "gc.auto", "0"], { cwd: root, env: gitEnv });
-  return root;
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = [];
 try {
   for (const files of SIZES) {
-    const root = makeRepo(files);
+    const root = makeRepo(base, files);
     const state = join(base, `state-${files}`);
     let k = 0;
     const workspace = (driver) => async () => {
@@ -95,8 +80,7 @@ try {
   const clean = timeDiff();
   const h2 = await openWorkspace({ stateDir: state, name: "diff", roots: [root], driver: "copy" });
   const [cmd, ...args] = h2.enterArgv();
-  const picked = Array.from({ length: Math.min(1000, files) }, (_, j) => Math.floor((j * files) / Math.min(1000, files)));
-  const paths = picked.map((i) => `d${Math.floor(i / 1000)}/s${Math.floor(i / 50) % 20}/f${i}.txt`).join(" ");
+  const paths = spreadPaths(files, 1000).join(" ");
   spawnSync(cmd, [...args, "/bin/sh", "-c", `cd '${root}' && for f in ${paths}; do echo changed >> "$f"; done`]);
   await h2.close();
   const dirty = timeDiff();

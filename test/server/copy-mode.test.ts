@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { requireBinary } from "../support/engines/require-binary.js";
 import { holderPid, seen } from "../support/modes.js";
 import { canary, makeTempDir, removeDir, treeDigest } from "../support/tree.js";
 import { CLI, startWarden, type WardenClient } from "../support/warden-client.js";
-import { gitView, snapshot } from "../workspace/helpers.js";
+import { git, gitView, snapshot } from "../workspace/helpers.js";
 
 /**
  * `warden serve --overlay --overlay-driver copy` through the real server, real bubblewrap and a real
@@ -19,9 +19,6 @@ let base: string;
 let root: string;
 let state: string;
 let secret: string;
-
-const git = (cwd: string, ...args: string[]): string =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t", GIT_CONFIG_NOSYSTEM: "1", HOME: cwd } });
 
 beforeAll(() => {
   requireBinary("bwrap", "bubblewrap");
