@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { makeRepo, spreadPaths } from "./lib/repo-tree.mjs";
+import { makeRepo, spreadPaths, timeMakes } from "./lib/repo-tree.mjs";
 
 const dist = process.env.WARDEN_DIST ?? fileURLToPath(new URL("../dist/", import.meta.url));
 const { openWorkspace, discardWorkspace, diffWorkspace, gitPatch, checkpointWorkspace } = await import(pathToFileURL(join(dist, "workspace/index.js")).href);
@@ -47,17 +47,7 @@ try {
       },
       { name: "kernel driver", make: workspace("kernel") },
     ];
-    const times = cases.map(() => []);
-    for (let round = -1; round < N; round++) {
-      for (const [i, c] of cases.entries()) {
-        const t0 = performance.now();
-        const teardown = await c.make();
-        const ms = performance.now() - t0;
-        await teardown();
-        if (round >= 0) times[i].push(ms);
-      }
-    }
-    results.push({ files, medians: times.map(median) });
+    results.push({ files, medians: await timeMakes(cases, N) });
   }
 
   const files = SIZES.at(-1);

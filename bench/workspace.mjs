@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { gitEnvFor, makeRepo, spreadPaths } from "./lib/repo-tree.mjs";
+import { gitEnvFor, makeRepo, spreadPaths, timeMakes } from "./lib/repo-tree.mjs";
 
 const dist = process.env.WARDEN_DIST ?? fileURLToPath(new URL("../dist/", import.meta.url));
 const { openWorkspace, discardWorkspace, diffWorkspace, gitPatch } = await import(pathToFileURL(join(dist, "workspace/index.js")).href);
@@ -57,18 +57,7 @@ try {
         },
       },
     ];
-    const times = cases.map(() => []);
-    for (let round = -1; round < N; round++) {
-      // round -1 warms caches and is not kept; cases alternate so machine load hits all alike
-      for (const [i, c] of cases.entries()) {
-        const t0 = performance.now();
-        const teardown = await c.make();
-        const ms = performance.now() - t0;
-        await teardown();
-        if (round >= 0) times[i].push(ms);
-      }
-    }
-    results.push({ files, medians: times.map((t) => t.sort((a, b) => a - b)[Math.floor(N / 2)]) });
+    results.push({ files, medians: await timeMakes(cases, N) });
   }
 
   // Diff of 1,000 changed files in the 20k (or largest) tree.

@@ -30,3 +30,21 @@ export function spreadPaths(files, count) {
   const n = Math.min(count, files);
   return Array.from({ length: n }, (_, j) => Math.floor((j * files) / n)).map((i) => `d${Math.floor(i / 1000)}/s${Math.floor(i / 50) % 20}/f${i}.txt`);
 }
+
+/**
+ * Times each case's `make()` (one copy of the tree; it returns how to remove it, not timed), N
+ * rounds round-robin after one warm-up round, so machine load hits all alike. Medians, in case order.
+ */
+export async function timeMakes(cases, N) {
+  const times = cases.map(() => []);
+  for (let round = -1; round < N; round++) {
+    for (const [i, c] of cases.entries()) {
+      const t0 = performance.now();
+      const teardown = await c.make();
+      const ms = performance.now() - t0;
+      await teardown();
+      if (round >= 0) times[i].push(ms);
+    }
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(N / 2)]);
+}
