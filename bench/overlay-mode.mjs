@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// serve --overlay against normal mode, measured in the same run: two real servers (`warden serve`
-// over stdio, real bubblewrap) on copies of one tree, one plain and one with every root a
-// copy-on-write workspace's merged view. Each tool call is timed end to end from the MCP client,
-// round-robin, so machine load hits both alike; printed: medians, p90, and overlay minus normal
-// (commands; issue 12's goal: under 5 ms more) and overlay / normal (file tools; goal: under +10%).
-// Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more;
-// OVERLAY_DRIVER=copy node bench/overlay-mode.mjs measures the copy driver's view instead of auto's)
+// serve --overlay against normal mode, measured in the same run: three real servers (`warden serve`
+// over stdio, real bubblewrap) on copies of one tree, one plain, one with every root a copy-on-write
+// workspace's merged view made by kernel overlayfs and one made by fuse-overlayfs
+// (`--overlay-driver fuse`). Each tool call is timed end to end from the MCP client, round-robin, so
+// machine load hits all alike; printed: medians, p90, and each view minus normal (commands; issue
+// 12's goal: under 5 ms more) and each view / normal (file tools; goal: under +10%).
+// FUSE=0 leaves the fuse server out (a machine without fuse-overlayfs); COPY=0 the copy driver's
+// (`--overlay-driver copy`: a copy of the tree bound over its path).
+// Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more)
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +16,6 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { measureAll } from "./lib/measure.mjs";
 
 const N = Number(process.env.N ?? 100);
-const DRIVER = process.env.OVERLAY_DRIVER ?? "auto";
 const WARMUP = 10;
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 // Under the repository's .bench-cache (git-ignored), not /tmp: other suites sweep /tmp/warden-*.
@@ -46,11 +47,25 @@ try {
   cpSync(normalRoot, overlayRoot, { recursive: true });
   const servers = {
     normal: await connect(["--root", normalRoot, "--allow", "true"]),
-    overlay: await connect(["--root", overlayRoot, "--allow", "true", "--overlay", "--overlay-driver", DRIVER, "--state-dir", join(base, "state"), "--workspace", "bench"]),
+    overlay: await connect(["--root", overlayRoot, "--allow", "true", "--overlay", "--overlay-driver", "kernel", "--state-dir", join(base, "state"), "--workspace", "bench"]),
   };
+  if (process.env.FUSE !== "0") {
+    const fuseRoot = join(base, "fuse");
+    cpSync(normalRoot, fuseRoot, { recursive: true });
+    servers.fuse = await connect(["--root", fuseRoot, "--allow", "true", "--overlay", "--overlay-driver", "fuse", "--state-dir", join(base, "state"), "--workspace", "bench-fuse"]);
+  }
+  if (process.env.COPY !== "0") {
+    const copyRoot = join(base, "copy");
+    cpSync(normalRoot, copyRoot, { recursive: true });
+    servers.copy = await connect(["--root", copyRoot, "--allow", "true", "--overlay", "--overlay-driver", "copy", "--state-dir", join(base, "state"), "--workspace", "bench-copy"]);
+  }
   for (const c of Object.values(servers)) closers.push(() => c.close());
-  const info = await servers.overlay.callTool({ name: "get_system_info", arguments: {} });
-  if (info.structuredContent?.workspace?.mode !== "overlay") throw new Error("the overlay server is not in overlay mode");
+  for (const [mode, driver] of [["overlay", "kernel"], ["fuse", "fuse"], ["copy", "copy"]]) {
+    if (!servers[mode]) continue;
+    const info = await servers[mode].callTool({ name: "get_system_info", arguments: {} });
+    if (info.structuredContent?.workspace?.driver !== driver) throw new Error(`the ${mode} server is not on the ${driver} driver`);
+  }
+  const views = Object.keys(servers).filter((m) => m !== "normal");
 
   const calls = {
     "execute_command true": () => ({ name: "execute_command", arguments: { command: "true" } }),
@@ -62,7 +77,7 @@ try {
   };
   const cases = [];
   for (const [label, make] of Object.entries(calls)) {
-    for (const mode of ["normal", "overlay"]) {
+    for (const mode of Object.keys(servers)) {
       cases.push({
         name: `${label} | ${mode}`,
         fn: async () => {
@@ -74,13 +89,16 @@ try {
   }
   const results = await measureAll(cases, { n: N, warmup: WARMUP });
   const by = Object.fromEntries(results.map((r) => [r.name, r]));
-  console.log(`serve --overlay (driver: ${info.structuredContent.workspace.driver}) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
-  console.log(`${"call".padEnd(34)}${"normal".padStart(9)}${"p90".padStart(8)}${"overlay".padStart(10)}${"p90".padStart(8)}${"overlay-normal".padStart(16)}${"overlay/normal".padStart(16)}`);
+  console.log(`serve --overlay (overlay: kernel driver; fuse: fuse driver; copy: copy driver) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
+  const f = (x, w) => x.toFixed(2).padStart(w);
+  console.log(`${"call".padEnd(34)}${"normal".padStart(9)}${"p90".padStart(8)}${views.map((v) => `${v.padStart(10)}${"p90".padStart(8)}${`${v}-normal`.padStart(16)}${`${v}/normal`.padStart(16)}`).join("")}`);
   for (const label of Object.keys(calls)) {
     const n = by[`${label} | normal`];
-    const o = by[`${label} | overlay`];
-    const f = (x, w) => x.toFixed(2).padStart(w);
-    console.log(`${label.padEnd(34)}${f(n.median, 9)}${f(n.p90, 8)}${f(o.median, 10)}${f(o.p90, 8)}${f(o.median - n.median, 16)}${(o.median / n.median).toFixed(3).padStart(15)}x`);
+    const cols = views.map((v) => {
+      const o = by[`${label} | ${v}`];
+      return `${f(o.median, 10)}${f(o.p90, 8)}${f(o.median - n.median, 16)}${(o.median / n.median).toFixed(3).padStart(15)}x`;
+    });
+    console.log(`${label.padEnd(34)}${f(n.median, 9)}${f(n.p90, 8)}${cols.join("")}`);
   }
 } finally {
   for (const close of closers) await close().catch(() => undefined);

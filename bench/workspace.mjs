@@ -2,7 +2,8 @@
 // Workspace creation (a new copy-on-write workspace, mounted and ready) against `cp -a` of the tree
 // and `git worktree add`, on trees of 5k, 10k and 20k files, measured round-robin in one run (only
 // the making is timed; each copy is removed between rounds); then the diff of 1,000 changed files
-// (as a git patch). Run after `npm run build`:
+// (as a git patch). The workspace is made with the kernel driver, and (FUSE=0 leaves it out) with the
+// fuse driver (fuse-overlayfs) in the same rounds. Run after `npm run build`:
 //   node bench/workspace.mjs            (N=5 rounds by default; N=9 node bench/workspace.mjs for more)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
@@ -27,19 +28,21 @@ try {
     const root = makeRepo(base, files);
     const state = join(base, `state-${files}`);
     let k = 0;
+    /** A new workspace with `driver`, mounted and ready (timed); closing and discarding it is not. */
+    const workspaceCase = (label, driver) => ({
+      name: label,
+      make: async () => {
+        const name = `w${k++}`;
+        const h = await openWorkspace({ stateDir: state, name, roots: [root], driver });
+        return async () => {
+          await h.close();
+          discardWorkspace({ stateDir: state, name });
+        };
+      },
+    });
     // Each case makes one copy (timed) and returns how to remove it (not timed).
     const cases = [
-      {
-        name: "workspace",
-        make: async () => {
-          const name = `w${k++}`;
-          const h = await openWorkspace({ stateDir: state, name, roots: [root] });
-          return async () => {
-            await h.close();
-            discardWorkspace({ stateDir: state, name });
-          };
-        },
-      },
+      workspaceCase("workspace", "kernel"),
       {
         name: "cp -a",
         make: async () => {
@@ -57,6 +60,7 @@ try {
         },
       },
     ];
+    if (process.env.FUSE !== "0") cases.push(workspaceCase("workspace (fuse)", "fuse"));
     results.push({ files, medians: await timeMakes(cases, N) });
   }
 
@@ -84,10 +88,11 @@ try {
   const f = (x) => x.toFixed(1).padStart(8);
   console.log(`creating a working copy, median of ${N} round-robin rounds (ms; ratio = peer / workspace)`);
   console.log("workspace = openWorkspace of a new name: make it on disk, start the holder, mount, check from outside");
-  console.log("files    workspace     cp -a  git worktree add   cp-a/ws   worktree/ws");
+  console.log(`files    workspace     cp -a  git worktree add   cp-a/ws   worktree/ws${results[0]?.medians.length > 3 ? "  ws (fuse)  cp-a/fuse" : ""}`);
   for (const { files, medians } of results) {
-    const [w, c, g] = medians;
-    console.log(`${String(files).padStart(5)}  ${f(w)}  ${f(c)}          ${f(g)}  ${(c / w).toFixed(1).padStart(7)}x  ${(g / w).toFixed(1).padStart(10)}x`);
+    const [w, c, g, fu] = medians;
+    const fuse = fu === undefined ? "" : `  ${f(fu)}  ${(c / fu).toFixed(1).padStart(8)}x`;
+    console.log(`${String(files).padStart(5)}  ${f(w)}  ${f(c)}          ${f(g)}  ${(c / w).toFixed(1).padStart(7)}x  ${(g / w).toFixed(1).padStart(10)}x${fuse}`);
   }
   console.log(`\ndiff --patch of ${changed} changed files in a ${files}-file tree: median ${d.sort((a, b) => a - b)[Math.floor(N / 2)].toFixed(0)} ms (${bytes} bytes of patch)`);
 } finally {

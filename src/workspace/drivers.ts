@@ -25,7 +25,9 @@ export interface OverlayDriver {
    * `extraOption` is appended to the mount options (the test hook below).
    */
   mountLine(env: NodeJS.ProcessEnv, extraOption: string): string;
-  /** unshare(1) options beyond the mount (and, when not root, user) namespace. */
+  /** unshare(1) options for the user namespace a non-root server needs to mount at all. */
+  userNamespace: string[];
+  /** unshare(1) options beyond the mount (and user) namespace. */
   namespaces: string[];
   /**
    * statfs(2) type of the merged view, checked from outside after the mount; null when the view is
@@ -60,6 +62,7 @@ const kernel: OverlayDriver = {
   what: "kernel overlayfs in a private namespace",
   unavailable: () => null,
   mountLine: (_env, extra) => `mount -t overlay overlay -o "lowerdir=$2,upperdir=$3,workdir=$4,userxattr${extra}" "roots/$i/merged"`,
+  userNamespace: ["--user", "--map-root-user"],
   namespaces: [],
   fsMagic: OVERLAYFS_MAGIC,
   encoding: "kernel",
@@ -75,10 +78,14 @@ const fuse: OverlayDriver = {
     if (!existsSync("/dev/fuse")) return "/dev/fuse does not exist; load the fuse module (modprobe fuse) or, in a container, pass --device /dev/fuse";
     return null;
   },
-  // -o allow_other: the agent's commands run under bubblewrap, which may map another uid; the view
-  // lives in a namespace nobody else can enter. The daemon forks into the background inside the
-  // holder's pid namespace (see namespaces), so it dies with the holder.
-  mountLine: (env, extra) => `${quote(whichSync("fuse-overlayfs", searchPath(env)) ?? "fuse-overlayfs")} -o "lowerdir=$2,upperdir=$3,workdir=$4,allow_other${extra}" "roots/$i/merged"`,
+  // The daemon forks into the background inside the holder's pid namespace (see namespaces), so it
+  // dies with the holder.
+  mountLine: (env, extra) => `${quote(whichSync("fuse-overlayfs", searchPath(env)) ?? "fuse-overlayfs")} -o "lowerdir=$2,upperdir=$3,workdir=$4${extra}" "roots/$i/merged"`,
+  // Not root inside the user namespace: fuse-overlayfs run as uid 0 there adds allow_other, and FUSE
+  // then serves only processes inside that namespace (not the server reading the view from outside).
+  // As the caller's own uid, with the namespace's capabilities kept, it mounts without allow_other and
+  // FUSE serves that uid: the server and its commands. Measured on Linux 6.x, fuse-overlayfs 1.10.
+  userNamespace: ["--user", "--map-current-user", "--keep-caps"],
   // Its own pid namespace, the holder its init: when the holder dies for any reason the kernel kills
   // the FUSE daemon too, so no daemon keeps the namespace (and the mount) alive.
   namespaces: ["--pid", "--fork", "--kill-child"],

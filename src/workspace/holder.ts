@@ -53,9 +53,10 @@ export const isRoot = (): boolean => process.geteuid?.() === 0;
 export async function startHolder(wsDir: string, m: WorkspaceManifest, rootFds: number[], lockFd: number, driver: OverlayDriver, env: NodeJS.ProcessEnv = process.env): Promise<Holder> {
   const args: string[] = [];
   for (const [i, r] of m.roots.entries()) args.push(r.path, lowerdirOption(m, i), layerRel(i, m.upper.id), workRel(i, m.upper.id));
-  const ns = [...(isRoot() ? [] : ["--user", "--map-root-user"]), "--mount", "--propagation", "private", ...driver.namespaces];
+  const ns = [...(isRoot() ? [] : driver.userNamespace), "--mount", "--propagation", "private", ...driver.namespaces];
   const child = spawn("unshare", [...ns, "--", "/bin/sh", "-c", script(driver.mountLine(env, testRefusedOption(driver, env))), "warden-workspace-holder", wsDir, ...args], {
     stdio: ["pipe", "pipe", "pipe", lockFd, ...rootFds],
+    env,
     // Its own session: a Ctrl-C meant for the server's terminal must not unmount under it. It still
     // ends with the server, by the pipe.
     detached: true,
@@ -135,5 +136,6 @@ function mountFailure(driver: OverlayDriver, stderr: string): WorkspaceError {
   if (/ENOENT|not found|No such file/.test(text) && /unshare|mount|sh:/.test(text) && !/mount:/.test(text) && !/fuse/.test(text)) {
     return new WorkspaceError(`cannot start the workspace holder: ${text}; it needs unshare and mount from util-linux`);
   }
-  return new WorkspaceError(driver.refused(text));
+  // One line (mount(8) wraps its message), for the start-up line and auto's list of reasons.
+  return new WorkspaceError(driver.refused(text.replace(/\s+/g, " ").replace(/\.+$/, "")));
 }

@@ -23,9 +23,10 @@ export interface LayerMarks {
 
 const PATTERN: Record<LayerEncoding, string> = {
   kernel: "^user\\.overlay\\.(opaque|whiteout|origin)$",
-  // fuse-overlayfs marks an opaque directory with trusted.overlay.opaque as root outside a user
-  // namespace, user.fuseoverlayfs.opaque inside one (and a `.wh..wh..opq` file either way: compose.ts).
-  fuse: "^(trusted\\.overlay\\.opaque|user\\.fuseoverlayfs\\.opaque)$",
+  // fuse-overlayfs 1.10 marks an opaque directory with trusted.overlay.opaque as root outside a user
+  // namespace, user.fuseoverlayfs.opaque inside one (and a `.wh..wh..opq` file either way: compose.ts);
+  // later versions may write user.overlay.opaque.
+  fuse: "^(trusted\\.overlay\\.opaque|user\\.fuseoverlayfs\\.opaque|user\\.overlay\\.opaque)$",
 };
 
 export function readLayerMarks(layerDir: string, encoding: LayerEncoding = "kernel"): LayerMarks {
@@ -55,7 +56,7 @@ export function parseGetfattr(out: Buffer, layerDir: string, encoding: LayerEnco
     if (current === null) continue;
     const text = line.toString("latin1");
     if (encoding === "fuse") {
-      if (text === 'trusted.overlay.opaque="y"' || text === 'user.fuseoverlayfs.opaque="y"') marks.opaque.add(current);
+      if (/^(trusted\.overlay|user\.fuseoverlayfs|user\.overlay)\.opaque="y"$/.test(text)) marks.opaque.add(current);
       continue;
     }
     if (text === 'user.overlay.opaque="y"') marks.opaque.add(current);
@@ -120,7 +121,7 @@ json.dump(res, sys.stdout)
 `;
 
 function viaPython(layerDir: string, encoding: LayerEncoding): LayerMarks {
-  const opaqueAttrs = encoding === "fuse" ? "trusted.overlay.opaque,user.fuseoverlayfs.opaque" : "user.overlay.opaque";
+  const opaqueAttrs = encoding === "fuse" ? "trusted.overlay.opaque,user.fuseoverlayfs.opaque,user.overlay.opaque" : "user.overlay.opaque";
   const r = spawnSync("python3", ["-c", PY, layerDir, opaqueAttrs], { encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.error || r.status !== 0) {
     throw new WorkspaceError(`cannot read overlayfs's extended attributes: neither getfattr (package attr) nor python3 works here${r.stderr ? ` (${r.stderr.trim()})` : ""}; install attr`);

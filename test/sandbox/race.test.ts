@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxScope } from "../../src/sandbox/types.js";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
 import { openWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
-import { effort, MODES, modeDriver, type Mode } from "../support/modes.js";
+import { driverOf, isWorkspaceMode, MODES, triesFor, type Mode } from "../support/modes.js";
 import { Harness } from "./host/harness.js";
 import { probe, probeSandbox, tempTree } from "./helpers.js";
 
@@ -64,8 +64,8 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
   beforeAll(async () => {
     mkdirSync(root, { recursive: true });
     let enter: string[] = [];
-    if (mode !== "normal") {
-      ws = await openWorkspace({ stateDir: join(t.dir, "state"), name: "race", roots: [root], driver: modeDriver(mode)! });
+    if (isWorkspaceMode(mode)) {
+      ws = await openWorkspace({ stateDir: join(t.dir, "state"), name: "race", roots: [root], driver: driverOf(mode) });
       scope = { preopens: [{ hostPath: root, writable: true, held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) }], denyGlobs: [] };
       enter = ws.enterArgv();
     }
@@ -108,10 +108,12 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
   }
 
   describe("directory <-> symlink swap race", () => {
-    test(`in-process runtime: reads, lists, stats, writes, mkdirs, renames, unlinks (${effort(mode, 20_000)} tries)`, () => {
+    const inProcess = triesFor(mode, 20_000);
+    const pool = triesFor(mode, 3000);
+    test(`in-process runtime: reads, lists, stats, writes, mkdirs, renames, unlinks (${inProcess} tries)`, () => {
       const tally: Tally = { tries: 0, leaks: 0, refusedOrMissing: 0, ok: 0 };
       const h = new Harness(scope);
-      for (let i = 0; i < effort(mode, 20_000); i++) {
+      for (let i = 0; i < inProcess; i++) {
         let leaked = false;
         let ok = false;
         switch (i % 8) {
@@ -166,7 +168,7 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
       expect(tally.ok).toBeGreaterThan(0);
     });
 
-    test(`through the worker pool with real WASI code (${effort(mode, 3000)} tries)`, async () => {
+    test(`through the worker pool with real WASI code (${pool} tries)`, async () => {
       const sandbox = probeSandbox(2);
       const tally: Tally = { tries: 0, leaks: 0, refusedOrMissing: 0, ok: 0 };
       const sw = join(root, "sw");
@@ -183,7 +185,7 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
           ["unlink", `${sw}/victim.txt`],
         ][i % 8]!;
       try {
-        for (let i = 0; i < effort(mode, 3000); i += 2) {
+        for (let i = 0; i < pool; i += 2) {
           if (i % 500 === 0) console.log(`[race pool] at ${i} after ${Math.round(performance.now() - t0)} ms`);
           const results = await Promise.all([probe(sandbox, scope, ops(i)), probe(sandbox, scope, ops(i + 1))]);
           for (const r of results) {

@@ -160,7 +160,7 @@ describe("serve --overlay refuses what it cannot serve, naming the fix", () => {
 
   it.each([
     [["--backend", "docker"], /--overlay needs the native backend .* Start with --backend native/],
-    [["--overlay-driver", "fuse"], /overlay driver "fuse" is not available: this build has kernel/],
+    [["--overlay-driver", "nfs"], /overlay driver "nfs" does not exist: choose auto or one of kernel, fuse/],
     [["--workspace", "../escape"], /invalid workspace name "\.\.\/escape"/],
     [["--workspace-per-session"], /--workspace-per-session needs --http/],
   ] as const)("%j", (args, message) => {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { effort, inView, MODES, modeArgs, type Mode } from "../support/modes.js";
+import { inView, MODES, modeArgs, triesFor, type Mode } from "../support/modes.js";
 import { startWarden, type WardenClient } from "../support/warden-client.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../support/tree.js";
 
@@ -34,7 +34,7 @@ process.stdout.write(String(flips));
 `;
 
 describe.each(MODES)("%s mode", (mode: Mode) => {
-  const TRIES = effort(mode, ALL_TRIES);
+  const TRIES = triesFor(mode, ALL_TRIES);
   beforeAll(async () => {
     base = makeTempDir("warden-race-");
     secret = canary("RACE");

@@ -2,38 +2,39 @@ import { join } from "node:path";
 import type { WardenClient } from "./warden-client.js";
 
 /**
- * The server's ways of holding roots, for suites that must hold in all: `normal` (the real tree),
+ * The server's ways of holding roots, for suites that must hold in each: `normal` (the real tree),
  * `overlay` (`serve --overlay`: every writable root a copy-on-write workspace's merged view, commands
- * inside the workspace's namespace) and `copy` (the same with `--overlay-driver copy`: the view is a
- * copy of the root bound over its path). WARDEN_MODES=normal (or overlay, copy; a comma list) narrows it.
+ * inside the workspace's namespace; kernel overlayfs), `fuse` (the same with
+ * `--overlay-driver fuse`: fuse-overlayfs) and `copy` (`--overlay-driver copy`: a copy of the root
+ * bound over its path). WARDEN_MODES=normal,overlay (any subset) narrows it.
  */
-export type Mode = "normal" | "overlay" | "copy";
-export const MODES: Mode[] = (process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => m === "normal" || m === "overlay" || m === "copy") ?? ["normal", "overlay", "copy"]);
+export type Mode = "normal" | "overlay" | "fuse" | "copy";
+const ALL: Mode[] = ["normal", "overlay", "fuse", "copy"];
+export const MODES: Mode[] = process.env.WARDEN_MODES?.split(",").filter((m): m is Mode => (ALL as string[]).includes(m)) ?? ALL;
+
+/** Whether a mode serves the roots from a copy-on-write workspace (either driver). */
+export const isWorkspaceMode = (mode: Mode): boolean => mode !== "normal";
+
+/** The workspace driver of a workspace mode, for tests that open a workspace themselves. */
+export const driverOf = (mode: Mode): string => (mode === "fuse" || mode === "copy" ? mode : "kernel");
 
 /**
- * How many of `n` tries (or cases) a race or corpus runs in `mode`. Copy mode re-runs suites whose
- * races are the overlay's too (the same holder, namespace and descriptor walk; only the view's
- * filesystem differs), so in CI it runs a fifth of them to stay within its time budget;
- * WARDEN_COPY_EFFORT=1 runs them all (the figures in docs/CONFINEMENT.md are from a full run).
+ * A count of tries for a mode: the fuse and copy modes run the same attacks with fewer tries (a
+ * tenth, at least 20) to keep CI time modest; WARDEN_FUSE_TRIES=N (WARDEN_COPY_TRIES=N) runs N instead.
  */
-export function effort(mode: Mode, n: number): number {
-  if (mode !== "copy") return n;
-  const share = Number(process.env.WARDEN_COPY_EFFORT ?? 0.2);
-  return Math.max(1, Math.ceil(n * (share > 0 && share <= 1 ? share : 0.2)));
-}
-
-/** The workspace driver a mode opens (`openWorkspace`'s `driver`), or null in normal mode. */
-export function modeDriver(mode: Mode): string | null {
-  return mode === "normal" ? null : mode === "copy" ? "copy" : "auto";
+export function triesFor(mode: Mode, tries: number): number {
+  if (mode === "fuse") return Number(process.env.WARDEN_FUSE_TRIES ?? Math.max(20, Math.round(tries / 10)));
+  if (mode === "copy") return Number(process.env.WARDEN_COPY_TRIES ?? Math.max(20, Math.round(tries / 10)));
+  return tries;
 }
 
 /** serve's extra arguments for a mode: a workspace under `stateBase` (outside every root). */
 export function modeArgs(mode: Mode, stateBase: string): string[] {
   if (mode === "normal") return [];
-  return ["--overlay", ...(mode === "copy" ? ["--overlay-driver", "copy"] : []), "--state-dir", join(stateBase, "state")];
+  return ["--overlay", ...(mode === "fuse" || mode === "copy" ? ["--overlay-driver", mode] : []), "--state-dir", join(stateBase, "state")];
 }
 
-/** The holder pid of a server started in overlay (or copy) mode, from its start-up line. */
+/** The holder pid of a server started in overlay mode, from its start-up line. */
 export function holderPid(w: WardenClient): number {
   const m = /holder pid (\d+)/.exec(w.stderr());
   if (!m) throw new Error(`no workspace holder in the server's stderr:\n${w.stderr()}`);
@@ -46,7 +47,7 @@ export function holderPid(w: WardenClient): number {
  * assertions only: the server never follows a symlink under it.
  */
 export function seen(mode: Mode, w: WardenClient, path: string): string {
-  return mode === "normal" ? path : `/proc/${holderPid(w)}/root${path}`;
+  return isWorkspaceMode(mode) ? `/proc/${holderPid(w)}/root${path}` : path;
 }
 
 /** A prefix that runs a host program where the agent's commands act (inside the workspace's namespace in overlay mode). */

@@ -16,6 +16,7 @@ export const copyDriver: OverlayDriver = {
   // "$3" is the upper layer: the copy itself. The bind is the whole "mount". The test hook's option
   // makes the target a path that does not exist, so mount(8) itself refuses.
   mountLine: (_env, extra) => `mount --bind "$3" "roots/$i/merged${extra}"`,
+  userNamespace: ["--user", "--map-root-user"],
   namespaces: [],
   fsMagic: null,
   encoding: "copy",
