@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listWorkspaces, TEST_REFUSE_ENV } from "../../src/workspace/index.js";
@@ -7,6 +7,7 @@ import { requireBinary } from "../support/engines/require-binary.js";
 import { seen } from "../support/modes.js";
 import { canary, makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
 import { CLI, startWarden } from "../support/warden-client.js";
+import { pathWithout } from "../workspace/helpers.js";
 
 /**
  * Driver selection through the real server: `--overlay-driver fuse` forced, `auto` falling back to
@@ -29,14 +30,7 @@ beforeAll(() => {
   secret = canary("REAL");
   writeTree(base, { "proj/a.txt": "a\n", "proj/canary.txt": secret, "proj/src/old.c": "old\n" });
   // PATH without fuse-overlayfs: links to everything else in the usual directories.
-  noFusePath = join(base, "bin-no-fuse");
-  mkdirSync(noFusePath);
-  for (const dir of ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
-    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-      if (name === "fuse-overlayfs" || existsSync(join(noFusePath, name))) continue;
-      symlinkSync(join(dir, name), join(noFusePath, name));
-    }
-  }
+  noFusePath = pathWithout(base, "fuse-overlayfs");
 });
 afterAll(() => removeDir(base));
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyWorkspace, diffWorkspace, listWorkspaces, openWorkspace, resetWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
 import { makeTempDir, removeDir, treeDigest } from "../support/tree.js";
-import { plain, runInside, snapshot } from "./helpers.js";
+import { pathWithout, plain, runInside, snapshot } from "./helpers.js";
 
 // The copy driver's own promises; the change model, patch, checkpoints and crashes are in the suites
 // run under every driver (compose, lifecycle, crash: WS_DRIVERS).
@@ -31,7 +31,10 @@ const paths = (name: string): string[] => diffWorkspace({ stateDir: state, name 
 describe("copy driver", () => {
   // No overlay here: the kernel's mount refuses (the test hook gives it an option it does not know)
   // and fuse-overlayfs is not on PATH.
-  const noOverlay = { ...process.env, PATH: "/nonexistent", WARDEN_OVERLAY_TEST_REFUSE: "kernel" };
+  let noOverlay: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    noOverlay = { ...process.env, PATH: pathWithout(dir, "fuse-overlayfs"), WARDEN_OVERLAY_TEST_REFUSE: "kernel" };
+  });
 
   it("is auto's last resort when no overlay mounts, and says why", async () => {
     const root = tree("auto", { "a.txt": "a\n", "src/b.c": "b\n" });

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { WorkspaceHandle } from "../../src/workspace/index.js";
 
@@ -99,4 +99,17 @@ export function processesInMountNs(pid: number): Array<{ pid: number; comm: stri
     }
   }
   return found;
+}
+
+/** A PATH directory under `base` linking every program of the usual directories but `without` (a machine lacking it). */
+export function pathWithout(base: string, without: string): string {
+  const bin = join(base, `bin-no-${without}`);
+  mkdirSync(bin, { recursive: true });
+  for (const dir of ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      if (name === without || existsSync(join(bin, name))) continue;
+      symlinkSync(join(dir, name), join(bin, name));
+    }
+  }
+  return bin;
 }
