@@ -36,6 +36,8 @@ export interface OverlayDriver {
   fsMagic: number | null;
   /** How its upper layers mark whiteouts and opaque directories (compose.ts, xattr.ts); copy: a whole tree (copy/). */
   encoding: LayerEncoding | "copy";
+  /** What it loses against an overlay, for the start-up line and get_system_info (the fallbacks say it). */
+  loses?: string;
   /** What a refused mount means, naming the fix; `text` is the holder's stderr. */
   refused(text: string): string;
 }

@@ -56,6 +56,8 @@ export interface WorkspaceHandle {
   fsType: number;
   /** The drivers `auto` passed over before this one, each with why. */
   passedOver: DriverAttempt[];
+  /** What the driver in use loses against an overlay (drivers.ts), when it says. */
+  driverLoses?: string;
   /** A command prefix that runs a program inside the workspace's namespaces (see enterArgv). */
   enterArgv(): string[];
   /** Whether the holder still runs (false after close(), a kill, or its death). */
@@ -206,6 +208,7 @@ function handleFor(dir: string, m: WorkspaceManifest, holder: Holder, driver: Ov
     driver: driver.name,
     fsType: driver.fsMagic ?? Number(statfsSync(merged[0]!.upperDir).type),
     passedOver,
+    ...(driver.loses ? { driverLoses: driver.loses } : {}),
     enterArgv: () => [...enter],
     alive: () => !exited,
     verify() {

@@ -57,9 +57,10 @@ describe("serve --overlay --overlay-driver copy", () => {
   it("tools and commands write the copy; kill -9, then list, diff --patch and git apply on a clone", { timeout: 180_000 }, async () => {
     const before = treeDigest(root);
     w = await startWarden(["--root", root, "--overlay", "--overlay-driver", "copy", "--workspace", "copy-1", "--state-dir", state]);
-    expect(w.stderr()).toMatch(/copy-on-write workspace copy-1 \(driver: copy;/);
-    const info = (await w.call("get_system_info", {})).structuredContent as { workspace: { mode: string; driver: string; roots: string[] } };
+    expect(w.stderr()).toMatch(/copy-on-write workspace copy-1 \(driver: copy; the copy driver loses: creation, each checkpoint and each fork cost a full copy of the tree/);
+    const info = (await w.call("get_system_info", {})).structuredContent as { workspace: { mode: string; driver: string; driver_loses: string; roots: string[] } };
     expect(info.workspace).toMatchObject({ mode: "overlay", driver: "copy", roots: [root] });
+    expect(info.workspace.driver_loses).toMatch(/full copy of the tree/);
 
     expect((await w.call("write_file", { path: "a.txt", content: "edited by a tool\n" })).isError).toBeFalsy();
     const script = "cat a.txt && printf 'appended' >> img/logo.bin && rm canary.txt && mv old-name.txt new-name.txt && python3 -c 'import os; os.chmod(\"run.sh\", 0o755)' && rm -rf docs/guide && echo file > docs/guide && printf '\\000bin' > img/new.bin";

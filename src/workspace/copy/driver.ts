@@ -20,6 +20,7 @@ export const copyDriver: OverlayDriver = {
   namespaces: [],
   fsMagic: null,
   encoding: "copy",
+  loses: "creation, each checkpoint and each fork cost a full copy of the tree (time and disk, like cp -a), and the real tree's later edits are not seen inside",
   refused: (text) =>
     `the copy driver's bind mount was refused: ${text || "no message"}. It needs a private mount namespace: run as root, or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)`,
 };
