@@ -5,7 +5,8 @@
 // (`--overlay-driver fuse`). Each tool call is timed end to end from the MCP client, round-robin, so
 // machine load hits all alike; printed: medians, p90, and each view minus normal (commands; issue
 // 12's goal: under 5 ms more) and each view / normal (file tools; goal: under +10%).
-// FUSE=0 leaves the fuse server out (a machine without fuse-overlayfs).
+// FUSE=0 leaves the fuse server out (a machine without fuse-overlayfs); COPY=0 the copy driver's
+// (`--overlay-driver copy`: a copy of the tree bound over its path).
 // Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more)
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -53,8 +54,13 @@ try {
     cpSync(normalRoot, fuseRoot, { recursive: true });
     servers.fuse = await connect(["--root", fuseRoot, "--allow", "true", "--overlay", "--overlay-driver", "fuse", "--state-dir", join(base, "state"), "--workspace", "bench-fuse"]);
   }
+  if (process.env.COPY !== "0") {
+    const copyRoot = join(base, "copy");
+    cpSync(normalRoot, copyRoot, { recursive: true });
+    servers.copy = await connect(["--root", copyRoot, "--allow", "true", "--overlay", "--overlay-driver", "copy", "--state-dir", join(base, "state"), "--workspace", "bench-copy"]);
+  }
   for (const c of Object.values(servers)) closers.push(() => c.close());
-  for (const [mode, driver] of [["overlay", "kernel"], ["fuse", "fuse"]]) {
+  for (const [mode, driver] of [["overlay", "kernel"], ["fuse", "fuse"], ["copy", "copy"]]) {
     if (!servers[mode]) continue;
     const info = await servers[mode].callTool({ name: "get_system_info", arguments: {} });
     if (info.structuredContent?.workspace?.driver !== driver) throw new Error(`the ${mode} server is not on the ${driver} driver`);
@@ -83,7 +89,7 @@ try {
   }
   const results = await measureAll(cases, { n: N, warmup: WARMUP });
   const by = Object.fromEntries(results.map((r) => [r.name, r]));
-  console.log(`serve --overlay (overlay: kernel driver; fuse: fuse driver) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
+  console.log(`serve --overlay (overlay: kernel driver; fuse: fuse driver; copy: copy driver) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
   console.log("paired: the median over rounds of (view - normal) and of (view / normal) within one round, which load that drifts between rounds does not move");
   const f = (x, w) => x.toFixed(2).padStart(w);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

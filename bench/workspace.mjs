@@ -6,9 +6,10 @@
 // fuse driver (fuse-overlayfs) in the same rounds. Run after `npm run build`:
 //   node bench/workspace.mjs            (N=5 rounds by default; N=9 node bench/workspace.mjs for more)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { gitEnvFor, makeRepo, spreadPaths, timeMakes } from "./lib/repo-tree.mjs";
 
 const dist = process.env.WARDEN_DIST ?? fileURLToPath(new URL("../dist/", import.meta.url));
 const { openWorkspace, discardWorkspace, diffWorkspace, gitPatch } = await import(pathToFileURL(join(dist, "workspace/index.js")).href);
@@ -18,29 +19,13 @@ const SIZES = (process.env.SIZES ?? "5000,10000,20000").split(",").map(Number);
 const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
 mkdirSync(cache, { recursive: true });
 const base = realpathSync(mkdtempSync(join(cache, "workspace-")));
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b", GIT_CONFIG_NOSYSTEM: "1", HOME: base };
+const gitEnv = gitEnvFor(base);
 
-/** A repository of `files` small files, 50 to a directory, 20 directories to a parent, committed. */
-function makeRepo(files) {
-  const root = join(base, `tree-${files}`);
-  for (let i = 0; i < files; i++) {
-    const d = join(root, `d${Math.floor(i / 1000)}`, `s${Math.floor(i / 50) % 20}`);
-    if (i % 50 === 0) mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, `f${i}.txt`), `file ${i}\n${"x".repeat(i % 200)}\n`);
-  }
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["add", "-A"], { cwd: root, env: gitEnv });
-  // No background `gc --auto` (it would delete loose objects under a running cp -a): pack once, now.
-  execFileSync("git", ["-c", "gc.auto=0", "commit", "-q", "-m", "tree"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["repack", "-adq"], { cwd: root, env: gitEnv });
-  execFileSync("git", ["config", "gc.auto", "0"], { cwd: root, env: gitEnv });
-  return root;
-}
 
 const results = [];
 try {
   for (const files of SIZES) {
-    const root = makeRepo(files);
+    const root = makeRepo(base, files);
     const state = join(base, `state-${files}`);
     let k = 0;
     /** A new workspace with `driver`, mounted and ready (timed); closing and discarding it is not. */
@@ -76,18 +61,7 @@ try {
       },
     ];
     if (process.env.FUSE !== "0") cases.push(workspaceCase("workspace (fuse)", "fuse"));
-    const times = cases.map(() => []);
-    for (let round = -1; round < N; round++) {
-      // round -1 warms caches and is not kept; cases alternate so machine load hits all alike
-      for (const [i, c] of cases.entries()) {
-        const t0 = performance.now();
-        const teardown = await c.make();
-        const ms = performance.now() - t0;
-        await teardown();
-        if (round >= 0) times[i].push(ms);
-      }
-    }
-    results.push({ files, medians: times.map((t) => t.sort((a, b) => a - b)[Math.floor(N / 2)]) });
+    results.push({ files, medians: await timeMakes(cases, N) });
   }
 
   // Diff of 1,000 changed files in the 20k (or largest) tree.
@@ -96,8 +70,7 @@ try {
   const state = join(base, `state-${files}`);
   const h = await openWorkspace({ stateDir: state, name: "diff", roots: [root] });
   const [cmd, ...args] = h.enterArgv();
-  const picked = Array.from({ length: Math.min(1000, files) }, (_, j) => Math.floor((j * files) / Math.min(1000, files)));
-  const paths = picked.map((i) => `d${Math.floor(i / 1000)}/s${Math.floor(i / 50) % 20}/f${i}.txt`).join(" ");
+  const paths = spreadPaths(files, 1000).join(" ");
   spawnSync(cmd, [...args, "/bin/sh", "-c", `cd '${root}' && for f in ${paths}; do echo changed >> "$f"; done`]);
   await h.close();
   const d = [];

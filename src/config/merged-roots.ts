@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readlinkSync, statfsSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync } from "node:fs";
 import type { HeldDir } from "../policy/roots.js";
 import { identityOf, openHostRoot, RootMovedError, type RootOpener } from "./held-roots.js";
 
@@ -33,6 +33,8 @@ export function mergedRootOpener(view: MergedRoots): RootOpener {
       if (Number(statfsSync(`/proc/self/fd/${fd}`).type) !== view.fsType || readlinkSync(`/proc/self/fd/${fd}`) !== root) {
         throw new RootMovedError(`root ${root} is not the workspace's merged view (its namespace changed or its holder is gone); restart the server`);
       }
+      // A view on the real tree's own filesystem (the copy driver's) must at least not be the real directory.
+      if (sameDir(fstatSync(fd, { bigint: true }), root)) throw new RootMovedError(`root ${root} in the workspace's namespace is the real directory, not the workspace's copy; restart the server`);
       const rest = path.slice(root === "/" ? 1 : root.length + 1);
       for (const name of rest === "" ? [] : rest.split("/")) {
         const next = openSync(`/proc/self/fd/${fd}/${name}`, DIR_FLAGS);
@@ -46,6 +48,15 @@ export function mergedRootOpener(view: MergedRoots): RootOpener {
       throw err;
     }
   };
+}
+
+function sameDir(st: { dev: bigint; ino: bigint }, hostPath: string): boolean {
+  try {
+    const h = lstatSync(hostPath, { bigint: true });
+    return h.dev === st.dev && h.ino === st.ino;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -25,6 +25,8 @@ export interface OverlayFacts {
   driver: string;
   /** The drivers `auto` passed over first, each with why it was not usable. */
   fallback_from?: DriverAttempt[];
+  /** What the driver in use loses against an overlay (the copy driver says). */
+  driver_loses?: string;
   state_dir: string;
   holder_pid: number;
   /** The roots that are copy-on-write views, each with the upper layer where its writes land. */
@@ -115,6 +117,7 @@ export async function openOverlayMode(input: {
       workspace: handle.name,
       driver: handle.driver,
       ...(handle.passedOver.length > 0 ? { fallback_from: handle.passedOver } : {}),
+      ...(handle.driverLoses ? { driver_loses: handle.driverLoses } : {}),
       state_dir: handle.dir.slice(0, handle.dir.lastIndexOf("/workspaces/")),
       holder_pid: handle.holderPid,
       roots: handle.merged.map((m) => ({ path: m.root, upper: m.upperDir })),
@@ -141,5 +144,6 @@ export async function openOverlayMode(input: {
 export function overlaySummary(facts: OverlayFacts): string {
   const each = facts.perSession ? `; every MCP session gets its own workspace (${facts.workspace}-s<session>), this one serves the REST API` : "";
   const why = facts.fallback_from?.length ? `, because ${facts.fallback_from.map((a) => `${a.driver} was not usable: ${a.reason}`).join("; ")}` : "";
-  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}${why}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\`${each}`;
+  const loses = facts.driver_loses ? `; the ${facts.driver} driver loses: ${facts.driver_loses}` : "";
+  return `copy-on-write workspace ${facts.workspace} (driver: ${facts.driver}${why}${loses}; state dir ${facts.state_dir}; holder pid ${facts.holder_pid}): writes land in the workspace, the real tree is never modified; see \`warden workspace diff ${facts.workspace}\`${each}`;
 }

@@ -10,7 +10,7 @@ export interface ServerFacts {
   startedAt: number;
   policyPath: string;
   /** serve --overlay: the copy-on-write workspace every writable root is a view of. */
-  workspace?: { workspace: string; driver: string; fallback_from?: { driver: string; reason: string }[]; state_dir: string; holder_pid: number; roots: { path: string; upper: string }[] };
+  workspace?: { workspace: string; driver: string; fallback_from?: { driver: string; reason: string }[]; driver_loses?: string; state_dir: string; holder_pid: number; roots: { path: string; upper: string }[] };
 }
 
 interface Describable {
@@ -38,7 +38,7 @@ export function collectSystemInfo(state: RootsState, policy: Policy, services: T
     // slurm: where this session's commands run now (absent until its first command).
     ...(placement ? { placement } : {}),
     file_tools: "WASI modules (browser_wasi_shim, host-backed preopens)",
-    workspace: server?.workspace ? { mode: "overlay", name: server.workspace.workspace, driver: server.workspace.driver, ...(server.workspace.fallback_from ? { driver_fallback_from: server.workspace.fallback_from } : {}), state_dir: server.workspace.state_dir, roots: server.workspace.roots.map((r) => r.path) } : { mode: "normal" },
+    workspace: server?.workspace ? { mode: "overlay", name: server.workspace.workspace, driver: server.workspace.driver, ...(server.workspace.fallback_from ? { driver_fallback_from: server.workspace.fallback_from } : {}), ...(server.workspace.driver_loses ? { driver_loses: server.workspace.driver_loses } : {}), state_dir: server.workspace.state_dir, roots: server.workspace.roots.map((r) => r.path) } : { mode: "normal" },
     roots: state.roots.map((r) => ({
       path: r.path,
       access: r.writable ? "read-write" : "read-only",
@@ -86,11 +86,12 @@ export const getSystemInfoTool = defineTool({
       .object({
         mode: z.string().describe("normal: the real roots; overlay: every writable root is a copy-on-write view (serve --overlay)."),
         name: z.string().optional(),
-        driver: z.string().optional().describe("kernel: overlayfs in a private namespace; fuse: fuse-overlayfs there (slower, a FUSE daemon per root)."),
+        driver: z.string().optional().describe("kernel: overlayfs in a private namespace; fuse: fuse-overlayfs there (slower, a FUSE daemon per root); copy: a full copy of each root bound over its path (no overlay could be mounted)."),
         driver_fallback_from: z
           .array(z.object({ driver: z.string(), reason: z.string() }))
           .optional()
           .describe("The drivers auto tried first and why each was not usable."),
+        driver_loses: z.string().optional().describe("What the driver in use loses against an overlay (the copy driver says)."),
         state_dir: z.string().optional(),
         roots: z.array(z.string()).optional().describe("The roots that are copy-on-write views."),
       })

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { writeFileAtomic, fsyncDir } from "../audit/atomic-file.js";
 import { at, lstatBeneath, openBeneath, readFileBeneath, readlinkBeneath } from "./beneath.js";
 import type { Change } from "./changes.js";
+import { copyConflictJudge } from "./copy/conflicts.js";
 import { diffOf } from "./diff.js";
 import { WorkspaceError } from "./errors.js";
 import { JOURNAL, LOCK } from "./layout.js";
@@ -80,8 +81,11 @@ export function applyWorkspace(opts: { stateDir: string; name: string; force?: b
     }
     const diff = diffOf(dir, m);
     const conflicts: Conflict[] = [];
+    // copy driver: judged against the baseline it took of the real tree (copy/conflicts.ts).
+    const copyJudge = m.driver === "copy" && !opts.force ? copyConflictJudge(dir, m) : null;
+    const judge = copyJudge ? (root: string, c: Change) => (alreadyThere(root, c) ? null : copyJudge(root, c)) : conflictOf;
     if (!opts.force) for (const r of diff.roots) for (const c of r.changes) {
-      const why = conflictOf(r.root, c);
+      const why = judge(r.root, c);
       if (why) conflicts.push({ root: r.root, path: c.path, reason: why });
     }
     if (conflicts.length > 0) return { applied: false, conflicts, operations: 0, resumed: false };

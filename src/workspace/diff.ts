@@ -1,4 +1,5 @@
 import type { WorkspaceDiff } from "./changes.js";
+import { copyDiffOf } from "./copy/diff.js";
 import { driverByName } from "./drivers.js";
 import { usageError } from "./errors.js";
 import { composeChanges, layerInputs } from "./compose.js";
@@ -14,12 +15,15 @@ export function diffWorkspace(opts: { stateDir: string; name: string }): Workspa
 }
 
 export function diffOf(dir: string, m: WorkspaceManifest): WorkspaceDiff {
+  const driver = driverByName(m.driver ?? "kernel");
+  const encoding = driver.encoding;
+  if (encoding === "copy") return copyDiffOf(dir, m);
   const topFirst = [m.upper, ...[...m.layers].reverse()];
   return {
     name: m.name,
     roots: m.roots.map((r, i) => ({
       root: r.path,
-      changes: composeChanges({ root: r.path, ...layerInputs(dir, topFirst, i), createdNs: BigInt(m.createdNs), encoding: driverByName(m.driver ?? "kernel").encoding }),
+      changes: composeChanges({ root: r.path, ...layerInputs(dir, topFirst, i), createdNs: BigInt(m.createdNs), encoding }),
     })),
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { whichSync } from "../exec/native/which.js";
 import { WorkspaceError } from "./errors.js";
+import { copyDriver } from "./copy/driver.js";
 import { FUSE_MAGIC, OVERLAYFS_MAGIC } from "./fs-types.js";
 
 /**
@@ -28,10 +29,15 @@ export interface OverlayDriver {
   userNamespace: string[];
   /** unshare(1) options beyond the mount (and user) namespace. */
   namespaces: string[];
-  /** statfs(2) type of the merged view, checked from outside after the mount. */
-  fsMagic: number;
-  /** How its upper layers mark whiteouts and opaque directories (compose.ts, xattr.ts). */
-  encoding: LayerEncoding;
+  /**
+   * statfs(2) type of the merged view, checked from outside after the mount; null when the view is
+   * the upper layer itself, bound (copy): then it is checked by identity (holder.ts, verifyMounts).
+   */
+  fsMagic: number | null;
+  /** How its upper layers mark whiteouts and opaque directories (compose.ts, xattr.ts); copy: a whole tree (copy/). */
+  encoding: LayerEncoding | "copy";
+  /** What it loses against an overlay, for the start-up line and get_system_info (the fallbacks say it). */
+  loses?: string;
   /** What a refused mount means, naming the fix; `text` is the holder's stderr. */
   refused(text: string): string;
 }
@@ -90,8 +96,8 @@ const fuse: OverlayDriver = {
   refused: (text) => `fuse-overlayfs refused: ${text || "no message"}. It needs /dev/fuse usable in a user namespace (or root), and a state dir on a disk filesystem or tmpfs`,
 };
 
-/** Every driver, in the order `auto` tries them. */
-export const DRIVERS: readonly OverlayDriver[] = [kernel, fuse];
+/** Every driver, in the order `auto` tries them: copy (copy/driver.ts) is the last resort. */
+export const DRIVERS: readonly OverlayDriver[] = [kernel, fuse, copyDriver];
 export const DRIVER_NAMES = DRIVERS.map((d) => d.name) as [string, ...string[]];
 
 export function driverByName(name: string): OverlayDriver {

@@ -117,7 +117,10 @@ export function verifyMounts(wsDir: string, m: WorkspaceManifest, pid: number, d
     const mergedAt = statSync(inNs(join(wsDir, mergedRel(i))), { bigint: true });
     const real = statSync(inNs(r.path), { bigint: true });
     const type = statfsSync(inNs(r.path)).type;
-    if (Number(type) !== driver.fsMagic || real.dev !== mergedAt.dev || real.ino !== mergedAt.ino) {
+    // copy: the view is the upper layer itself, so it must be that very directory (and not the real root).
+    const upper = driver.fsMagic === null ? statSync(join(wsDir, layerRel(i, m.upper.id)), { bigint: true }) : null;
+    const wrongFs = upper ? upper.dev !== real.dev || upper.ino !== real.ino : Number(type) !== driver.fsMagic;
+    if (wrongFs || real.dev !== mergedAt.dev || real.ino !== mergedAt.ino) {
       throw new WorkspaceError(`root ${r.path} inside the workspace's namespace is ${fsName(type)}, not the ${driver.name} driver's view (mount check failed); nothing was changed`);
     }
   }

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fillCopyLayer, forkCopy } from "./copy/lifecycle.js";
 import { notFoundError, usageError, WorkspaceError } from "./errors.js";
 import { LOCK, layerRel } from "./layout.js";
 import { tryLock, type HeldLock } from "./lock.js";
@@ -58,9 +59,11 @@ export function checkpointWorkspace(t: Target & { label?: string }): { label: st
     const now = new Date();
     const upper: LayerRecord = { id: newLayerId(), created: now.toISOString(), startedNs: nowNs() };
     makeLayerDirs(dir, m.roots.length, upper.id, true);
+    // copy driver: the new upper is a copy of the frozen one (copy/lifecycle.ts); overlays start it empty.
+    const extra = m.driver === "copy" ? fillCopyLayer(dir, m, m.upper.id, upper.id) : {};
     const frozen: LayerRecord = { ...m.upper, label, created: now.toISOString() };
-    commitManifest(dir, { ...m, layers: [...m.layers, frozen], upper });
-    sweepWorkspace(dir, { ...m, layers: [...m.layers, frozen], upper });
+    commitManifest(dir, { ...m, ...extra, layers: [...m.layers, frozen], upper });
+    sweepWorkspace(dir, { ...m, ...extra, layers: [...m.layers, frozen], upper });
     return { label, id: frozen.id };
   });
 }
@@ -87,7 +90,8 @@ export function resetWorkspace(t: Target & { to?: string }): { to: string | null
     const keep = t.to !== undefined ? m.layers.slice(0, layerIndex(m, checkLabel(t.to)) + 1) : m.layers;
     const upper: LayerRecord = { id: newLayerId(), created: new Date().toISOString(), startedNs: nowNs() };
     makeLayerDirs(dir, m.roots.length, upper.id, true);
-    const next = { ...m, layers: keep, upper };
+    const extra = m.driver === "copy" ? fillCopyLayer(dir, m, keep.at(-1)?.id ?? null, upper.id) : {};
+    const next = { ...m, ...extra, layers: keep, upper };
     commitManifest(dir, next);
     sweepWorkspace(dir, next);
     return { to: keep.at(-1)?.label ?? null };
@@ -108,6 +112,7 @@ export function forkWorkspace(t: Target & { newName: string; from?: string }): {
   const run = (dir: string, m: WorkspaceManifest) => {
     const layers = fromLabel !== undefined ? m.layers.slice(0, layerIndex(m, fromLabel) + 1) : m.layers;
     createWorkspace(stateDir, t.newName, m.roots, (tmp, fresh) => {
+      if (m.driver === "copy") return { ...forkCopy(dir, m, layers, fromLabel !== undefined, tmp, fresh), createdNs: m.createdNs, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
       const copied: LayerRecord[] = layers.map((l) => ({ ...l, floorNs: l.floorNs ?? l.startedNs ?? m.createdNs }));
       for (let i = 0; i < m.roots.length; i++) for (const l of layers) copyTree(join(dir, layerRel(i, l.id)), join(tmp, layerRel(i, l.id)), true);
       if (fromLabel === undefined) {

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { copyDiffOf } from "./copy/diff.js";
 import type { WorkspaceManifest } from "./manifest.js";
 import { prepareStateDir } from "./state-dir.js";
 import { loadWorkspace, stateOf, workspaceNames, type WorkspaceState } from "./store.js";
@@ -44,7 +45,12 @@ export function describeWorkspace(opts: { stateDir: string; name: string }): Wor
 
 export function summaryOf(dir: string, m: WorkspaceManifest): WorkspaceSummary {
   const usage = { entries: 0, bytes: 0 };
-  for (let i = 0; i < m.roots.length; i++) {
+  // copy driver: its layers are whole trees, so what changed is the diff's (copy/diff.ts).
+  if (m.driver === "copy") for (const r of copyDiffOf(dir, m).roots) for (const c of r.changes) {
+    usage.entries++;
+    if (c.new?.kind === "file") usage.bytes += c.new.size;
+  }
+  else for (let i = 0; i < m.roots.length; i++) {
     for (const l of [...m.layers, m.upper]) countTree(join(dir, "roots", String(i), "layers", l.id), usage);
   }
   const state = stateOf(m);

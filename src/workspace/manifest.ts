@@ -42,6 +42,8 @@ export const manifestSchema = z.object({
   upper: layerSchema,
   /** The driver that made it (drivers.ts); its layers are in that driver's encoding. Absent: kernel. */
   driver: z.enum(DRIVER_NAMES).optional(),
+  /** copy driver: the id of the baseline of the real tree (`roots/<i>/copy/baseline-<id>.json`); absent until the copy is whole. */
+  copyBaseline: layerId.optional(),
   /** `live` while a holder keeps it mounted; a dead holder with `live` here is an orphan. */
   state: z.enum(["live", "closed"]),
   holder: z.object({ pid: z.number().int().positive(), start: z.string() }).nullable(),

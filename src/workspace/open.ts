@@ -1,5 +1,6 @@
-import { closeSync, existsSync } from "node:fs";
+import { closeSync, existsSync, statfsSync } from "node:fs";
 import { join } from "node:path";
+import { prepareCopy } from "./copy/populate.js";
 import { DRIVERS, driverByName, type DriverAttempt, type OverlayDriver } from "./drivers.js";
 import { WorkspaceError } from "./errors.js";
 import { isRoot, startHolder, verifyMounts, type Holder } from "./holder.js";
@@ -55,6 +56,8 @@ export interface WorkspaceHandle {
   fsType: number;
   /** The drivers `auto` passed over before this one, each with why. */
   passedOver: DriverAttempt[];
+  /** What the driver in use loses against an overlay (drivers.ts), when it says. */
+  driverLoses?: string;
   /** A command prefix that runs a program inside the workspace's namespaces (see enterArgv). */
   enterArgv(): string[];
   /** Whether the holder still runs (false after close(), a kill, or its death). */
@@ -106,9 +109,9 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
     let m = readManifest(dir);
     checkSameRoots(m, opened.map((o) => o.id));
     sweepWorkspace(dir, m);
-    const { holder, driver, passedOver } = await startWithDriver(dir, m, wanted, madeNow, opened.map((o) => o.fd), lock.fd, env);
+    const { holder, driver, passedOver, manifest: prepared } = await startWithDriver(dir, m, wanted, madeNow, opened.map((o) => o.fd), lock.fd, env);
     try {
-      m = { ...m, driver: driver.name, state: "live", holder: { pid: holder.pid, start: holder.start } };
+      m = { ...prepared, driver: driver.name, state: "live", holder: { pid: holder.pid, start: holder.start } };
       commitManifest(dir, m);
     } catch (err) {
       holder.child.kill("SIGKILL");
@@ -147,7 +150,7 @@ async function startWithDriver(
   rootFds: number[],
   lockFd: number,
   env: NodeJS.ProcessEnv,
-): Promise<{ holder: Holder; driver: OverlayDriver; passedOver: DriverAttempt[] }> {
+): Promise<{ holder: Holder; driver: OverlayDriver; passedOver: DriverAttempt[]; manifest: WorkspaceManifest }> {
   let candidates: readonly OverlayDriver[];
   if (madeNow) candidates = wanted === "auto" ? DRIVERS : [driverByName(wanted)];
   else {
@@ -162,7 +165,9 @@ async function startWithDriver(
     const why = driver.unavailable(env);
     if (why === null) {
       try {
-        return { holder: await startHolder(dir, m, rootFds, lockFd, driver, env), driver, passedOver };
+        // copy: the upper layer must hold the copy (and the baseline be taken) before anything mounts it.
+        const ready = driver.encoding === "copy" ? prepareCopy(dir, m, rootFds) : m;
+        return { holder: await startHolder(dir, ready, rootFds, lockFd, driver, env), driver, passedOver, manifest: ready };
       } catch (err) {
         if (!(err instanceof WorkspaceError)) throw err;
         if (candidates.length === 1) throw err;
@@ -201,8 +206,9 @@ function handleFor(dir: string, m: WorkspaceManifest, holder: Holder, driver: Ov
     holderPid: pid,
     merged,
     driver: driver.name,
-    fsType: driver.fsMagic,
+    fsType: driver.fsMagic ?? Number(statfsSync(merged[0]!.upperDir).type),
     passedOver,
+    ...(driver.loses ? { driverLoses: driver.loses } : {}),
     enterArgv: () => [...enter],
     alive: () => !exited,
     verify() {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncDir } from "../audit/atomic-file.js";
+import { sweepCopyMeta } from "./copy/lifecycle.js";
 import { notFoundError, usageError } from "./errors.js";
 import { layerRel, lowerRel, mergedRel, workRel, wsDirOf } from "./layout.js";
 import { newLayerId, nowNs, readManifest, writeManifest, type WorkspaceManifest } from "./manifest.js";
@@ -145,6 +146,7 @@ export function sweepWorkspace(wsDir: string, m: WorkspaceManifest): void {
     }
     if (!existsSync(join(wsDir, workRel(i, m.upper.id)))) mkdirSync(join(wsDir, workRel(i, m.upper.id)), { recursive: true, mode: 0o700 });
   }
+  if (m.driver === "copy") sweepCopyMeta(wsDir, m);
 }
 
 function safeReaddir(dir: string): string[] {

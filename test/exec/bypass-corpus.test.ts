@@ -64,9 +64,9 @@ describe.each(MODES)("bypass corpus, end to end with real execution under bubble
     ];
   }
 
-  // In fuse mode only the cases the policy allows: a denied one never runs, so the view it would have
+  // In fuse (and copy) mode only the cases the policy allows: a denied one never runs, so the view it would have
   // run in cannot matter (its decision is the same pure policy in every mode, checked above).
-  const cases = mode === "fuse" ? BYPASS_CORPUS.filter((c) => c.expect === "allow") : BYPASS_CORPUS;
+  const cases = mode === "fuse" || mode === "copy" ? BYPASS_CORPUS.filter((c) => c.expect === "allow") : BYPASS_CORPUS;
   it.each(cases.map((c) => [c.id, c] as const))("%s", async (_id, c) => {
     fx = makeCorpusFixture();
     onTestFinished(() => fx.cleanup());

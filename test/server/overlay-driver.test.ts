@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listWorkspaces, TEST_REFUSE_ENV } from "../../src/workspace/index.js";
@@ -7,6 +7,7 @@ import { requireBinary } from "../support/engines/require-binary.js";
 import { seen } from "../support/modes.js";
 import { canary, makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
 import { CLI, startWarden } from "../support/warden-client.js";
+import { pathWithout } from "../workspace/helpers.js";
 
 /**
  * Driver selection through the real server: `--overlay-driver fuse` forced, `auto` falling back to
@@ -29,14 +30,7 @@ beforeAll(() => {
   secret = canary("REAL");
   writeTree(base, { "proj/a.txt": "a\n", "proj/canary.txt": secret, "proj/src/old.c": "old\n" });
   // PATH without fuse-overlayfs: links to everything else in the usual directories.
-  noFusePath = join(base, "bin-no-fuse");
-  mkdirSync(noFusePath);
-  for (const dir of ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
-    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-      if (name === "fuse-overlayfs" || existsSync(join(noFusePath, name))) continue;
-      symlinkSync(join(dir, name), join(noFusePath, name));
-    }
-  }
+  noFusePath = pathWithout(base, "fuse-overlayfs");
 });
 afterAll(() => removeDir(base));
 
@@ -95,9 +89,18 @@ describe("fuse-overlayfs missing", () => {
     expect(existsSync(join(state, "workspaces", "no-fuse"))).toBe(false);
   });
 
-  it("auto, with the kernel refusing too: one error naming every driver tried and its cause", () => {
-    const r = serve(["--workspace", "none-works"], { [TEST_REFUSE_ENV]: "kernel" });
-    expect(r.stderr).toMatch(/no copy-on-write driver works here; tried kernel \(kernel overlayfs refused: mount: .*\); then fuse \(fuse-overlayfs is not installed/);
+  it("auto, with the kernel refusing too: the copy driver, last, and the start-up line says why", async () => {
+    const w = await startWarden(["--root", root, "--overlay", "--workspace", "copy-last", "--state-dir", state], { env: { PATH: noFusePath, [TEST_REFUSE_ENV]: "kernel" } });
+    try {
+      expect(w.stderr()).toMatch(/\(driver: copy, because kernel was not usable: kernel overlayfs refused: .*; fuse was not usable: fuse-overlayfs is not installed/);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("auto, with the kernel and the copy's bind refusing too: one error naming every driver tried and its cause", () => {
+    const r = serve(["--workspace", "none-works"], { [TEST_REFUSE_ENV]: "kernel,copy" });
+    expect(r.stderr).toMatch(/no copy-on-write driver works here; tried kernel \(kernel overlayfs refused: mount: .*\); then fuse \(fuse-overlayfs is not installed.*\); then copy \(the copy driver's bind mount was refused/);
     expect(r.status).toBe(1);
     expect(existsSync(join(state, "workspaces", "none-works"))).toBe(false);
   });

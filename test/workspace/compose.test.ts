@@ -7,10 +7,13 @@ import { makeTempDir, removeDir } from "../support/tree.js";
 import { gitView, plain, runInside, snapshot, WS_DRIVERS } from "./helpers.js";
 import { applyToSnapshot, initRepo, makeTree, scenarioScript } from "./scenario.js";
 
-// Both drivers: kernel overlayfs and fuse-overlayfs write different upper-layer encodings; fuse-overlayfs
-// writes `.wh.NAME` files instead of 0:0 devices where it cannot mknod (forced here by its own switch).
+// Every driver: kernel overlayfs and fuse-overlayfs write different upper-layer encodings; fuse-overlayfs
+// writes `.wh.NAME` files instead of 0:0 devices where it cannot mknod (forced here by its own switch);
+// the copy driver writes none (its upper is a whole copy, compared with a baseline).
 const CASES = WS_DRIVERS.flatMap((driver) =>
-  driver === "fuse" ? [{ driver, whiteouts: "0:0 devices" }, { driver, whiteouts: ".wh. files", env: { FUSE_OVERLAYFS_DISABLE_OVL_WHITEOUT: "1" } }] : [{ driver, whiteouts: "0:0 devices" }],
+  driver === "fuse"
+    ? [{ driver, whiteouts: "0:0 devices" }, { driver, whiteouts: ".wh. files", env: { FUSE_OVERLAYFS_DISABLE_OVL_WHITEOUT: "1" } }]
+    : [{ driver, whiteouts: driver === "copy" ? "none (a whole copy)" : "0:0 devices" }],
 );
 describe.each(CASES)("$driver driver, whiteouts as $whiteouts", ({ driver, env }) => {
   let dir: string;
@@ -33,6 +36,7 @@ describe.each(CASES)("$driver driver, whiteouts as $whiteouts", ({ driver, env }
     // the encoding asked for is the one on disk: rm-dir, deleted, is a whiteout of that kind
     const upper = h.merged[0]!.upperDir;
     if (env) expect(readdirSync(upper)).toContain(".wh.rm-dir");
+    else if (driver === "copy") expect(readdirSync(upper)).not.toContain("rm-dir");
     else expect(lstatSync(join(upper, "rm-dir")).isCharacterDevice()).toBe(true);
   });
   afterAll(async () => {

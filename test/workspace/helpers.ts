@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { WorkspaceHandle } from "../../src/workspace/index.js";
 
@@ -77,10 +77,10 @@ export function mountsMentioning(text: string): string[] {
 }
 
 /**
- * The workspace drivers a suite runs under: both by default; WARDEN_WS_DRIVERS=kernel (or fuse)
+ * The workspace drivers a suite runs under: all three by default; WARDEN_WS_DRIVERS=kernel (or fuse, copy)
  * narrows it, as WARDEN_MODES does for the server's modes.
  */
-export const WS_DRIVERS: string[] = process.env.WARDEN_WS_DRIVERS?.split(",").filter((d) => d === "kernel" || d === "fuse") ?? ["kernel", "fuse"];
+export const WS_DRIVERS: string[] = process.env.WARDEN_WS_DRIVERS?.split(",").filter((d) => d === "kernel" || d === "fuse" || d === "copy") ?? ["kernel", "fuse", "copy"];
 
 /** Every process in the same mount namespace as `pid` (the holder and, for fuse, its FUSE daemons), with its command name. */
 export function processesInMountNs(pid: number): Array<{ pid: number; comm: string }> {
@@ -99,4 +99,17 @@ export function processesInMountNs(pid: number): Array<{ pid: number; comm: stri
     }
   }
   return found;
+}
+
+/** A PATH directory under `base` linking every program of the usual directories but `without` (a machine lacking it). */
+export function pathWithout(base: string, without: string): string {
+  const bin = join(base, `bin-no-${without}`);
+  mkdirSync(bin, { recursive: true });
+  for (const dir of ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      if (name === without || existsSync(join(bin, name))) continue;
+      symlinkSync(join(dir, name), join(bin, name));
+    }
+  }
+  return bin;
 }

@@ -51,7 +51,7 @@ export function registerServeCommand(program: Command): void {
     .option("--overlay", "copy-on-write: every writable root becomes a view kept in a workspace; the real tree is never modified")
     .option("--workspace <name>", "the workspace for --overlay (default: a fresh name, printed at start); an existing one is re-opened")
     .option("--state-dir <dir>", "where workspaces live (default $XDG_STATE_HOME/mcp-warden)")
-    .option("--overlay-driver <driver>", "auto | kernel | fuse (default: the policy's workspace.driver, else auto: kernel, then fuse)")
+    .option("--overlay-driver <driver>", "auto | kernel | fuse | copy (default: the policy's workspace.driver, else auto: kernel, then fuse, then copy)")
     .option("--workspace-per-session", "with --http: every MCP session gets its own copy-on-write workspace (implies --overlay)")
     .action(async (flags: ServeFlags) => {
       const log = (message: string) => process.stderr.write(`warden: ${message}\n`);
