@@ -105,7 +105,7 @@ async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", view:
     for (let i = 0; i < NAMES; i++) writeFileSync(join(d, `n${String(i).padStart(2, "0")}`), "MARK inside\n");
   };
   if (view !== "fuse") makeFiles(dir);
-  const ws = isWorkspaceMode(view) ? await openWorkspace({ stateDir: join(t.dir, `state-${name}`), name, roots: [root], driver: driverOf(view) }) : undefined;
+  const ws = isWorkspaceMode(view) ? await openWorkspace({ stateDir: join(t.dir, `state-${name}-${view}`), name, roots: [root], driver: driverOf(view) }) : undefined;
   if (view === "fuse") makeFiles(join(ws!.merged[0]!.viaProc, "d"));
   const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) } : {}) };
   const stop = join(t.dir, `STOP-${name}-${view}`);
