@@ -49,17 +49,26 @@ export function writeCanonicalJson(value: unknown, write: (piece: string) => voi
 /** Long strings are escaped in pieces of this many UTF-16 code units (one big escaped copy is slow to make and to hash). */
 const STRING_PIECE = 64 * 1024;
 
-/** JSON.stringify(text), piece by piece; a piece never ends between the two halves of a surrogate pair. */
+/** JSON.stringify(text), piece by piece. */
 function writeLongString(text: string, write: (piece: string) => void): void {
   write('"');
+  for (const piece of escapedPieces(text, STRING_PIECE)) write(piece);
+  write('"');
+}
+
+/**
+ * The text JSON.stringify(text) writes between its quotes, in pieces of about `size` code units;
+ * a piece never ends between the two halves of a surrogate pair (so a pair is not escaped as two
+ * lone surrogates). Also used by the stdio transport to encode long strings of a reply.
+ */
+export function* escapedPieces(text: string, size: number): Generator<string> {
   for (let at = 0; at < text.length; ) {
-    let end = Math.min(at + STRING_PIECE, text.length);
+    let end = Math.min(at + size, text.length);
     const last = text.charCodeAt(end - 1);
     if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-    write(JSON.stringify(text.slice(at, end)).slice(1, -1));
+    yield JSON.stringify(text.slice(at, end)).slice(1, -1);
     at = end;
   }
-  write('"');
 }
 
 /** A sink for writeCanonicalJson that joins small pieces before passing them on (a hash's update is per call). */
