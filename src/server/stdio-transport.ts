@@ -13,8 +13,8 @@ const LONG_STRING = 64 * 1024;
  * MCP over stdio, the same wire format as the SDK's StdioServerTransport (one JSON text per line,
  * byte for byte what JSON.stringify writes), built for large replies:
  * - a reply is encoded to Buffers with each long string escaped and encoded once, although a tool
- *   result carries its text twice (content and structuredContent), and written with backpressure:
- *   send() resolves when the stream has taken it, and other work runs while it drains;
+ *   result carries its text twice (content and structuredContent), and written without holding the event loop:
+ *   send() resolves when the reply has been written, and other work runs while it drains;
  * - incoming chunks are kept in a list and only the newest is scanned for the end of line, so a
  *   large request is not copied and rescanned on every chunk.
  */
@@ -88,12 +88,14 @@ export class StdioTransport implements Transport {
         reject(new Error("stdout is closed: the reply cannot be sent"));
         return;
       }
+      // One writev for the parts; send() resolves once they are written (a process that exits
+      // right after, as `serve` does when its input ends, loses nothing), or fails with the stream.
       this.output.cork();
-      let room = true;
-      for (const part of parts) room = this.output.write(part);
-      process.nextTick(() => this.output.uncork());
-      if (room) resolve();
-      else this.output.once("drain", resolve);
+      parts.forEach((part, i) => {
+        if (i < parts.length - 1) this.output.write(part);
+        else this.output.write(part, (error) => (error ? reject(error) : resolve()));
+      });
+      this.output.uncork();
     });
   }
 
