@@ -8,6 +8,30 @@ import { probe, raceProbes, SWAPPER } from "./escape-probes.js";
 import { canary, makeTempDir, removeDir, writeTree } from "./tree.js";
 
 /**
+ * A background command that makes `own/d1/.env` (holding `secret`) and exchanges `own/d1` with
+ * `own/d2` in bursts, and tries the same with `pre/x` (holding a `.env` it cannot see) and `pre/y`,
+ * writing how many exchanges of each pair worked to `counts.txt` now and then.
+ */
+function denySwapper(secret: string): string {
+  return `python3 -c 'import ctypes, os, random, time
+libc = ctypes.CDLL(None, use_errno=True)
+os.makedirs("own/d1", exist_ok=True)
+os.makedirs("own/d2", exist_ok=True)
+open("own/d1/.env", "w").write("${secret}\\n")
+open("own/d2/plain.txt", "w").write("PLAIN\\n")
+own = pre = 0
+end = time.time() + 600
+while time.time() < end:
+    for _ in range(random.randint(1, 200)):
+        own += libc.renameat2(-100, b"own/d1", -100, b"own/d2", 2) == 0
+        pre += libc.renameat2(-100, b"pre/x", -100, b"pre/y", 2) == 0
+    open("counts.tmp", "w").write("%d %d" % (own, pre))
+    os.rename("counts.tmp", "counts.txt")
+    time.sleep(random.random() * 0.3)
+'`;
+}
+
+/**
  * The red team's escapes of the command sandbox (issue 10), through the real server, the default
  * policy and real bubblewrap, each with a canary outside the roots. What the attacker may use is
  * what the default policy allows: python3, mv, background commands. `start` starts `warden serve`
@@ -66,6 +90,42 @@ export function commandEscapeSuite(title: string, start: (args: string[]) => Pro
         expect(ran, "commands still run while the swap goes on").toBeGreaterThan(0);
         // Only the refusals this race can cause: the plan's walk, the gate's check, or a policy denial of the probe itself.
         for (const rule of rules.keys()) expect(["sandbox.changed", "sandbox.mounts"]).toContain(rule);
+        await w.close();
+      }, 600_000);
+
+      it(`filesystem.deny under a rename race by a background command: no .env ever shows (${Math.ceil(tries / 4)} tries)`, async () => {
+        const root = join(base, mode, "deny");
+        // A secret already there (the background command's own view masks and pins it: it cannot move it)...
+        writeTree(base, { [`${mode}/deny/pre/x/.env`]: `${secret}\n`, [`${mode}/deny/pre/y/plain.txt`]: "PLAIN\n" });
+        w = await start(["--root", root, ...modeArgs(mode, join(base, mode))]);
+        // ...and one it makes itself (it sees that one): it exchanges both pairs in bursts, counting what worked.
+        const bg = await w.call("execute_command", { command: denySwapper(secret), background: true });
+        expect(bg.isError, w.text(bg)).toBeFalsy();
+        const handle = (bg.structuredContent as { handle: string }).handle;
+        const countsFile = seen(mode, w, join(root, "counts.txt"));
+        for (let i = 0; i < 200 && !existsSync(countsFile); i++) await new Promise((r) => setTimeout(r, 50));
+        let ran = 0;
+        let shown = 0;
+        let refused = 0;
+        let leaks = 0;
+        for (let i = 0; i < Math.ceil(tries / 4); i++) {
+          const r = await w.call("execute_command", { command: "cat pre/x/.env pre/y/.env own/d1/.env own/d2/.env pre/y/plain.txt pre/x/plain.txt own/d1/plain.txt own/d2/plain.txt 2>/dev/null; true" });
+          const text = w.text(r);
+          if (text.includes(secret)) leaks++;
+          if (r.isError) refused++;
+          else {
+            ran++;
+            if (text.includes("PLAIN")) shown++;
+          }
+        }
+        const [own, pre] = existsSync(countsFile) ? readFileSync(countsFile, "utf8").trim().split(" ").map(Number) : [0, 0];
+        await w.call("kill_process", { handle });
+        console.log(`deny rename race (${mode} mode): ${Math.ceil(tries / 4)} tries, ${ran} ran (${shown} with the tree shown), ${refused} refused, ${leaks} leaks; the background command exchanged its own pair ${own} times, the pre-existing pair ${pre} times`);
+        expect(leaks).toBe(0);
+        expect(own, "the background command must have been exchanging its own pair").toBeGreaterThan(0);
+        expect(pre, "a directory holding a masked secret cannot be moved from a sandbox").toBe(0);
+        expect(shown, "commands still run and see the tree while the exchanges go on").toBeGreaterThan(0);
+        expect(readFileSync(join(root, "pre", "x", ".env"), "utf8")).toBe(`${secret}\n`);
         await w.close();
       }, 600_000);
 

@@ -20,6 +20,14 @@ const SLICE_MS = 8;
 /** Deeper directories are hidden whole: each level holds one descriptor, and mask paths must stay mountable. */
 const MAX_DEPTH = 128;
 const MAX_REL_LENGTH = 3072;
+/**
+ * The clock tick of file timestamps is coarse (one jiffy, at most 10 ms): a change in the same tick
+ * as a look leaves the ctime as it was. A directory is listed only once its ctime is this much in
+ * the past, so any later change shows as a new ctime (otherwise the scan waits, then hides it).
+ */
+const TICK_NS = 10_000_000n;
+/** Waits for a tick to pass, and listings torn by a change, before a directory is hidden as never holding still. */
+const TICK_WAITS = 20;
 
 /** Lists that stay empty are shared: most directories match nothing. */
 const NONE: readonly string[] = Object.freeze([]);
@@ -80,6 +88,13 @@ export interface ScanLimits {
   racyMs: number;
 }
 
+/** A directory as the scan judged it: what it was (device, inode) and its ctime then. */
+export interface DirId {
+  dev: bigint;
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
 /** What a command may rely on, as paths relative to the root. */
 export interface Found {
   files: string[];
@@ -87,7 +102,27 @@ export interface Found {
   symlinks: string[];
   /** Directories to hide whole: not checked (in time, within the bounds) or unreadable ("" is the root). */
   hidden: string[];
+  /**
+   * Every directory on the way from the root to a mask (the root "" included), as the scan judged
+   * it. The masks are right only for these very directories: the launcher binds them with these
+   * identities, and the gate finds the ones holding masks unchanged (ctime), or nothing starts.
+   */
+  ids: Map<string, DirId>;
 }
+
+/** A directory the walk went through, and the one above it (to record the way to a mask). */
+interface Chain {
+  rel: string;
+  id: DirId;
+  up?: Chain;
+}
+
+/** Records the way to a mask: `chain` and every directory above it (stops at one already recorded). */
+function markWay(ids: Map<string, DirId>, chain: Chain | undefined): void {
+  for (let c = chain; c && !ids.has(c.rel); c = c.up) ids.set(c.rel, c.id);
+}
+
+const idOf = (r: { dev: bigint; ino: bigint; ctimeNs: bigint }): DirId => ({ dev: r.dev, ino: r.ino, ctimeNs: r.ctimeNs });
 
 /** One walk of a root, started for a command and finished in the background. */
 export interface DenyScan {
@@ -120,6 +155,8 @@ interface Item {
   rel: string;
   depth: number;
   parent?: Holder;
+  /** The directory above it, as judged (undefined for the root). */
+  chain?: Chain;
 }
 
 /**
@@ -140,16 +177,17 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
   const id = ++index.scans;
   let epoch = index.epoch;
   const startedAt = Date.now();
-  const out: Found = { files: [], dirs: [], symlinks: [], hidden: [] };
+  const out: Found = { files: [], dirs: [], symlinks: [], hidden: [], ids: new Map() };
   const stack: Item[] = [{ rel: "", depth: 0 }];
-  const reading = new Set<string>();
+  /** Directories being read, by path. */
+  const reading = new Map<string, Item>();
   const stats = { checked: 0, read: 0, entries: 0 };
   let stopped = false;
   let complete = false;
   let rootFailure: ExecRefusal | undefined;
   let compacted: Found | undefined;
   /** Directories not checked when the scan was stopped: hidden (or trusted) by found(), never dropped. */
-  let abandoned: string[] = [];
+  let abandoned: Item[] = [];
   let wake: (() => void) | undefined;
   const wakeUp = () => {
     const w = wake;
@@ -172,8 +210,29 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
       rootFailure ??= new ExecRefusal(DENY_SCAN_RULE, `cannot check ${root} against filesystem.deny (${code ?? String(err)})`);
       stopped = true;
     } else if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "ELOOP") {
-      out.hidden.push(item.rel); // EACCES, EIO...: it could hold a secret
+      hide(item); // EACCES, EIO...: it could hold a secret
     }
+  };
+  /**
+   * Whether the directory above `item` changed since it was listed (checked right after `item` was
+   * opened beneath it): the name may have led to another directory than the one listed. Then
+   * `item` is hidden, which makes the directory above a holder of masks with its listed ctime,
+   * and the gate refuses the command (the ctime differs): nothing runs on a torn view.
+   */
+  const tornAbove = (item: Item): boolean => {
+    if (!item.parent || !item.chain) return false;
+    try {
+      if (fstatSync(item.parent.fd, { bigint: true }).ctimeNs === item.chain.id.ctimeNs) return false;
+    } catch {
+      // judged as changed
+    }
+    hide(item);
+    return true;
+  };
+  /** Hides `item` whole: a mask, so the way to it is recorded. */
+  const hide = (item: Item) => {
+    out.hidden.push(item.rel);
+    markWay(out.ids, item.chain);
   };
 
   /** Found unchanged at `now`. */
@@ -184,20 +243,22 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
   /** Uses a record (found unchanged or just read): its matches, then its subdirectories beneath `fd`. */
   const take = (item: Item, rec: DirRecord, fd: number | undefined) => {
     if (rec.whole || (fd === undefined && rec.subdirs.length > 0)) {
-      out.hidden.push(item.rel);
+      hide(item);
       if (fd !== undefined) closeSync(fd);
       return;
     }
+    const chain: Chain = { rel: item.rel, id: idOf(rec), up: item.chain };
     push(out.files, rec.files);
     push(out.dirs, rec.dirs);
     push(out.symlinks, rec.symlinks);
+    if (rec.files.length > 0 || rec.dirs.length > 0) markWay(out.ids, chain);
     if (fd === undefined || rec.subdirs.length === 0) {
       if (fd !== undefined) closeSync(fd);
       return;
     }
     const holder: Holder = { fd, refs: rec.subdirs.length };
     // Popped last-in first-out: the smallest known subtree (at the end of subdirs) is checked first.
-    for (const rel of rec.subdirs) stack.push({ rel, depth: item.depth + 1, parent: holder });
+    for (const rel of rec.subdirs) stack.push({ rel, depth: item.depth + 1, parent: holder, chain });
   };
 
   const read = async (rel: string, fd: number, st: BigIntStats, checkedAt: number): Promise<DirRecord> => {
@@ -235,10 +296,27 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     return rec;
   };
 
+  /**
+   * Lists a directory once its ctime is a clock tick old, and keeps the listing only when the ctime
+   * is still the same after it (no entry added, removed or renamed while it was read: a torn
+   * listing can miss a secret moved from one place to another). Tries again a few times; undefined
+   * when the directory never holds still (then it is hidden).
+   */
+  const readSettled = async (rel: string, fd: number, st: BigIntStats, now: number): Promise<DirRecord | undefined> => {
+    for (let attempt = 0; attempt < TICK_WAITS && !stopped; attempt++) {
+      const settled = await untilPastTick(fd, st);
+      if (!settled) return undefined;
+      const rec = await read(rel, fd, settled, now);
+      st = fstatSync(fd, { bigint: true });
+      if (st.ctimeNs === rec.ctimeNs) return rec;
+    }
+    return undefined;
+  };
+
   /** Checks one directory: synchronous open and fstat; a changed one is read in the background. */
   const step = (item: Item) => {
     if (stats.checked >= limits.maxDirs || item.depth > MAX_DEPTH || item.rel.length > MAX_REL_LENGTH) {
-      out.hidden.push(item.rel);
+      hide(item);
       release(item.parent);
       return;
     }
@@ -254,6 +332,7 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
         // judged below, through open
       }
       if (st && old.ctimeNs === st.ctimeNs && old.ino === st.ino && old.dev === st.dev) {
+        if (tornAbove(item)) return release(item.parent);
         release(item.parent);
         stats.checked++;
         confirm(old, Date.now());
@@ -265,9 +344,13 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     try {
       fd = openSync(path, OPEN_DIR);
     } catch (err) {
+      if (!tornAbove(item)) failed(item, err);
       release(item.parent);
-      failed(item, err);
       return;
+    }
+    if (tornAbove(item)) {
+      closeSync(fd);
+      return release(item.parent);
     }
     release(item.parent);
     let st: BigIntStats;
@@ -297,11 +380,17 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     }
     // Changed: no command may rely on the old record any more (a racy one stays usable while read again).
     if (old && !same && mine()) index.records.delete(item.rel);
-    reading.add(item.rel);
-    read(item.rel, fd, st, now)
+    reading.set(item.rel, item);
+    readSettled(item.rel, fd, st, now)
       .then(
         (rec) => {
           if (stopped) return closeSync(fd);
+          // It kept changing: no listing of it can be relied on, so it is hidden.
+          if (!rec) {
+            closeSync(fd);
+            if (mine()) index.records.delete(item.rel);
+            return hide(item);
+          }
           if (mine()) {
             const cur = index.records.get(item.rel);
             if (!cur || cur.checkedAt <= rec.checkedAt) index.records.set(item.rel, rec);
@@ -370,30 +459,31 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
     stop() {
       if (stopped) return;
       stopped = true;
-      abandoned = [...stack.map((i) => i.rel), ...reading];
+      abandoned = [...stack, ...reading.values()];
       for (const item of stack) release(item.parent);
       stack.length = 0;
       wakeUp();
     },
     found(trustSince) {
       if (complete) return (compacted ??= compact(out, limits.maxMatchesPerDir));
-      const f: Found = { files: [...out.files], dirs: [...out.dirs], symlinks: [...out.symlinks], hidden: [...out.hidden] };
+      const f: Found = { files: [...out.files], dirs: [...out.dirs], symlinks: [...out.symlinks], hidden: [...out.hidden], ids: new Map(out.ids) };
       // Not reached yet (or being read): what a recent enough check recorded, else hidden whole.
-      const todo = stack.map((i) => i.rel);
-      push(todo, [...reading]);
-      push(todo, abandoned);
+      const todo: Item[] = [...stack, ...reading.values(), ...abandoned];
       let budget = limits.maxDirs;
       while (todo.length > 0) {
-        const rel = todo.pop()!;
-        const r = index.records.get(rel); // one being read because it changed has none
+        const item = todo.pop()!;
+        const r = index.records.get(item.rel); // one being read because it changed has none
         if (!r || r.whole || r.checkedAt < trustSince || !mine() || budget-- <= 0) {
-          f.hidden.push(rel);
+          f.hidden.push(item.rel);
+          markWay(f.ids, item.chain);
           continue;
         }
+        const chain: Chain = { rel: item.rel, id: idOf(r), up: item.chain };
         push(f.files, r.files);
         push(f.dirs, r.dirs);
         push(f.symlinks, r.symlinks);
-        push(todo, r.subdirs);
+        if (r.files.length > 0 || r.dirs.length > 0) markWay(f.ids, chain);
+        for (const rel of r.subdirs) todo.push({ rel, depth: item.depth + 1, chain });
       }
       return compact(f, limits.maxMatchesPerDir);
     },
@@ -401,6 +491,19 @@ export function startScan(index: RootIndex, root: string, rules: DenyRules, limi
   // Nobody may be waiting any more when a scan finishes in the background.
   scan.done.catch(() => undefined);
   return scan;
+}
+
+/**
+ * `st` once its ctime is at least a clock tick old (waiting a tick at a time, a few times): then
+ * every change after the listing shows as a new ctime. Undefined when the directory keeps changing.
+ */
+async function untilPastTick(fd: number, st: BigIntStats): Promise<BigIntStats | undefined> {
+  for (let i = 0; ; i++) {
+    if (BigInt(Date.now()) * 1_000_000n - st.ctimeNs >= TICK_NS) return st;
+    if (i === TICK_WAITS) return undefined;
+    await new Promise((r) => setTimeout(r, Number(TICK_NS / 1_000_000n)));
+    st = fstatSync(fd, { bigint: true });
+  }
 }
 
 /**

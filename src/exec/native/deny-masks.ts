@@ -1,5 +1,5 @@
 import { compileDenyRules, type DenyRules } from "../../policy/path-rules.js";
-import { createRootIndex, startScan, type DenyScan, type Found, type RootIndex } from "./deny-index.js";
+import { createRootIndex, startScan, type DenyScan, type DirId, type Found, type RootIndex } from "./deny-index.js";
 import { boundMasks, MAX_MASK_MOUNTS } from "./mask-bound.js";
 
 export { DENY_SCAN_RULE } from "./deny-index.js";
@@ -38,6 +38,12 @@ export interface DenyMasks {
    * missing; it shows again once the index catches up. A root itself can be listed (see boundMasks).
    */
   unscanned?: string[];
+  /**
+   * Every directory from a root down to a mask, as the scan judged it (absolute paths). The masks
+   * are right for these directories only: open-binds.ts binds the pins with these identities and
+   * the gate finds the directories holding masks unchanged, or the command does not start.
+   */
+  ids?: Map<string, DirId>;
 }
 
 export const EMPTY_MASKS: DenyMasks = { files: [], dirs: [], pins: [], symlinks: [], unscanned: [] };
@@ -179,7 +185,8 @@ export type DenyMaskCache = ReturnType<typeof createDenyMaskCache>;
 function absolute(root: string, f: Found): DenyMasks {
   const abs = (rel: string) => (rel === "" ? root : root === "/" ? `/${rel}` : `${root}/${rel}`);
   const hidden = f.hidden.map(abs);
-  return { files: f.files.map(abs), dirs: [...f.dirs.map(abs), ...hidden], pins: [], symlinks: f.symlinks.map(abs), unscanned: hidden };
+  const ids = new Map([...f.ids].map(([rel, id]) => [abs(rel), id]));
+  return { files: f.files.map(abs), dirs: [...f.dirs.map(abs), ...hidden], pins: [], symlinks: f.symlinks.map(abs), unscanned: hidden, ids };
 }
 
 /**
@@ -202,6 +209,8 @@ export function mergeMasks(sets: readonly DenyMasks[]): DenyMasks {
     pins: keep(sets.flatMap((s) => s.pins)).filter((p) => !covering.has(p)),
     symlinks: [...new Set(sets.flatMap((s) => s.symlinks))],
     unscanned: dirs.filter((d) => hidden.has(d)),
+    // Nested roots judge the same directory twice: the first judgement is kept (a later change fails the check anyway).
+    ...(sets.some((s) => s.ids) ? { ids: new Map(sets.flatMap((s) => [...(s.ids ?? [])]).reverse()) } : {}),
   };
 }
 

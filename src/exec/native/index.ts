@@ -4,13 +4,13 @@ import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { createDenyMaskCache, EMPTY_MASKS, type DenyMaskCache } from "./deny-masks.js";
+import { createDenyMaskCache, EMPTY_MASKS, type DenyMaskCache, type DenyMasks } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createMaskSources } from "./mask-sources.js";
-import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "./mount-gate.js";
-import { mountPlan, type MountPlan } from "./mount-plan.js";
-import { openBinds, type OpenedBinds } from "./open-binds.js";
+import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand, MOUNTS_RULE } from "./mount-gate.js";
+import { mountPlan, type FileId, type MountPlan } from "./mount-plan.js";
+import { CHANGED_RULE, openBinds, type OpenedBinds } from "./open-binds.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
 import { whichSync } from "./which.js";
 import { limitsKey, spawnZygote, ZYGOTE_MAX_FDS, zygoteFeed, type Zygote } from "./zygote.js";
@@ -39,6 +39,8 @@ export const WORKSPACE_GONE_RULE = "workspace.gone";
 export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
 
 const WRAPPER_SHELL = "/bin/sh";
+/** Preparations of one command (scan, plan, gate) before a "changed while prepared" refusal is final. */
+const PREPARE_ATTEMPTS = 3;
 /** Same default as policy execution.deny_scan_limit, for requests that do not carry the knob. */
 const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 
@@ -132,12 +134,13 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     const masks = request.denyGlobs?.length
       ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs })
       : EMPTY_MASKS;
-    const binds = openBinds(request.roots, masks.pins);
+    const binds = openBinds(request.roots, masks.pins, masks.ids);
     try {
+      const held = maskHolders(masks);
       const plan = mountPlan(
         {
-          roots: binds.roots.map((r, i) => ({ path: r.path, writable: r.writable, id: r.id, slot: GATE_FD.firstRoot + i })),
-          pins: binds.pins,
+          roots: binds.roots.map((r, i) => ({ path: r.path, writable: r.writable, id: held(r.path, r.id), slot: GATE_FD.firstRoot + i })),
+          pins: binds.pins.map((p) => ({ ...p, id: held(p.path, p.id) })),
           masks,
           maskSources: maskSources.get(),
           cwd: request.cwd,
@@ -191,6 +194,24 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     }
   }
 
+  /**
+   * Plans, launches and waits for the gate. A sandbox refused because something inside a root moved
+   * while it was being prepared (nothing ran: the command waits at its gate) is prepared again from
+   * a fresh scan, a few times, before the refusal reaches the caller.
+   */
+  async function started(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const proc = track(launch(await plan(request), request, { interactive, killGraceMs, onDispose }));
+        await proc.ready;
+        return proc;
+      } catch (err) {
+        const moved = err instanceof ExecRefusal && (err.rule === CHANGED_RULE || err.rule === MOUNTS_RULE);
+        if (!moved || attempt >= PREPARE_ATTEMPTS || request.signal?.aborted) throw err;
+      }
+    }
+  }
+
   function track(proc: BackendProcess): BackendProcess {
     live.add(proc);
     void proc.done.finally(() => {
@@ -211,14 +232,10 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       return { backend: "native", confinement: "unavailable", detail: mode.why };
     },
     async run(request: ExecRequest): Promise<ExecResult> {
-      const proc = track(launch(await plan(request), request, { interactive: false, killGraceMs, onDispose }));
-      await proc.ready;
-      return proc.done;
+      return (await started(request, false)).done;
     },
     async start(request: ExecRequest): Promise<BackendProcess> {
-      const proc = track(launch(await plan(request), request, { interactive: true, killGraceMs, onDispose }));
-      await proc.ready;
-      return proc;
+      return started(request, true);
     },
     async which(program: string, trustedPath: string[]) {
       return whichSync(program, trustedPath);
@@ -247,6 +264,21 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
         if (base && (options.cgroupsWithin?.[ctrl] ?? "/") !== "/") await rmdir(base).catch(() => undefined);
       }
     },
+  };
+}
+
+/**
+ * The identity the gate must find for a directory bound in the sandbox: for one that holds deny
+ * masks directly, with the ctime the deny scan saw (its entries unchanged since: the masks sit on
+ * the files they were planned for). Throws ExecRefusal when the scan did not judge such a directory.
+ */
+function maskHolders(masks: DenyMasks): (path: string, id: FileId) => FileId {
+  const holders = new Set([...masks.files, ...masks.dirs].map((p) => p.slice(0, Math.max(1, p.lastIndexOf("/")))));
+  return (path, id) => {
+    if (!holders.has(path)) return id;
+    const seen = masks.ids?.get(path);
+    if (!seen) throw new ExecRefusal(CHANGED_RULE, `${path} holds deny masks the scan did not plan; nothing ran, run the command again`);
+    return { ...id, ctime: String(seen.ctimeNs) };
   };
 }
 

@@ -72,7 +72,7 @@ export function boundMasks(masks: DenyMasks, roots: readonly string[], maxMounts
   let total = 0;
   for (const t of tops) total += cost(t);
 
-  const out: DenyMasks = { files: [], dirs: [], pins: [], symlinks: [...new Set(masks.symlinks)], unscanned: [] };
+  const out: DenyMasks = { files: [], dirs: [], pins: [], symlinks: [...new Set(masks.symlinks)], unscanned: [], ...(masks.ids ? { ids: masks.ids } : {}) };
   const hide = (n: Node) => {
     out.dirs.push(n.path);
     out.unscanned!.push(n.path);

@@ -70,8 +70,10 @@ function isUnder(parent: string, child: string): boolean {
  * Checks a started sandbox against its plan from outside, before the command's first instruction
  * (the command waits at its gate): every planned mount's destination, walked from the sandbox's
  * own root one component at a time without following symlinks, shows the planned file or
- * directory (device and inode), and directories bound onto themselves sit where they belong
- * (checkSelfBinds on the sandbox's mountinfo). Returns why it does not match, or null.
+ * directory (device and inode; for a directory holding deny masks, the ctime the deny scan saw:
+ * its entries are still those the masks were planned for), and directories bound onto themselves
+ * sit where they belong (checkSelfBinds on the sandbox's mountinfo). Returns why it does not
+ * match, or null.
  */
 export function verifyMounts(pid: number, mounts: readonly PlannedMount[]): string | null {
   const opened = new Map<string, number>();
@@ -107,6 +109,7 @@ export function verifyMounts(pid: number, mounts: readonly PlannedMount[]): stri
       const st = fstatSync(leaf, { bigint: true });
       closeQuietly(leaf);
       if (String(st.dev) !== m.expect.dev || String(st.ino) !== m.expect.ino) return `${m.dest} is not what the plan mounted there`;
+      if (m.expect.ctime !== undefined && String(st.ctimeNs) !== m.expect.ctime) return `${m.dest} holds deny masks and its entries changed after they were checked`;
     }
     return checkSelfBinds(mounts, parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, "utf8")));
   } catch (err) {

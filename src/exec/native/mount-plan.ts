@@ -3,10 +3,15 @@ import type { HostLayout } from "./host-layout.js";
 /** Where HOME points inside the sandbox: an empty directory, so no dotfile or credential of the user is visible. */
 export const SANDBOX_HOME = "/home/warden";
 
-/** A file's identity: device and inode as decimal strings. */
+/**
+ * A file's identity: device and inode as decimal strings. `ctime` (nanoseconds) is set for the
+ * directories that hold deny masks: their entries must be those the deny scan judged, so the gate
+ * finds their ctime unchanged (no entry added, removed or renamed since), or nothing starts.
+ */
 export interface FileId {
   dev: string;
   ino: string;
+  ctime?: string;
 }
 
 /** A root as the launcher hands it to bubblewrap: by descriptor (`slot` is its fd number in bubblewrap's process). */

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readlinkSync } from "node:fs
 import { movedMessage, pathLeadsTo } from "../../config/held-roots.js";
 import type { HeldDir } from "../../policy/roots.js";
 import { ExecRefusal } from "../errors.js";
+import type { DirId } from "./deny-index.js";
 import type { FileId, PlanPin } from "./mount-plan.js";
 
 /** Directory opens: never follow the last component, never block, never a controlling tty. */
@@ -34,7 +35,11 @@ export interface OpenedBinds {
  * real directories inside the root; the mount check then requires bubblewrap to have mounted
  * exactly these. Throws ExecRefusal (`roots.moved`, `sandbox.changed`) instead of guessing.
  */
-export function openBinds(requested: readonly { path: string; writable: boolean; held?: HeldDir }[], maskPins: readonly string[]): OpenedBinds {
+export function openBinds(
+  requested: readonly { path: string; writable: boolean; held?: HeldDir }[],
+  maskPins: readonly string[],
+  judged: ReadonlyMap<string, DirId> = new Map(),
+): OpenedBinds {
   const owned: number[] = [];
   const release = () => {
     for (const fd of owned.splice(0)) closeQuietly(fd);
@@ -57,10 +62,18 @@ export function openBinds(requested: readonly { path: string; writable: boolean;
       const last = walker.open(outer, root.path, () => new ExecRefusal("roots.moved", movedMessage(root.path)));
       if (last.id.dev !== root.id.dev || last.id.ino !== root.id.ino) throw new ExecRefusal("roots.moved", movedMessage(root.path));
     }
+    const changed = (path: string) => new ExecRefusal(CHANGED_RULE, `${path} changed while the command was being prepared (a directory was moved or replaced); nothing ran, run the command again`);
+    for (const root of roots) {
+      const seen = judged.get(root.path);
+      if (seen && (String(seen.dev) !== root.id.dev || String(seen.ino) !== root.id.ino)) throw changed(root.path);
+    }
     for (const path of maskPins) {
       const holder = innermost(roots, path, true);
       if (!holder) throw new ExecRefusal(CHANGED_RULE, `${path} is not inside a root`);
-      const opened = walker.open(holder, path, () => new ExecRefusal(CHANGED_RULE, `${path} changed while the command was being prepared (a directory was moved or replaced); nothing ran, run the command again`));
+      const opened = walker.open(holder, path, () => changed(path));
+      // The masks below were planned for the directory the deny scan judged: this must be that one.
+      const seen = judged.get(path);
+      if (!seen || String(seen.dev) !== opened.id.dev || String(seen.ino) !== opened.id.ino) throw changed(path);
       pins.set(path, { path, writable: innermost(roots, path, false)!.writable, id: opened.id });
     }
     return { roots, pins: [...pins.values()], release };

@@ -146,6 +146,21 @@ describe("the mount gate (real bubblewrap)", () => {
     expect(released()).toBe(1);
   });
 
+  it("stays shut when a directory holding masks changed after the deny scan (ctime): the command never starts", async () => {
+    const sub = statSync(join(base, "sub"), { bigint: true });
+    const withCtime = (m: PlannedMount[], ctime: string) => m.map((x) => (x.dest === join(base, "sub") ? { ...x, expect: { ...x.expect, ctime } } : x));
+    // As judged: it opens.
+    const same = start((m) => withCtime(m, String(sub.ctimeNs)), "same-ctime-marker");
+    await same.proc.ready;
+    await same.proc.done;
+    expect(existsSync(join(base, "same-ctime-marker"))).toBe(true);
+    // An entry renamed since: another ctime, it stays shut.
+    const changed = start((m) => withCtime(m, String(sub.ctimeNs - 1n)), "changed-ctime-marker");
+    await expect(changed.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("entries changed") });
+    await changed.proc.done;
+    expect(existsSync(join(base, "changed-ctime-marker"))).toBe(false);
+  });
+
   it("stays shut when a self-bind is not on its own directory", async () => {
     // Planned as a bind of `sub` onto itself at the root's place: the relation cannot hold.
     const { proc } = start((m) => m.map((x) => (x.dest === base ? { ...x, self: true } : x)), "self-marker");

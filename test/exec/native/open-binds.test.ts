@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RootHolder } from "../../../src/config/held-roots.js";
@@ -19,6 +19,14 @@ describe("openBinds (real trees)", () => {
     holder.close();
     cleanup(base);
   });
+  /** Directories as a deny scan judged them now. */
+  const judged = (...paths: string[]) =>
+    new Map(
+      paths.map((p) => {
+        const st = lstatSync(p, { bigint: true });
+        return [p, { dev: st.dev, ino: st.ino, ctimeNs: st.ctimeNs }];
+      }),
+    );
   const roots = () => [
     { path: join(base, "a"), writable: true, held: holder.hold(join(base, "a")) },
     { path: join(base, "a", "sub", "ro"), writable: false, held: holder.hold(join(base, "a", "sub", "ro")) },
@@ -26,7 +34,7 @@ describe("openBinds (real trees)", () => {
 
   it("hands over held roots, and pins every directory between a root and a nested one or a mask, with its innermost root's access", () => {
     const r = roots();
-    const b = openBinds(r, [join(base, "a", "x")]);
+    const b = openBinds(r, [join(base, "a", "x")], judged(join(base, "a", "x")));
     try {
       expect(b.roots.map((x) => [x.path, x.fd, x.writable])).toEqual([
         [join(base, "a"), r[0]!.held.fd, true],
@@ -59,6 +67,24 @@ describe("openBinds (real trees)", () => {
     const r = roots();
     rmSync(join(base, "a", "x"), { recursive: true });
     symlinkSync("/", join(base, "a", "x"));
-    expect(() => openBinds(r, [join(base, "a", "x")])).toThrow(expect.objectContaining({ rule: "sandbox.changed" }));
+    expect(() => openBinds(r, [join(base, "a", "x")], judged(join(base, "a", "x")))).toThrow(expect.objectContaining({ rule: "sandbox.changed" }));
+  });
+
+  it("refuses a pin that is another directory than the one the deny scan judged (swapped in between)", () => {
+    const r = roots();
+    const seen = judged(join(base, "a", "x"));
+    mkdirSync(join(base, "a", "y"));
+    renameSync(join(base, "a", "x"), join(base, "a", "z"));
+    renameSync(join(base, "a", "y"), join(base, "a", "x")); // a directory again, but not the one judged
+    expect(() => openBinds(r, [join(base, "a", "x")], seen)).toThrow(expect.objectContaining({ rule: "sandbox.changed" }));
+    expect(() => openBinds(r, [join(base, "a", "x")])).toThrow(expect.objectContaining({ rule: "sandbox.changed" })); // never judged
+    openBinds(r, [join(base, "a", "x")], judged(join(base, "a", "x"))).release();
+  });
+
+  it("refuses a root the deny scan judged as another directory", () => {
+    const r = roots();
+    const other = judged(join(base, "a", "x"));
+    const seen = new Map([[join(base, "a"), other.get(join(base, "a", "x"))!]]);
+    expect(() => openBinds(r, [], seen)).toThrow(expect.objectContaining({ rule: "sandbox.changed" }));
   });
 });
