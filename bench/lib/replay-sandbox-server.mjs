@@ -3,9 +3,9 @@
 // gave the first time that exact request was made. The difference between this server and the
 // real one is what the sandbox call costs; nothing else differs.
 //   node bench/lib/replay-sandbox-server.mjs ROOT POLICY
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { buildDeps } from "../../dist/server/deps.js";
 import { createWardenServer } from "../../dist/server/create-server.js";
+import { StdioTransport } from "../../dist/server/stdio-transport.js";
 
 const [root, policyPath] = process.argv.slice(2);
 const deps = await buildDeps({ roots: [root], readOnly: [], allow: [], privileged: false, cwd: root, env: {}, log: () => {}, policyPath });
@@ -20,4 +20,4 @@ deps.sandbox = {
     return { ...result, stdout: result.stdout.slice() };
   },
 };
-await createWardenServer(deps).connect(new StdioServerTransport());
+await createWardenServer(deps).connect(new StdioTransport());

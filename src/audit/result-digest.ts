@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "./canonical-json.js";
+import { batchedWriter, writeCanonicalJson } from "./canonical-json.js";
 
 /** What a call returned, in the tool layer's one result shape (no import of it: audit/ sits below tools/). */
 export type DigestedResult = { ok: true; structured: Record<string, unknown> } | { ok: false; rule: string; message: string };
@@ -17,5 +17,9 @@ export function resultDigest(result: DigestedResult): string {
   const value = result.ok
     ? { ok: true, structured: Object.fromEntries(Object.entries(result.structured).filter(([k]) => !TIMING_KEYS.has(k))) }
     : { ok: false, rule: result.rule, message: result.message };
-  return createHash("sha256").update(canonicalJson(value), "utf8").digest("hex");
+  const hash = createHash("sha256");
+  const out = batchedWriter((text) => hash.update(text, "utf8"));
+  writeCanonicalJson(value, out.write);
+  out.end();
+  return hash.digest("hex");
 }

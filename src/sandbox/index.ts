@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { packageRoot } from "../config/package-root.js";
 import { InlineRunner } from "./inline/inline-runner.js";
 import { LocalRoots, type FilesystemProbe } from "./inline/local-roots.js";
+import { LoopLag } from "./inline/loop-lag.js";
 import { ModuleCache } from "./module-cache.js";
 import { WorkerPool } from "./pool/worker-pool.js";
 import type { SandboxModule } from "./wasi/memory-import.js";
@@ -25,12 +26,20 @@ export interface SandboxOptions {
   inlineHostCallCost?: number;
   /** Largest reply of a main-thread run (default 256 KiB); a larger one is stopped and run in the pool. */
   inlineMaxStdoutBytes?: number;
+  /**
+   * Main-thread runs pause while the mean event-loop delay of the last 100 ms is above this (ms;
+   * default 10): those calls go to the pool. 0 turns the check off. `mainThreadBusy` replaces the
+   * measurement (tests).
+   */
+  inlineMaxLoopDelayMs?: number;
+  mainThreadBusy?: () => boolean;
   /** How a root's filesystem is told local (tests); default statfs(2) and /proc/self/mountinfo. */
   filesystemProbe?: FilesystemProbe;
 }
 
 export const DEFAULT_INLINE_FUEL = 2_000_000;
 export const DEFAULT_INLINE_HOST_CALL_COST = 2_000;
+export const DEFAULT_INLINE_MAX_LOOP_DELAY_MS = 10;
 
 /**
  * The WASI runtime the file tools run in. Modules see only the preopens of each request's scope,
@@ -51,6 +60,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
           options.inlineMaxStdoutBytes,
         )
       : null;
+  const delayMs = options.inlineMaxLoopDelayMs ?? DEFAULT_INLINE_MAX_LOOP_DELAY_MS;
+  const lag = inline !== null && !options.mainThreadBusy && delayMs > 0 ? new LoopLag(delayMs) : null;
+  const busy = options.mainThreadBusy ?? (() => lag?.high ?? false);
   return {
     workers,
     async run(request: ModuleRunRequest): Promise<ModuleRunResult> {
@@ -75,6 +87,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         maxStdoutBytes: request.maxStdoutBytes,
       };
       if (!request.inline || inline === null) return pool.run(input, module, request.deadlineMs);
+      if (busy()) return { ...(await pool.run(input, module, request.deadlineMs)), ranOn: "pool" };
       const first = inline.run(module, input);
       if (first !== null && !("fellBack" in first)) {
         const { fuelUsed, ...result } = first;
@@ -83,7 +96,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const result = await pool.run(input, module, request.deadlineMs);
       return { ...result, ranOn: "pool", ...(first ? { inlineFuel: { used: first.fuelUsed, budget, exhausted: true } } : {}) };
     },
-    close: () => pool.close(),
+    close: () => {
+      lag?.close();
+      return pool.close();
+    },
   };
 }
 

@@ -106,7 +106,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   // Every record also goes to the live feed (SSE, metrics) once the log took it.
   const feed = new AuditFeed();
   const audit = feed.wrap(auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK);
-  const sandbox = createSandbox({ workers: options.workers ?? 2 });
+  const sandbox = createSandbox({ workers: options.workers ?? 2, ...inlineFuelFromEnv(options.env) });
   const closers: (() => Promise<void>)[] = [overlay ? () => overlay.close() : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
@@ -158,4 +158,11 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     },
   };
   return deps;
+}
+
+/** WARDEN_INLINE_FUEL: the main-thread fuel budget (0 sends every file call to the worker pool); unset or invalid keeps the default. */
+function inlineFuelFromEnv(env: Record<string, string | undefined>): { inlineFuel?: number } {
+  const raw = env.WARDEN_INLINE_FUEL;
+  if (raw === undefined || !/^\d+$/.test(raw)) return {};
+  return { inlineFuel: Number(raw) };
 }

@@ -20,3 +20,14 @@ describe("canonicalJson", () => {
     expect(canonicalJson({ a: 1, b: { c: 1, d: 2 } })).toBe(canonicalJson({ b: { d: 2, c: 1 }, a: 1 }));
   });
 });
+
+describe("canonicalJson of long strings (escaped in pieces)", () => {
+  it("writes what JSON.stringify writes, also with a surrogate pair, a lone surrogate and escapes at the piece boundaries", () => {
+    const piece = 64 * 1024;
+    const pair = "\u{1F600}";
+    const text = "a".repeat(piece - 1) + pair + "\n\"\\".repeat(10) + "b".repeat(piece - 3) + "\ud800" + "c".repeat(piece) + "é\u0001";
+    expect(text.charCodeAt(piece - 1)).toBe(0xd83d);
+    expect(canonicalJson(text)).toBe(JSON.stringify(text));
+    expect(canonicalJson({ k: [text] })).toBe(JSON.stringify({ k: [text] }));
+  });
+});

@@ -17,3 +17,14 @@ describe("resultDigest", () => {
     expect(resultDigest(other)).not.toBe(resultDigest({ ok: true, structured: result }));
   });
 });
+
+describe("resultDigest of a large result", () => {
+  it("is the sha256 of the canonical JSON text (hashed in pieces, same digest)", async () => {
+    const { createHash } = await import("node:crypto");
+    const { canonicalJson } = await import("../../src/audit/canonical-json.js");
+    const content = "line \u00e9 \"q\"\n".repeat(300_000) + "\u{1F600}";
+    const structured = { path: "/r/big.txt", content, size: content.length, truncated: false };
+    const whole = createHash("sha256").update(canonicalJson({ ok: true, structured }), "utf8").digest("hex");
+    expect(resultDigest({ ok: true, structured })).toBe(whole);
+  });
+});

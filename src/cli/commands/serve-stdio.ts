@@ -1,7 +1,7 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { createWardenServer } from "../../server/create-server.js";
 import type { WardenDeps } from "../../server/deps.js";
 import { InFlightTransport } from "../../server/in-flight-transport.js";
+import { StdioTransport } from "../../server/stdio-transport.js";
 
 /** Extra time beyond the longest call the policy allows, for the reply to be written. */
 const DRAIN_MARGIN_MS = 5_000;
@@ -13,7 +13,7 @@ const DRAIN_MARGIN_MS = 5_000;
  */
 export async function serveStdio(deps: WardenDeps): Promise<void> {
   const server = createWardenServer(deps);
-  const transport = new InFlightTransport(new StdioServerTransport());
+  const transport = new InFlightTransport(new StdioTransport());
   let closing = false;
   const shutdown = async (code: number) => {
     if (closing) return;

@@ -36,7 +36,8 @@ beforeAll(() => {
   symlinkSync(canary, join(root, "out-link"));
   symlinkSync("../canary.txt", join(root, "rel-link"));
   execFileSync("mkfifo", [join(root, "pipe")]);
-  sandbox = createSandbox({ workers: 1, wasmDir: meteredWasmDir(), inlineFuel: BUDGET });
+  // The loop-delay check is off here (inlineMaxLoopDelayMs: 0): a loaded test machine must not move these runs to the pool.
+  sandbox = createSandbox({ workers: 1, wasmDir: meteredWasmDir(), inlineFuel: BUDGET, inlineMaxLoopDelayMs: 0 });
   poolOnly = createSandbox({ workers: 1, wasmDir: meteredWasmDir(), inlineFuel: 0 });
 });
 afterAll(async () => {
@@ -104,7 +105,7 @@ describe("inline runs (main thread, fuel budget)", () => {
   });
 
   test("a module without fuel never runs inline", async () => {
-    const plain = createSandbox({ workers: 1, wasmDir: probeWasmDir(), inlineFuel: BUDGET });
+    const plain = createSandbox({ workers: 1, wasmDir: probeWasmDir(), inlineFuel: BUDGET, inlineMaxLoopDelayMs: 0 });
     try {
       const r = await call(plain, "probe", ["read", join(root, "a.txt")]);
       expect(r).toMatchObject({ exitCode: 0, ranOn: "pool" });
@@ -158,6 +159,7 @@ describe("roots that are not on a local filesystem stay in the pool", () => {
       workers: 1,
       wasmDir: meteredWasmDir(),
       inlineFuel: BUDGET,
+      inlineMaxLoopDelayMs: 0,
       filesystemProbe: {
         statfsType: (path) => {
           const magic = answers.get(path)?.magic;
@@ -215,6 +217,24 @@ describe("a copy-on-write view (serve --overlay) runs on the main thread only wh
     } finally {
       await sb.close();
       closeSync(fd);
+    }
+  });
+});
+
+describe("a saturated main thread", () => {
+  test("while the main thread is busy, inline calls run in the pool and answer the same bytes", async () => {
+    let busy = true;
+    const gated = createSandbox({ workers: 1, wasmDir: meteredWasmDir(), inlineFuel: BUDGET, mainThreadBusy: () => busy });
+    try {
+      const inPool = await call(gated, "read", ["--length=100", join(root, "a.txt")]);
+      busy = false;
+      const onMain = await call(gated, "read", ["--length=100", join(root, "a.txt")]);
+      expect(inPool).toMatchObject({ exitCode: 0, ranOn: "pool" });
+      expect(onMain).toMatchObject({ exitCode: 0, ranOn: "main" });
+      expect(text(inPool.stdout)).toBe(text(onMain.stdout));
+      expect(text(inPool.stdout)).toContain("alpha");
+    } finally {
+      await gated.close();
     }
   });
 });
