@@ -1,5 +1,6 @@
 import { compileDenyRules, type DenyRules } from "../../policy/path-rules.js";
 import { createRootIndex, startScan, type DenyScan, type DirId, type Found, type RootIndex } from "./deny-index.js";
+import { liftUnscanned } from "./lift-masks.js";
 import { boundMasks, MAX_MASK_MOUNTS } from "./mask-bound.js";
 
 export { DENY_SCAN_RULE } from "./deny-index.js";
@@ -54,6 +55,8 @@ export interface DenyScanBounds {
   maxDirs: number;
   /** How long a command waits for the check before it starts with what is not checked hidden. */
   budgetMs?: number;
+  /** Times liftUnscanned is applied (a command prepared again after its gate found a holder changed). */
+  lift?: number;
 }
 
 export interface DenyMaskCacheOptions {
@@ -156,7 +159,10 @@ export function createDenyMaskCache(options: DenyMaskCacheOptions = {}) {
       }
       const trustSince = Date.now() - trustMs;
       const sets = scans.map((s, i) => absolute(roots[i]!.path, s.found(trustSince)));
-      return boundMasks(mergeMasks(sets), roots.map((r) => r.path), maxMounts);
+      const paths = roots.map((r) => r.path);
+      let merged = mergeMasks(sets);
+      for (let i = 0; i < (b.lift ?? 0); i++) merged = liftUnscanned(merged, paths);
+      return boundMasks(merged, paths, maxMounts);
     },
     /** A command ended: a check already under way may have missed what it wrote. */
     invalidate() {

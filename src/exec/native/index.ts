@@ -145,11 +145,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
    * What the command will see: its roots held by descriptor, the filesystem.deny matches inside
    * them hidden, and the mounts the gate must find in place before the command starts.
    */
-  async function sandboxPlan(request: ExecRequest): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
+  async function sandboxPlan(request: ExecRequest, lift: number): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
     // Roots first: one that is not the held directory any more is refused by name before anything walks it.
     openBinds(request.roots, []).release();
     const masks = request.denyGlobs?.length
-      ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs })
+      ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs, lift })
       : EMPTY_MASKS;
     const binds = openBinds(request.roots, masks.pins, masks.ids);
     try {
@@ -172,7 +172,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     }
   }
 
-  async function plan(request: ExecRequest): Promise<LaunchPlan> {
+  async function plan(request: ExecRequest, lift: number): Promise<LaunchPlan> {
     if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
     const command = request.script !== undefined ? [request.argv[0]!, "-c", request.script] : request.argv;
     if (mode.confinement === "none") {
@@ -181,7 +181,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     }
     const ns = workspaceNamespace(request.roots, () => (nsenter ??= whichSync("nsenter", ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"])));
     const enter = ns?.enter ?? [];
-    const { plan: mounts, binds } = await sandboxPlan(request);
+    const { plan: mounts, binds } = await sandboxPlan(request, lift);
     const fds = binds.roots.map((r) => r.fd);
     const gate = { mounts: mounts.mounts, fds, release: binds.release };
     const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command)];
@@ -215,17 +215,21 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   /**
    * Plans, launches and waits for the gate. A sandbox refused because something inside a root moved
    * while it was being prepared (nothing ran: the command waits at its gate) is prepared again from
-   * a fresh scan, a few times, before the refusal reaches the caller.
+   * a fresh scan, a few times, before the refusal reaches the caller. After a gate found a
+   * directory holding masks changed, the next try hides whole each directory whose masks are all
+   * unscanned directories (lift-masks.ts): more hidden, a steadier holder.
    */
   async function started(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
+    let lift = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const proc = track(launch(await plan(request), request, { interactive, killGraceMs, onDispose }));
+        const proc = track(launch(await plan(request, lift), request, { interactive, killGraceMs, onDispose }));
         await proc.ready;
         return proc;
       } catch (err) {
         const moved = err instanceof ExecRefusal && (err.rule === CHANGED_RULE || err.rule === MOUNTS_RULE);
         if (!moved || attempt >= PREPARE_ATTEMPTS || request.signal?.aborted) throw err;
+        if (err.rule === MOUNTS_RULE) lift++;
       }
     }
   }
