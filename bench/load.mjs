@@ -146,7 +146,9 @@ async function main() {
   const policy = join(root, "..", `${root.split("/").pop()}-policy.json`);
   // 50 clients in flight: let every command run (the default of 4 at once refuses the rest with execution.busy).
   writeFileSync(policy, JSON.stringify({ commands: { allow: [{ program: "echo" }] }, execution: { max_concurrent_commands: 64 } }));
-  const warden = await startServer(process.execPath, [CLI, "serve", "--http", "--port", "0", "--root", root, "--policy", policy], { WARDEN_TOKEN: "" }, /on (http:\/\/\S+)\/mcp/);
+  // WARDEN_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": node options of the server only (profiles).
+  const nodeArgs = (process.env.WARDEN_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const warden = await startServer(process.execPath, [...nodeArgs, CLI, "serve", "--http", "--port", "0", "--root", root, "--policy", policy], { WARDEN_TOKEN: "" }, /on (http:\/\/\S+)\/mcp/);
   let result;
   let peak = NaN;
   try {

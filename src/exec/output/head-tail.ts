@@ -3,32 +3,46 @@
  * floods gigabytes costs the server `cap` bytes, never more. The head shows how it started, the
  * tail how it ended (usually the error); the middle is dropped and counted.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class HeadTailBuffer {
-  private readonly head: Buffer;
+  /**
+   * Grown as bytes arrive (doubling, up to half the cap) and the tail made only once the head is
+   * full: most commands print a few bytes, and zero-filling two cap-sized buffers per command was
+   * a tenth of the server's CPU under load (bench/load.mjs profile).
+   */
+  private head: Buffer = EMPTY;
   private headLen = 0;
-  private readonly tail: Buffer;
+  private readonly headCap: number;
+  private tail: Buffer = EMPTY;
+  private readonly tailCap: number;
   private tailStart = 0;
   private tailLen = 0;
   /** Bytes seen so far. */
   total = 0;
 
   constructor(readonly cap: number) {
-    const headCap = Math.ceil(cap / 2);
-    this.head = Buffer.alloc(headCap);
-    this.tail = Buffer.alloc(cap - headCap);
+    this.headCap = Math.ceil(cap / 2);
+    this.tailCap = cap - this.headCap;
   }
 
   push(chunk: Uint8Array): void {
     this.total += chunk.length;
     let rest = chunk;
-    if (this.headLen < this.head.length) {
-      const n = Math.min(rest.length, this.head.length - this.headLen);
+    if (this.headLen < this.headCap) {
+      const n = Math.min(rest.length, this.headCap - this.headLen);
+      if (this.headLen + n > this.head.length) {
+        const grown = Buffer.alloc(Math.min(this.headCap, Math.max(this.headLen + n, 2 * this.head.length, 4096)));
+        grown.set(this.head.subarray(0, this.headLen));
+        this.head = grown;
+      }
       this.head.set(rest.subarray(0, n), this.headLen);
       this.headLen += n;
       rest = rest.subarray(n);
     }
-    if (rest.length === 0 || this.tail.length === 0) return;
-    const cap = this.tail.length;
+    if (rest.length === 0 || this.tailCap === 0) return;
+    if (this.tail.length === 0) this.tail = Buffer.alloc(this.tailCap);
+    const cap = this.tailCap;
     if (rest.length >= cap) {
       this.tail.set(rest.subarray(rest.length - cap));
       this.tailStart = 0;

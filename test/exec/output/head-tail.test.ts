@@ -10,9 +10,9 @@ function expected(all: Buffer, cap: number): string {
 }
 
 describe("HeadTailBuffer", () => {
-  const caps = [1, 2, 7, 64, 1000];
+  const caps = [1, 2, 7, 64, 1000, 20_000]; // 20 000: the head grows past its first 4 KiB
   const chunkings = [[1], [3, 5], [100], [999, 1, 2], [7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]];
-  const totals = [0, 1, 5, 63, 64, 65, 500, 3000];
+  const totals = [0, 1, 5, 63, 64, 65, 500, 3000, 12_000, 50_000];
   for (const cap of caps)
     for (const sizes of chunkings)
       for (const total of totals) {
