@@ -27,7 +27,8 @@ export function collectSystemInfo(state: RootsState, policy: Policy, services: T
   return {
     os: { platform: os.platform(), release: os.release(), type: os.type() },
     arch: os.arch(),
-    cpus: os.cpus().length,
+    // availableParallelism: the CPUs this process may run on, without parsing /proc/cpuinfo on every call.
+    cpus: os.availableParallelism(),
     memory: { total_bytes: os.totalmem(), free_bytes: os.freemem() },
     node: process.version,
     version: server?.version ?? "unknown",
