@@ -45,6 +45,10 @@ export class HostDirectory extends Fd {
   private listing: Listing | null = null;
   private prestat: wasi.Prestat | null = null;
   private fdstat: wasi.Fdstat | null = null;
+  /** Where walks from here start (made once: a search opens every file it lists through it). */
+  private readonly start: WalkStart;
+  /** This directory as the module would spell it (made on first use, for denials and file names). */
+  private base: string | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -55,16 +59,13 @@ export class HostDirectory extends Fd {
     private readonly preopen = false,
   ) {
     super();
-  }
-
-  private get start(): WalkStart {
-    return { door: this.door, fd: this.fd, rel: this.rel };
+    this.start = { door, fd, rel };
   }
 
   /** The path as the module would spell it (for denials). */
   private guest(path: string): string {
     if (path.startsWith("/")) return path;
-    const base = this.rel.length === 0 ? this.door.hostPath : `${this.door.hostPath === "/" ? "" : this.door.hostPath}/${this.rel.join("/")}`;
+    const base = (this.base ??= this.rel.length === 0 ? this.door.hostPath : `${this.door.hostPath === "/" ? "" : this.door.hostPath}/${this.rel.join("/")}`);
     return path === "" || path === "." ? base : `${base === "/" ? "" : base}/${path}`;
   }
 

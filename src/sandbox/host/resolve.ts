@@ -12,10 +12,10 @@ export type HostStats = BigIntStats | Stats;
 
 /** Where a walk starts: a preopen or a directory the module opened, with its physical path. */
 export interface WalkStart {
-  door: RootDoor;
-  fd: number;
+  readonly door: RootDoor;
+  readonly fd: number;
   /** Physical components from the root to this directory (no symlinks, no `.`/`..`). */
-  rel: readonly string[];
+  readonly rel: readonly string[];
 }
 
 /** A resolved guest path: its parent directory, held open, and the final component. */
