@@ -117,21 +117,33 @@ describe("live checkpoint over HTTP", () => {
       const home = join(base, driver);
       const root = join(home, "proj");
       const state = join(home, "state");
-      writeTree(home, { "proj/a.txt": "a0\n", "proj/gone.txt": "real\n" });
+      const log = join(home, "logs", "audit.jsonl");
+      writeTree(home, { "proj/a.txt": "a0\n", "proj/gone.txt": "real\n", "logs/.keep": "" });
       const real = treeDigest(root);
-      warden = await startWardenHttp(["--root", root, "--overlay", "--overlay-driver", driver, "--workspace", "w", "--state-dir", state], { WARDEN_TOKEN: TOKEN });
+      warden = await startWardenHttp(["--root", root, "--overlay", "--overlay-driver", driver, "--workspace", "w", "--state-dir", state, "--audit-log", log], { WARDEN_TOKEN: TOKEN });
       const c = await connectMcp(warden.url, TOKEN);
       try {
         await ok(c, "write_file", { path: "b.txt", content: "b\n" });
         await ok(c, "execute_command", { command: "rm gone.txt" });
         expect((await postJson(warden.url, "/api/v1/workspaces/w/checkpoints", { label: "cp" }, auth)).status).toBe(201);
         await ok(c, "execute_command", { command: "rm b.txt && echo a1 > a.txt" });
+        // Writes racing a checkpoint: each is wholly in it or wholly after it, and its record says which.
+        const racing = [0, 1, 2, 3, 4, 5].map((i) => ok(c, "write_file", { path: `w${i}.txt`, content: `${i}\n` }));
+        const race = postJson(warden.url, "/api/v1/workspaces/w/checkpoints", { label: "race" }, auth);
+        await Promise.all(racing);
+        expect((await race).status).toBe(201);
       } finally {
         await c.close();
         await warden.stop();
         warden = undefined;
       }
-      expect(changes(state, "w")).toEqual(["deleted gone.txt", "modified a.txt"]);
+      const snap = readManifest(join(state, "workspaces", "w")).snapshots!.find((x) => x.label === "race")!;
+      const copied = readdirSync(join(state, "workspaces", "w", "roots", "0", "layers", snap.id)).filter((n) => /^w\d\.txt$/.test(n));
+      const intents = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tool: string; phase?: string; time: string; args: { path?: string } });
+      const before = intents.filter((r) => r.tool === "write_file" && r.phase === "intent" && /^w\d/.test(r.args.path ?? "") && r.time <= snap.created).map((r) => r.args.path);
+      expect(copied.sort()).toEqual(before.sort());
+      for (const n of copied) expect(readFileSync(join(state, "workspaces", "w", "roots", "0", "layers", snap.id, n), "utf8")).toBe(`${n[1]}\n`);
+      expect(changes(state, "w")).toEqual(["deleted gone.txt", "modified a.txt", ...[0, 1, 2, 3, 4, 5].map((i) => `added w${i}.txt`)].sort());
       resetWorkspace({ stateDir: state, name: "w", to: "cp" });
       expect(changes(state, "w")).toEqual(["added b.txt", "deleted gone.txt"]);
       expect(treeDigest(root)).toBe(real);
