@@ -111,6 +111,34 @@ describe("live checkpoint over HTTP", () => {
     ]);
   });
 
+  it("--workspace-per-session: each session's workspace has its own gate; the server's own is checkpointed while a session's command runs", async () => {
+    const home = join(base, "per-session");
+    const root = join(home, "proj");
+    const state = join(home, "state");
+    writeTree(home, { "proj/a.txt": "a0\n" });
+    warden = await startWardenHttp(["--root", root, "--workspace-per-session", "--workspace", "eval", "--state-dir", state], { WARDEN_TOKEN: TOKEN });
+    const c = await connectMcp(warden.url, TOKEN);
+    try {
+      const name = ((await ok(c, "get_system_info", {})).structuredContent as { workspace: { name: string } }).workspace.name;
+      await ok(c, "write_file", { path: "a.txt", content: "session\n" });
+      const bg = await ok(c, "execute_command", { command: "sleep 60", background: true });
+      expect((await postJson(warden.url, `/api/v1/workspaces/${name}/checkpoints`, { label: "s" }, auth)).status).toBe(409);
+      const own = await postJson(warden.url, "/api/v1/workspaces/eval/checkpoints", { label: "e" }, auth);
+      expect(own.status, JSON.stringify(own.json)).toBe(201);
+      expect(own.json.live).toBe(true);
+      await ok(c, "kill_process", { handle: (bg.structuredContent as { handle: string }).handle, signal: "SIGKILL" });
+      const cp = await postJson(warden.url, `/api/v1/workspaces/${name}/checkpoints`, { label: "s" }, auth);
+      expect(cp.status, JSON.stringify(cp.json)).toBe(201);
+      await ok(c, "write_file", { path: "a.txt", content: "after\n" });
+      forkWorkspace({ stateDir: state, name, newName: "from-s", from: "s" });
+      expect(patch(state, "from-s")).toContain("+session");
+    } finally {
+      await c.close();
+      await warden.stop();
+      warden = undefined;
+    }
+  });
+
   for (const driver of ["fuse", "copy"] as const) {
     it(`--overlay-driver ${driver}: the live checkpoint keeps the driver's layer format`, async (ctx) => {
       if (driver === "fuse" && spawnSync("sh", ["-c", "command -v fuse-overlayfs"]).status !== 0) return ctx.skip();
