@@ -1,5 +1,5 @@
 import type { HeldDir } from "../policy/roots.js";
-import { LiveGate, snapshotLiveWorkspace, type WorkspaceHandle } from "../workspace/index.js";
+import { LiveGate, recordHolderApi, snapshotLiveWorkspace, type WorkspaceHandle } from "../workspace/index.js";
 
 /** One workspace this server holds live: its handle and the gate its writers and its live checkpoints share. */
 export interface LiveWorkspace {
@@ -17,14 +17,31 @@ export interface LiveWorkspace {
  */
 export class LiveWorkspaces {
   private readonly byName = new Map<string, LiveWorkspace>();
+  private api: string | undefined;
 
   /** Registers a workspace opened by this server; the result unregisters it (call before closing it). */
   add(handle: WorkspaceHandle): () => void {
     const entry = { handle, gate: new LiveGate() };
     this.byName.set(handle.name, entry);
+    this.announce(entry);
     return () => {
       if (this.byName.get(handle.name) === entry) this.byName.delete(handle.name);
     };
+  }
+
+  /** The server's HTTP address (serve --http): recorded in every live workspace's manifest, for `warden workspace checkpoint` to name. */
+  servedAt(url: string): void {
+    this.api = url;
+    for (const w of this.byName.values()) this.announce(w);
+  }
+
+  private announce(w: LiveWorkspace): void {
+    if (this.api === undefined) return;
+    try {
+      recordHolderApi(w.handle.dir, w.handle.holderPid, this.api);
+    } catch {
+      // Only a message's hint depends on it: the CLI then names the route without the address.
+    }
   }
 
   /** The live workspace of that name held by this server, in that workspace directory. */

@@ -16,7 +16,7 @@ export { formatStat, statLines, type StatLine } from "./patch/stat.js";
 export { applyWorkspace, type ApplyResult, type Conflict } from "./apply.js";
 export { checkpointWorkspace, discardWorkspace, forkWorkspace, resetWorkspace } from "./lifecycle.js";
 export { isValidName, NAME_RULE } from "./names.js";
-export { snapshotLiveWorkspace } from "./snapshot.js";
+export { recordHolderApi, snapshotLiveWorkspace } from "./snapshot.js";
 export { LiveGate } from "./live-gate.js";
 export { wsDirOf } from "./layout.js";
 export { prepareStateDir } from "./state-dir.js";

@@ -59,7 +59,14 @@ export const manifestSchema = z.object({
   copyBaseline: layerId.optional(),
   /** `live` while a holder keeps it mounted; a dead holder with `live` here is an orphan. */
   state: z.enum(["live", "closed"]),
-  holder: z.object({ pid: z.number().int().positive(), start: z.string() }).nullable(),
+  holder: z
+    .object({
+      pid: z.number().int().positive(),
+      start: z.string(),
+      /** The HTTP address of the server holding it (serve --http), where a live checkpoint is taken; absent over stdio. */
+      api: z.string().optional(),
+    })
+    .nullable(),
   forkedFrom: z.object({ name: z.string(), label: z.string().optional() }).optional(),
   applied: z.string().optional(),
 });

@@ -64,3 +64,14 @@ async function copyUpper(from: string, to: string): Promise<void> {
     throw new WorkspaceError(`cannot copy the upper layer ${from} for a live checkpoint: ${(e.stderr ?? "").trim() || e.message}; is the state dir's disk full?`);
   }
 }
+
+/**
+ * Records in a live workspace's manifest the HTTP address of the server holding it, so that
+ * `warden workspace checkpoint` can name where to take a live checkpoint. Only while the manifest
+ * still names this holder; a new holder (a new open) starts without it.
+ */
+export function recordHolderApi(dir: string, holderPid: number, api: string): void {
+  const m = readManifest(dir);
+  if (m.state !== "live" || m.holder?.pid !== holderPid || m.holder.api === api) return;
+  commitManifest(dir, { ...m, holder: { ...m.holder, api } });
+}

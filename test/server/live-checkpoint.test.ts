@@ -73,7 +73,7 @@ describe("live checkpoint over HTTP", () => {
       await ok(c, "write_file", { path: "c.txt", content: "c made after\n" });
 
       // `warden workspace checkpoint` cannot checkpoint it (live), and says where to.
-      expect(() => checkpointWorkspace({ stateDir: state, name: "live" })).toThrow(/it is live .*server pid \d+.*POST \/api\/v1\/workspaces\/live\/checkpoints/);
+      expect(() => checkpointWorkspace({ stateDir: state, name: "live" })).toThrow(`opened by server pid ${warden.child.pid}); take a live checkpoint through the server holding it: POST ${warden.url}/api/v1/workspaces/live/checkpoints`);
       // list/GET show it, beside the stack.
       const one = await raw(warden.url, { path: "/api/v1/workspaces/live", headers: auth });
       expect(one.json.checkpoints).toEqual([expect.objectContaining({ label: "v1", live: true, base: 0 })]);
