@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkpointWorkspace, diffWorkspace, forkWorkspace, gitPatch, resetWorkspace } from "../../src/workspace/index.js";
@@ -7,7 +7,7 @@ import { readManifest } from "../../src/workspace/manifest.js";
 import { startWardenHttp, type WardenHttpProcess } from "../e2e/support/warden-process.js";
 import { connectMcp, postJson, raw, textOf, TOKEN, type HttpMcpClient } from "../http/support.js";
 import { requireBinary } from "../support/engines/require-binary.js";
-import { makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
+import { canary, makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
 import { CLI } from "../support/warden-client.js";
 
 /**
@@ -27,6 +27,12 @@ const ok = async (c: HttpMcpClient, name: string, args: Record<string, unknown>)
 /** The workspace's changes as `status path` lines, and its patch (for contents): the engine `warden workspace diff` runs. */
 const changes = (stateDir: string, name: string) => diffWorkspace({ stateDir, name }).roots[0]!.changes.map((c) => `${c.status} ${c.path}`).sort();
 const patch = (stateDir: string, name: string) => String(gitPatch(diffWorkspace({ stateDir, name }).roots[0]!.changes).patch);
+/** Regular files under `dir` (never following a link) whose bytes hold `text`. */
+const filesHolding = (dir: string, text: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name))
+    .filter((f) => readFileSync(f).includes(text));
 const layerDirs = (state: string, name: string) => readdirSync(join(state, "workspaces", name, "roots", "0", "layers")).sort();
 
 beforeAll(() => {
@@ -45,7 +51,9 @@ describe("live checkpoint over HTTP", () => {
     const root = join(base, "kernel", "proj");
     const state = join(base, "kernel", "state");
     const log = join(base, "kernel", "logs", "audit.jsonl");
-    writeTree(join(base, "kernel"), { "proj/a.txt": "a0\n", "proj/keep.txt": "real\n", "logs/.keep": "" });
+    const secret = canary();
+    const outside = join(base, "kernel", "outside", "canary.txt");
+    writeTree(join(base, "kernel"), { "proj/a.txt": "a0\n", "proj/keep.txt": "real\n", "proj/link": { link: outside }, "outside/canary.txt": `${secret}\n`, "logs/.keep": "" });
     const real = treeDigest(root);
     warden = await startWardenHttp(["--root", root, "--overlay", "--workspace", "live", "--state-dir", state, "--audit-log", log], { WARDEN_TOKEN: TOKEN });
     const c = await connectMcp(warden.url, TOKEN);
@@ -53,6 +61,8 @@ describe("live checkpoint over HTTP", () => {
     try {
       await ok(c, "write_file", { path: "a.txt", content: "a v1\n" });
       await ok(c, "write_file", { path: "b.txt", content: "b made before\n" });
+      // A symlink to a canary outside the root, copied into the upper: the checkpoint copies the link, never what it names.
+      await ok(c, "execute_command", { command: "cp -a link copied-link" });
 
       // A background command runs: refused (409), nothing copied.
       const layers = layerDirs(state, "live");
@@ -67,6 +77,9 @@ describe("live checkpoint over HTTP", () => {
       const cp = await postJson(warden.url, "/api/v1/workspaces/live/checkpoints", { label: "v1" }, auth);
       expect(cp.status, JSON.stringify(cp.json)).toBe(201);
       expect(cp.json).toMatchObject({ name: "live", label: "v1", live: true });
+      const snapDir = join(state, "workspaces", "live", "roots", "0", "layers", cp.json.id);
+      expect(lstatSync(join(snapDir, "copied-link")).isSymbolicLink()).toBe(true);
+      expect(filesHolding(state, secret)).toEqual([]);
 
       await ok(c, "write_file", { path: "a.txt", content: "a v2\n" });
       await ok(c, "execute_command", { command: "rm b.txt" });
@@ -79,7 +92,7 @@ describe("live checkpoint over HTTP", () => {
       expect(one.json.checkpoints).toEqual([expect.objectContaining({ label: "v1", live: true, base: 0 })]);
       // A fork from it while live sees the checkpoint's state.
       forkWorkspace({ stateDir: state, name: "live", newName: "f1", from: "v1" });
-      expect(changes(state, "f1")).toEqual(["added b.txt", "modified a.txt"]);
+      expect(changes(state, "f1")).toEqual(["added b.txt", "added copied-link", "modified a.txt"]);
       expect(patch(state, "f1")).toContain("+a v1");
     } finally {
       await c.close();
@@ -89,10 +102,11 @@ describe("live checkpoint over HTTP", () => {
     expect(treeDigest(root)).toBe(real);
 
     // The live state went on from the checkpoint: b.txt (made before it, removed after) stays gone.
-    expect(changes(state, "live")).toEqual(["added c.txt", "modified a.txt"]);
+    expect(changes(state, "live")).toEqual(["added c.txt", "added copied-link", "modified a.txt"]);
     expect(patch(state, "live")).toContain("+a v2");
     expect(resetWorkspace({ stateDir: state, name: "live", to: "v1" })).toEqual({ to: "v1" });
-    expect(changes(state, "live")).toEqual(["added b.txt", "modified a.txt"]);
+    expect(changes(state, "live")).toEqual(["added b.txt", "added copied-link", "modified a.txt"]);
+    expect(readFileSync(outside, "utf8")).toBe(`${secret}\n`);
     expect(patch(state, "live")).toContain("+a v1");
     expect(treeDigest(root)).toBe(real);
 
@@ -101,7 +115,7 @@ describe("live checkpoint over HTTP", () => {
     expect(out.status, out.stderr).toBe(0);
     const lines = out.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; tool?: string; label?: string; args?: { path?: string; command?: string } });
     const seq = lines.filter((l) => l.type !== "session").map((l) => (l.type === "checkpoint" ? `checkpoint ${l.label}` : `${l.tool} ${l.args?.path ?? l.args?.command ?? ""}`.trim()));
-    expect(seq).toEqual(["write_file a.txt", "write_file b.txt", "execute_command sleep 60", "kill_process", "checkpoint v1", "write_file a.txt", "execute_command rm b.txt", "write_file c.txt"]);
+    expect(seq).toEqual(["write_file a.txt", "write_file b.txt", "execute_command cp -a link copied-link", "execute_command sleep 60", "kill_process", "checkpoint v1", "write_file a.txt", "execute_command rm b.txt", "write_file c.txt"]);
     const audit = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tool: string; phase?: string; decision?: string; args?: { live?: boolean } });
     expect(audit.filter((r) => r.tool === "api.workspace.checkpoint").map((r) => `${r.phase} ${r.decision ?? `live=${r.args?.live}`}`)).toEqual([
       "intent live=true",
