@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { measureAll } from "./lib/measure.mjs";
+import { performance } from "node:perf_hooks";
 
 const REPO = join(import.meta.dirname, "..");
 const TREE = join(REPO, ".bench-cache", "tree");
@@ -41,8 +41,21 @@ const load0 = loadavg()[0];
 console.log(`sandbox calls in process, medians (p10); ${N} rounds for list and read, ${Math.max(5, N / 30) | 0} for search; load ${load0.toFixed(2)} at the start`);
 for (const [what, fn] of Object.entries(cases)) {
   const n = what.startsWith("content") ? Math.max(5, N / 30) | 0 : N;
-  // A yield between calls, as between requests: the main thread's after-call work runs there.
-  const rows = await measureAll(builds.map((b) => ({ name: b.name, fn: async () => { await fn(b); await new Promise((r) => setImmediate(r)); } })), { n, warmup: 5 });
+  // A yield after each call, as between requests: the main thread's after-call work (the next
+  // instance made ready) runs there and is counted. Rounds alternate which build goes first.
+  const timed = builds.map(() => []);
+  for (let i = 0; i < n + 5; i++) {
+    for (const k of i % 2 ? [1, 0] : [0, 1]) {
+      const t = performance.now();
+      await fn(builds[k]);
+      await new Promise((r) => setImmediate(r));
+      if (i >= 5) timed[k].push(performance.now() - t);
+    }
+  }
+  const rows = builds.map((b, k) => {
+    const v = timed[k].sort((x, y) => x - y);
+    return { name: b.name, median: v[v.length >> 1], p10: v[Math.floor(v.length * 0.1)] };
+  });
   console.log(`${what}: ${rows.map((r) => `${r.name} ${r.median.toFixed(3)} ms (${r.p10.toFixed(3)})`).join(", ")}; this build / baseline ${(rows[0].median / rows[1].median).toFixed(2)}x`);
 }
 console.log(`load ${loadavg()[0].toFixed(2)} at the end`);
