@@ -1,0 +1,147 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDockerBackend } from "../../../src/exec/docker/index.js";
+import type { ExecRequest } from "../../../src/exec/types.js";
+import { startDockerEngine, type DockerEngine } from "../../support/engines/docker-engine.js";
+import { engineUnsupported } from "../../support/engines/require-binary.js";
+import { canary, makeTempDir, removeDir, writeTree } from "../../support/tree.js";
+
+const unsupported = engineUnsupported();
+const LIMITS = { memoryMb: 64, processes: 32, cpuS: 60, fileSizeMb: 16, network: false };
+/** The container's user owns the read-write root (as a deployment arranges it). */
+const NOBODY = 65534;
+/** The shipped policy's filesystem.deny: what the file tools hide, commands must not read either. */
+const DENY = (JSON.parse(readFileSync(join(__dirname, "../../../policies/default.json"), "utf8")) as { filesystem: { deny: string[] } }).filesystem.deny;
+
+/**
+ * filesystem.deny on the docker backend, against a real dockerd: secrets inside a root (random
+ * canaries) must never reach a command's output, whatever a host process renames, removes or adds
+ * between commands, and whatever a command tries inside the container. Which container ran a
+ * command is its hostname (the container id).
+ */
+describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${unsupported ? ` (skipped: ${unsupported})` : ""}`, () => {
+  let engine: DockerEngine;
+  let base: string;
+  let root: string;
+  let backend: ReturnType<typeof createDockerBackend>;
+  const secrets: string[] = [];
+  const secret = (label: string) => {
+    const s = canary(`CANARY-${label}`);
+    secrets.push(s);
+    return `${s}\n`;
+  };
+  const req = (script: string, extra: Partial<ExecRequest> = {}): ExecRequest => ({
+    argv: ["/bin/sh", "-c", script],
+    cwd: root,
+    env: { PATH: "/bin", LANG: "C" },
+    timeoutMs: 20_000,
+    outputCapBytes: 256 * 1024,
+    limits: LIMITS,
+    roots: [{ path: root, writable: true }],
+    denyGlobs: DENY,
+    ...extra,
+  });
+  /** Runs `script`; fails the test if any canary shows. Returns the output and the container that ran it. */
+  async function run(script: string): Promise<{ out: string; container: string }> {
+    const r = await backend.run(req(`hostname; ${script}`));
+    const out = r.stdout + r.stderr;
+    expect(r.error, out).toBeUndefined();
+    for (const s of secrets) expect(out, `a secret showed for: ${script}`).not.toContain(s);
+    const [container, ...rest] = out.split("\n");
+    return { out: rest.join("\n"), container: container! };
+  }
+  /** Everything in the root belongs to the container's user: only the masks keep a command from a secret. */
+  const own = () => execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, root]);
+  const look = "cat .env .env.* .ssh/id_rsa app/config/.env.local app/cfg/.env.local later/.env 2>&1; grep -r CANARY . 2>&1; ls -a . .ssh app/config 2>&1";
+
+  beforeAll(async () => {
+    engine = await startDockerEngine();
+    base = makeTempDir("warden-deny-docker-");
+    root = join(base, "project");
+    writeTree(base, {
+      "project/.env": secret("ENV"),
+      "project/.ssh/id_rsa": secret("SSH"),
+      "project/app/config/.env.local": secret("NESTED"),
+      "project/app/config/settings.json": "{}\n",
+      "project/keep.txt": "work\n",
+    });
+    own();
+    backend = createDockerBackend({ image: engine.image, user: `${NOBODY}:${NOBODY}`, cpus: 1, hostBinaries: false, env: { DOCKER_HOST: engine.dockerHost } });
+  });
+  afterAll(async () => {
+    await backend?.close();
+    await engine?.stop();
+    if (base) removeDir(base);
+  });
+
+  it("hides .env, .ssh/id_rsa and a nested .env.local (empty, read-only); the rest of the root is there", async () => {
+    const { out } = await run(`${look}; cat keep.txt app/config/settings.json; echo x > .env || echo ENV-RO`);
+    expect(out).toContain("work");
+    expect(out).toContain("{}");
+    expect(out).toContain("ENV-RO");
+    expect(out).toMatch(/settings\.json/);
+    expect(readFileSync(join(root, ".env"), "utf8")).toContain("CANARY-ENV");
+  });
+
+  it("commands that only write ordinary files keep the container", async () => {
+    const first = await run("true");
+    const write = await run("echo new > new.txt && mkdir -p w/x && echo y > w/x/f && echo z > app/config/plain.txt && rm new.txt && echo ok");
+    expect(write.out).toContain("ok");
+    const again = await run(look);
+    expect([write.container, again.container]).toEqual([first.container, first.container]);
+    expect(await backend.containerIds()).toHaveLength(1);
+  });
+
+  it("a .env made on the host after the container started is hidden from the next command, which gets a new container", async () => {
+    const before = await run("true");
+    writeTree(base, { "project/later/.env": secret("LATER"), "project/.env.prod": secret("PROD") });
+    own();
+    const after = await run(look);
+    expect(after.container).not.toBe(before.container);
+    // The old container had nothing running: it is gone.
+    expect(await backend.containerIds()).toHaveLength(1);
+  });
+
+  it("a host process renaming a masked file's directory, or the file itself, between commands shows nothing", async () => {
+    // The directory holding a masked file (a pin in the container: the mount moves with it on the host).
+    renameSync(join(root, "app", "config"), join(root, "app", "cfg"));
+    await run(`${look}; ls -a app/cfg`);
+    // The file itself, to another matching name, and a new secret at its old name.
+    renameSync(join(root, ".env"), join(root, ".env.bak"));
+    writeFileSync(join(root, ".env"), secret("NEW-ENV"));
+    await run(look);
+    // Replaced in one rename, as editors save (the mount over the old file is detached on the host's side).
+    writeFileSync(join(root, ".env.tmp-save"), secret("SAVED"));
+    renameSync(join(root, ".env.tmp-save"), join(root, ".env"));
+    await run(look);
+    // Removed and made again (the same mask set: only the check in place sees it).
+    unlinkSync(join(root, ".env.prod"));
+    writeFileSync(join(root, ".env.prod"), secret("AGAIN"));
+    await run(look);
+  });
+
+  it("a command in the container can neither move nor remove a masked file or the directories above it", async () => {
+    const { out } = await run("for p in .env .ssh .ssh/id_rsa app/cfg app/cfg/.env.local later; do mv $p $p-moved 2>&1 || echo NO-MV:$p; done; rm -f .env 2>&1 || echo NO-RM; rm -rf later 2>&1; ls -a later");
+    for (const p of [".env", ".ssh/id_rsa", "app/cfg", "app/cfg/.env.local", "later"]) expect(out).toContain(`NO-MV:${p}`);
+    expect(out).toContain("NO-RM");
+    for (const p of [".env", ".ssh/id_rsa", "app/cfg/.env.local", "later/.env"]) expect(secrets).toContain(readFileSync(join(root, p), "utf8").trim());
+    expect(existsSync(join(root, "app", "cfg-moved"))).toBe(false);
+  });
+
+  it("a background command keeps the container it started in until it ends; later commands get a new one", async () => {
+    const bg = await backend.start(req("hostname; cat .env 2>&1; sleep 30"));
+    writeTree(base, { "project/sub/.env": secret("BG-LATER") });
+    own();
+    const next = await run(look);
+    const both = await backend.containerIds();
+    expect(both).toHaveLength(2);
+    await bg.kill("SIGKILL");
+    const r = await bg.done;
+    for (const s of secrets) expect(r.stdout).not.toContain(s);
+    expect(r.stdout.split("\n")[0]).not.toBe(next.container);
+    for (let i = 0; i < 50 && (await backend.containerIds()).length > 1; i++) await new Promise((res) => setTimeout(res, 100));
+    expect(await backend.containerIds()).toHaveLength(1);
+  });
+});
