@@ -5,6 +5,12 @@ import { MOUNTS_RULE } from "../native/mount-gate.js";
 import type { MountPlan, PlannedMount } from "../native/mount-plan.js";
 import { dockerMounts, inPlace, sameView, type DockerBindMount } from "./container-mounts.js";
 
+/** Pauses before each fresh scan of a started container's roots, before it is refused (checkMade): 0.6 s in all. */
+const RECHECK_DELAYS_MS = [20, 40, 80, 160, 300];
+
+/** A fresh mount plan of the same command (native/command-mounts.ts); release its binds. */
+export type Replan = () => Promise<{ plan: MountPlan; binds: { release(): void } }>;
+
 /** One session container: what it was made to show, and the commands running in it. */
 export interface SessionContainer {
   id: string;
@@ -57,15 +63,13 @@ export function createContainerSet(options: ContainerSetOptions) {
     if (c.users <= 0 && all.has(c)) remove(c);
   };
 
-  async function create(plan: MountPlan, limits: unknown): Promise<SessionContainer> {
+  async function create(plan: MountPlan, limits: unknown, replan: Replan): Promise<SessionContainer> {
     await options.prepare();
     const created = await docker.createContainer(options.spec(dockerMounts(plan), limits) as Docker.ContainerCreateOptions);
     try {
       await created.start();
-      // dockerd binds by path: check from outside that every root, pin and mask is what the plan
-      // judged, in place, with the mask holders' entries as the deny scan saw them.
       const pid = (await created.inspect()).State.Pid;
-      const why = pid > 0 ? verifyMounts(pid, plan.mounts) : "the container's process is not visible from this host";
+      const why = pid > 0 ? await checkMade(pid, plan, replan) : "the container's process is not visible from this host";
       if (why !== null) throw new ExecRefusal(MOUNTS_RULE, `the container did not match its plan, so no command runs in it: ${why}`);
       if (closed) throw new Error("docker backend is closed");
       const made: SessionContainer = { id: created.id, pid, mounts: plan.mounts, users: 0, retired: false };
@@ -77,13 +81,37 @@ export function createContainerSet(options: ContainerSetOptions) {
     }
   }
 
+  /**
+   * dockerd binds by path: check from outside that every root, pin and mask is what the plan
+   * judged, in place, with the mask holders' entries as the deny scan saw them (their ctime). A
+   * container takes 0.3-1 s to start, and anything renaming in a directory holding masks meanwhile
+   * fails that check; so the roots are then scanned again (cheap: the index reads only what
+   * changed), a few times, a little later each time, and the container is checked against the
+   * fresh plan, which must want the same mounts: the holders unchanged from that scan to the check
+   * means the masks sit on the entries it judged, whenever dockerd mounted them. Returns why not,
+   * or null.
+   */
+  async function checkMade(pid: number, plan: MountPlan, replan: Replan): Promise<string | null> {
+    let why = verifyMounts(pid, plan.mounts);
+    for (let i = 0; why !== null && i < RECHECK_DELAYS_MS.length; i++) {
+      await new Promise((r) => setTimeout(r, RECHECK_DELAYS_MS[i]));
+      const fresh = await replan();
+      try {
+        why = sameView(plan.mounts, fresh.plan.mounts) ? verifyMounts(pid, fresh.plan.mounts) : `${why}; a fresh plan wants other mounts`;
+      } finally {
+        fresh.binds.release();
+      }
+    }
+    return why;
+  }
+
   return {
     /**
      * A container of scope `key` that shows `plan` now, with one more user: the current one when it
      * was made with the same mounts and they are all still in place (checked from outside), else a
      * new one. Call release() when the command ended.
      */
-    acquire(key: string, plan: MountPlan, limits: unknown): Promise<SessionContainer> {
+    acquire(key: string, plan: MountPlan, limits: unknown, replan: Replan): Promise<SessionContainer> {
       let scope = scopes.get(key);
       if (!scope) scopes.set(key, (scope = { lock: Promise.resolve() }));
       const s = scope;
@@ -100,7 +128,7 @@ export function createContainerSet(options: ContainerSetOptions) {
         }
         if (cur) retire(cur);
         s.current = undefined;
-        const made = await create(plan, limits);
+        const made = await create(plan, limits, replan);
         made.users++;
         s.current = made;
         return made;

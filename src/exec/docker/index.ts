@@ -119,9 +119,10 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     if (closed) throw new Error("docker backend is closed");
     for (let attempt = 1; ; attempt++) {
       try {
-        const { plan, binds } = await commandMounts(request, { denyMasks, maskSources, layout: CONTAINER_LAYOUT, firstSlot: 0 });
+        const replan = () => commandMounts(request, { denyMasks, maskSources, layout: CONTAINER_LAYOUT, firstSlot: 0 });
+        const { plan, binds } = await replan();
         try {
-          return await containers.acquire(scopeKey(request.roots, limits), plan, limits);
+          return await containers.acquire(scopeKey(request.roots, limits), plan, limits, replan);
         } finally {
           binds.release();
         }
