@@ -54,7 +54,7 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
   }
   /** Everything in the root belongs to the container's user: only the masks keep a command from a secret. */
   const own = () => execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, root]);
-  const look = "cat .env .env.* .ssh/id_rsa app/config/.env.local app/cfg/.env.local later/.env 2>&1; grep -r CANARY . 2>&1; ls -a . .ssh app/config 2>&1";
+  const look = "cat .env .env.* '.env.a:/:rw,z' .ssh/id_rsa app/config/.env.local app/cfg/.env.local later/.env 2>&1; grep -r CANARY . 2>&1; ls -a . .ssh app/config 2>&1";
 
   beforeAll(async () => {
     engine = await startDockerEngine();
@@ -66,6 +66,8 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
       "project/app/config/.env.local": secret("NESTED"),
       "project/app/config/settings.json": "{}\n",
       "project/keep.txt": "work\n",
+      // A name that would be read as more fields of a `src:dst:mode` bind string.
+      "project/.env.a:/:rw,z": secret("COLON"),
     });
     own();
     backend = createDockerBackend({ image: engine.image, user: `${NOBODY}:${NOBODY}`, cpus: 1, hostBinaries: false, env: { DOCKER_HOST: engine.dockerHost } });
@@ -128,6 +130,15 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
     expect(out).toContain("NO-RM");
     for (const p of [".env", ".ssh/id_rsa", "app/cfg/.env.local", "later/.env"]) expect(secrets).toContain(readFileSync(join(root, p), "utf8").trim());
     expect(existsSync(join(root, "app", "cfg-moved"))).toBe(false);
+  });
+
+  it("more matches in one directory than can be mounted one by one: the directory is hidden whole (fail closed)", async () => {
+    writeTree(base, Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`project/keys/k${i}.pem`, i === 7 ? secret("PEM") : "x\n"])));
+    writeTree(base, { "project/keys/readme.txt": "visible once checked\n" });
+    own();
+    const { out } = await run("ls -A keys | wc -l; cat keys/k7.pem keys/readme.txt 2>&1; touch keys/new 2>&1 || echo KEYS-RO");
+    expect(out.split("\n")[0]!.trim()).toBe("0");
+    expect(out).toContain("KEYS-RO");
   });
 
   it("a background command keeps the container it started in until it ends; later commands get a new one", async () => {
