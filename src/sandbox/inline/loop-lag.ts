@@ -1,5 +1,17 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 
+/** How often the event loop is sampled (monitorEventLoopDelay's resolution). */
+const SAMPLE_MS = 10;
+
+/**
+ * The event-loop delay in ms from a monitorEventLoopDelay mean (ns). The histogram records the whole
+ * interval between two samples, not the delay: an idle loop sampled every 10 ms shows a mean of about
+ * 10.2 ms, so the sampling interval is taken off first.
+ */
+export function loopDelayMs(meanNs: number, sampleMs: number): number {
+  return Math.max(0, meanNs / 1e6 - sampleMs);
+}
+
 /**
  * Whether the main thread is saturated: the mean event-loop delay over the last window (100 ms)
  * passed `thresholdMs`. While it is, calls that could run on the main thread go to the worker pool
@@ -14,10 +26,10 @@ export class LoopLag {
   private saturated = false;
 
   constructor(thresholdMs: number, windowMs = 100) {
-    this.histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.histogram = monitorEventLoopDelay({ resolution: SAMPLE_MS });
     this.histogram.enable();
     this.timer = setInterval(() => {
-      this.saturated = this.histogram.count > 0 && this.histogram.mean / 1e6 > thresholdMs;
+      this.saturated = this.histogram.count > 0 && loopDelayMs(this.histogram.mean, SAMPLE_MS) > thresholdMs;
       this.histogram.reset();
     }, windowMs);
     this.timer.unref();
