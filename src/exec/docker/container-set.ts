@@ -4,6 +4,7 @@ import { verifyMounts } from "../native/mount-check.js";
 import { MOUNTS_RULE } from "../native/mount-gate.js";
 import type { MountPlan, PlannedMount } from "../native/mount-plan.js";
 import { dockerMounts, inPlace, sameView, type DockerBindMount } from "./container-mounts.js";
+import type { ContainerScope } from "./container-spec.js";
 
 /** Pauses before each fresh scan of a started container's roots, before it is refused (checkMade): 0.6 s in all. */
 const RECHECK_DELAYS_MS = [20, 40, 80, 160, 300];
@@ -27,7 +28,7 @@ export interface SessionContainer {
 export interface ContainerSetOptions {
   docker: Docker;
   /** The create body for a container with these binds and limits (container-spec.ts). */
-  spec(mounts: DockerBindMount[], limits: unknown): Record<string, unknown>;
+  spec(mounts: DockerBindMount[], limits: ContainerScope["limits"]): Record<string, unknown>;
   /** Before the first container: the engine answers, stale containers are gone. */
   prepare(): Promise<void>;
   log?: (message: string) => void;
@@ -63,7 +64,7 @@ export function createContainerSet(options: ContainerSetOptions) {
     if (c.users <= 0 && all.has(c)) remove(c);
   };
 
-  async function create(plan: MountPlan, limits: unknown, replan: Replan): Promise<SessionContainer> {
+  async function create(plan: MountPlan, limits: ContainerScope["limits"], replan: Replan): Promise<SessionContainer> {
     await options.prepare();
     const created = await docker.createContainer(options.spec(dockerMounts(plan), limits) as Docker.ContainerCreateOptions);
     try {
@@ -111,7 +112,7 @@ export function createContainerSet(options: ContainerSetOptions) {
      * was made with the same mounts and they are all still in place (checked from outside), else a
      * new one. Call release() when the command ended.
      */
-    acquire(key: string, plan: MountPlan, limits: unknown, replan: Replan): Promise<SessionContainer> {
+    acquire(key: string, plan: MountPlan, limits: ContainerScope["limits"], replan: Replan): Promise<SessionContainer> {
       let scope = scopes.get(key);
       if (!scope) scopes.set(key, (scope = { lock: Promise.resolve() }));
       const s = scope;

@@ -106,7 +106,7 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     docker,
     prepare,
     spec: (mounts, limits) =>
-      containerSpec({ image: options.image, user: options.user, cpus: options.cpus, mounts, limits: limits as ContainerScope["limits"], hostBinaries, session, ownerPid: process.pid, ownerHost: host }),
+      containerSpec({ image: options.image, user: options.user, cpus: options.cpus, mounts, limits, hostBinaries, session, ownerPid: process.pid, ownerHost: host }),
     ...(options.log ? { log: options.log } : {}),
   });
 
