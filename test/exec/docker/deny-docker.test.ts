@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,8 @@ const unsupported = engineUnsupported();
 const LIMITS = { memoryMb: 64, processes: 32, cpuS: 60, fileSizeMb: 16, network: false };
 /** The container's user owns the read-write root (as a deployment arranges it). */
 const NOBODY = 65534;
+/** Commands started during the host's exchange race. */
+const TRIES = Number(process.env.WARDEN_DOCKER_DENY_TRIES ?? 12);
 /** The shipped policy's filesystem.deny: what the file tools hide, commands must not read either. */
 const DENY = (JSON.parse(readFileSync(join(__dirname, "../../../policies/default.json"), "utf8")) as { filesystem: { deny: string[] } }).filesystem.deny;
 
@@ -140,6 +142,34 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
     expect(out.split("\n")[0]!.trim()).toBe("0");
     expect(out).toContain("KEYS-RO");
   });
+
+  it("a host process exchanging a directory holding a .env with a plain one while commands start: no secret shows", async () => {
+    writeTree(base, { "project/race/a/.env": secret("RACE"), "project/race/b/plain.txt": "PLAIN\n" });
+    own();
+    // Bursts of renameat2(RENAME_EXCHANGE) from the host (not confined by any container's pins),
+    // with pauses that let scans and checks through (test/exec/native/deny-race.test.ts).
+    const code = `import ctypes, os, random, time\nlibc = ctypes.CDLL(None, use_errno=True)\nos.chdir(${JSON.stringify(join(root, "race"))})\nn = 0\nend = time.time() + 120\nwhile time.time() < end:\n  for _ in range(random.randint(1, 200)):\n    n += libc.renameat2(-100, b"a", -100, b"b", 2) == 0\n  open("../swaps.txt", "w").write(str(n))\n  time.sleep(random.random() * 0.3)`;
+    const swapper = spawn("python3", ["-c", code], { stdio: "ignore" });
+    let ran = 0;
+    let refused = 0;
+    try {
+      for (let i = 0; i < TRIES; i++) {
+        const r = await backend.run(req("cat race/a/.env race/b/.env race/a/plain.txt race/b/plain.txt 2>/dev/null; true")).catch((err: unknown) => {
+          refused++;
+          return { stdout: "", stderr: String(err) };
+        });
+        for (const x of secrets) expect(r.stdout + r.stderr).not.toContain(x);
+        if (r.stdout.includes("PLAIN")) ran++;
+      }
+    } finally {
+      swapper.kill("SIGKILL");
+    }
+    const swaps = Number(readFileSync(join(root, "swaps.txt"), "utf8"));
+    console.log(`docker deny race (host exchanges): ${TRIES} tries, ${ran} ran, ${refused} refused, 0 leaks, ${swaps} exchanges, ${(await backend.containerIds()).length} container(s) now`);
+    expect(swaps).toBeGreaterThan(0);
+    expect(ran, "commands still run while the exchanges go on").toBeGreaterThan(0);
+    expect(secrets).toContain(readFileSync(join(root, "race", existsSync(join(root, "race", "a", ".env")) ? "a" : "b", ".env"), "utf8").trim());
+  }, 120_000);
 
   it("a background command keeps the container it started in until it ends; later commands get a new one", async () => {
     const bg = await backend.start(req("hostname; cat .env 2>&1; sleep 30"));
