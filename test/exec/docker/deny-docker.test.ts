@@ -89,6 +89,29 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
     expect(readFileSync(join(root, ".env"), "utf8")).toContain("CANARY-ENV");
   });
 
+  it("inside a read-only root nested in a read-write one: its secrets hidden, its pins read-only", async () => {
+    writeTree(base, { "outer/ro/cfg/.env": secret("RO-ENV"), "outer/ro/cfg/app.txt": "ro app\n", "outer/work.txt": "outer\n" });
+    const outer = join(base, "outer");
+    execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, outer]);
+    // A backend of its own: its container is not counted by the tests below.
+    const other = createDockerBackend({ image: engine.image, user: `${NOBODY}:${NOBODY}`, cpus: 1, hostBinaries: false, env: { DOCKER_HOST: engine.dockerHost } });
+    const r = await other.run(
+      req("cat ro/cfg/.env ro/cfg/app.txt work.txt; echo x > ro/cfg/new 2>&1 || echo PIN-RO; mv ro/cfg ro/cfg2 2>&1 || echo NO-MV", {
+        cwd: outer,
+        roots: [
+          { path: outer, writable: true },
+          { path: join(outer, "ro"), writable: false },
+        ],
+      }),
+    );
+    await other.close();
+    for (const x of secrets) expect(r.stdout + r.stderr).not.toContain(x);
+    expect(r.stdout).toContain("ro app");
+    expect(r.stdout).toContain("outer");
+    expect(r.stdout).toContain("PIN-RO");
+    expect(r.stdout).toContain("NO-MV");
+  });
+
   it("commands that only write ordinary files keep the container", async () => {
     const first = await run("true");
     const write = await run("echo new > new.txt && mkdir -p w/x && echo y > w/x/f && echo z > app/config/plain.txt && rm new.txt && echo ok");
@@ -168,7 +191,10 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
     console.log(`docker deny race (host exchanges): ${TRIES} tries, ${ran} ran, ${refused} refused, 0 leaks, ${swaps} exchanges, ${(await backend.containerIds()).length} container(s) now`);
     expect(swaps).toBeGreaterThan(0);
     expect(ran, "commands still run while the exchanges go on").toBeGreaterThan(0);
-    expect(secrets).toContain(readFileSync(join(root, "race", existsSync(join(root, "race", "a", ".env")) ? "a" : "b", ".env"), "utf8").trim());
+    // The secret is intact in one of them (a mask that landed in the other directory of a refused
+    // container may have left an empty .env there: the runtime creates missing mount points).
+    const left = ["a", "b"].map((d) => join(root, "race", d, ".env")).filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8").trim());
+    expect(left.filter((x) => secrets.includes(x))).toHaveLength(1);
   }, 120_000);
 
   it("a background command keeps the container it started in until it ends; later commands get a new one", async () => {
