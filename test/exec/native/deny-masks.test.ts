@@ -537,14 +537,13 @@ describe("a flood of entries never locks commands out (issue 10, finding 5)", ()
     expect(made.exit_code, made.stderr).toBe(0);
 
     // Right after: not refused, and not held until the check of the flood ends (an order, not a
-    // time: the check was still under way when the command had finished); the flood not yet
-    // checked is hidden, the secrets are, the rest of the root is not.
+    // time: the command started while the flood was still unchecked, so it saw the flood hidden;
+    // had it waited for the check it would list 200 001 entries); the secrets are hidden, the rest
+    // of the root is not.
     const next = await sh("cat .env flood/sub/.env; cat keep/notes.txt; ls flood | wc -l");
-    const checkWhenNextEnded = await Promise.race([cache.settled().then(() => "over"), new Promise((r) => setImmediate(() => r("under way")))]);
     expect(next.exit_code).toBe(0);
     expect(next.stdout + next.stderr).not.toContain(canary);
     expect(next.stdout).toBe("kept\n0\n");
-    expect(checkWhenNextEnded).toBe("under way");
 
     // The index catches up in the background; then the flood is visible and removable.
     await cache.settled();
