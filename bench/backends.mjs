@@ -111,6 +111,17 @@ function startSlurm() {
 
 const limits = { memoryMb: 512, processes: 64, cpuS: 60, fileSizeMb: 64, network: false };
 const request = (argv) => ({ argv, cwd: root, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 30_000, outputCapBytes: 65536, limits, roots: [{ path: root, writable: true }] });
+// The docker deny case: the shipped deny globs over a repository-like tree with a few secrets.
+const DENY = JSON.parse(readFileSync(new URL("../policies/default.json", import.meta.url), "utf8")).filesystem.deny;
+const DENY_TREE_DIRS = 200;
+const DENY_SECRETS = 5;
+const denyRoot = join(work, "deny-root");
+for (let i = 0; i < DENY_TREE_DIRS; i++) {
+  mkdirSync(join(denyRoot, `pkg${i % 20}`, `d${i}`), { recursive: true });
+  writeFileSync(join(denyRoot, `pkg${i % 20}`, `d${i}`, "index.js"), "x\n");
+  if (i < DENY_SECRETS) writeFileSync(join(denyRoot, `pkg${i % 20}`, `d${i}`, ".env"), "SECRET\n");
+}
+const denyRequest = (argv) => ({ ...request(argv), cwd: denyRoot, roots: [{ path: denyRoot, writable: true }], denyGlobs: DENY });
 const expectOk = (r, what) => {
   if (r.exit_code !== 0) throw new Error(`${what}: ${JSON.stringify(r)}`);
 };
@@ -198,16 +209,21 @@ try {
   }
   closers.unshift(() => hostAgent.close(), () => agent.close(), () => docker.close(), () => sshb.close());
   expectOk(await docker.run(request(["/bin/true"])), "docker");
+  expectOk(await docker.run(denyRequest(["/bin/true"])), "docker with filesystem.deny");
   expectOk(await sshb.run(request(["/bin/true"])), "ssh");
   expectOk(await native.run(request(["/usr/bin/true"])), "native");
 
   cases.push(
     { name: "docker backend (exec in session container)", fn: () => docker.run(request(["/bin/true"])) },
+    // Other limits: a container of its own (one backend serves one policy; alternating the globs in one scope would make a new container each time).
+    { name: "docker, the same tree without filesystem.deny", fn: () => docker.run({ ...denyRequest(["/bin/true"]), denyGlobs: [], limits: { ...limits, memoryMb: limits.memoryMb + 1 } }) },
+    { name: "docker with filesystem.deny (fresh deny scan + masks checked in place)", fn: () => docker.run(denyRequest(["/bin/true"])) },
     { name: "ssh backend (reused connection)", fn: () => sshb.run(request(["/bin/true"])) },
     { name: `host-agent backend (loopback; agent re-decides + bubblewrap)${agentNote}`, fn: () => hostAgent.run(request([trueAgent])) },
     { name: "host-agent transport only (GET /v1/health, keep-alive)", fn: () => hostAgent.client.call("GET", "/v1/health") },
   );
   notes.push((byName) => `host agent over the native backend it wraps: +${(byName("host-agent") - byName("native")).toFixed(1)} ms (HTTP round trip + the agent's policy decision)`);
+  notes.push((byName) => `docker filesystem.deny masks: +${(byName("docker with") - byName("docker, the same tree")).toFixed(1)} ms a command over the same tree without it (a root of ${DENY_TREE_DIRS} directories, ${DENY_SECRETS} of them holding a .env)`);
   notes.push((byName) => `goals: docker ${byName("docker").toFixed(1)} ms (< 100), ssh ${byName("ssh").toFixed(1)} ms (< 15), host agent +${(byName("host-agent") - byName("native")).toFixed(1)} ms over native (< 10)`);
   await runCases(cases, notes, firstResult);
   }

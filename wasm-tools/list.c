@@ -68,9 +68,18 @@ static void walk(int dfd, strbuf *rel, uint64_t depth, const char *top) {
     size_t mark = rel->len;
     if (rel->len) sb_addc(rel, '/');
     sb_adds(rel, name);
-    char head[48];
-    int hl = snprintf(head, sizeof head, "%c%c%llu%c", type_char(st.st_mode), 0,
-                      (unsigned long long)(S_ISREG(st.st_mode) ? st.st_size : S_ISDIR(st.st_mode) ? 0 : st.st_size), 0);
+    /* type letter, NUL, decimal size, NUL (by hand: snprintf is most of a small entry's module time) */
+    char head[32];
+    uint64_t size = S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size;
+    char digits[24];
+    int nd = 0;
+    do digits[nd++] = (char)('0' + size % 10);
+    while ((size /= 10) != 0);
+    int hl = 0;
+    head[hl++] = type_char(st.st_mode);
+    head[hl++] = 0;
+    while (nd > 0) head[hl++] = digits[--nd];
+    head[hl++] = 0;
     out_write(head, (size_t)hl);
     out_write(rel->p, rel->len + 1); /* with its NUL */
     emitted++;

@@ -1,14 +1,17 @@
 /**
  * Runs every case round-robin (so load from anything else on the machine hits all alike) after
- * `warmup` rounds, and returns p10, median and p90 per case in milliseconds.
+ * `warmup` rounds, and returns p10, median and p90 per case in milliseconds. `rotate`: round i
+ * starts at case i mod the number of cases, so no case always follows the same one (a server's
+ * work after its reply lands on whichever call comes next).
  */
-export async function measureAll(cases, { n, warmup }) {
+export async function measureAll(cases, { n, warmup, rotate = false }) {
   for (let i = 0; i < warmup; i++) for (const c of cases) await c.fn();
   const times = cases.map(() => []);
   for (let i = 0; i < n; i++) {
-    for (const [k, c] of cases.entries()) {
+    for (let j = 0; j < cases.length; j++) {
+      const k = rotate ? (i + j) % cases.length : j;
       const t = performance.now();
-      await c.fn();
+      await cases[k].fn();
       times[k].push(performance.now() - t);
     }
   }

@@ -15,8 +15,17 @@ export function canonicalJson(value: unknown): string {
  * fifth of that in pieces).
  */
 export function writeCanonicalJson(value: unknown, write: (piece: string) => void): void {
-  if (typeof value === "string" && value.length > STRING_PIECE) {
-    writeLongString(value, write);
+  writeValue(value, write, new Map());
+}
+
+/**
+ * `keys`: each object key's escaped `"key":` text, made once per value hashed (a listing repeats the
+ * same three keys on every entry).
+ */
+function writeValue(value: unknown, write: (piece: string) => void, keys: Map<string, string>): void {
+  if (typeof value === "string") {
+    if (value.length > STRING_PIECE) writeLongString(value, write);
+    else write(JSON.stringify(value));
     return;
   }
   if (value === null || typeof value !== "object") {
@@ -26,22 +35,31 @@ export function writeCanonicalJson(value: unknown, write: (piece: string) => voi
   }
   if (Array.isArray(value)) {
     write("[");
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) continue; // a hole: skipped, as forEach did
       if (i > 0) write(",");
+      const item: unknown = value[i];
       if (item === undefined || typeof item === "function") write("null");
-      else writeCanonicalJson(item, write);
-    });
+      else writeValue(item, write, keys);
+    }
     write("]");
     return;
   }
   write("{");
   let first = true;
-  for (const key of Object.keys(value).sort()) {
+  const names = Object.keys(value);
+  if (names.length > 1) names.sort();
+  for (const key of names) {
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined || typeof item === "function") continue;
-    write(`${first ? "" : ","}${JSON.stringify(key)}:`);
+    let head = keys.get(key);
+    if (head === undefined) {
+      head = `${JSON.stringify(key)}:`;
+      keys.set(key, head);
+    }
+    write(first ? head : `,${head}`);
     first = false;
-    writeCanonicalJson(item, write);
+    writeValue(item, write, keys);
   }
   write("}");
 }

@@ -42,14 +42,30 @@ export const SANDBOX_SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "
 export function exposedAuditFile(files: AuditFiles | null, roots: EffectiveRoot[]): string | null {
   if (!files) return null;
   for (const [label, path] of [["audit log", files.log], ["audit key", files.key], ["audit head", files.head]] as const) {
-    for (const root of roots) {
-      if (isWithin(root.path, path)) {
-        return `the ${label} ${path} lies inside the ${root.writable ? "read-write" : "read-only"} root ${root.path}: commands and file tools could read or change it. Keep the audit log, its key and its head outside every root`;
-      }
-    }
-    const system = SANDBOX_SYSTEM_DIRS.find((dir) => isWithin(dir, path));
-    if (system) return `the ${label} ${path} lies inside ${system}, which every command sees read-only; keep the audit log, its key and its head elsewhere (e.g. /var/log/warden)`;
+    const why = exposure(`the ${label}`, path, roots, "Keep the audit log, its key and its head outside every root", "keep the audit log, its key and its head elsewhere (e.g. /var/log/warden)");
+    if (why) return why;
   }
+  return null;
+}
+
+/**
+ * Why a workspace state dir (every workspace's layers: what each session wrote) would be reachable
+ * by commands or file tools, or null. Inside a root, a session would read or change the layers of
+ * its own and of every other workspace; inside a system directory every command sees it read-only.
+ * Pure: `stateDir` and `roots` canonical.
+ */
+export function exposedStateDir(stateDir: string, roots: EffectiveRoot[]): string | null {
+  return exposure(`the state dir`, stateDir, roots, "Give --state-dir a directory outside every root", "give --state-dir a directory elsewhere (the default is ~/.local/state/mcp-warden, or e.g. /var/lib/mcp-warden)");
+}
+
+function exposure(what: string, path: string, roots: EffectiveRoot[], outsideRoots: string, elsewhere: string): string | null {
+  for (const root of roots) {
+    if (isWithin(root.path, path)) {
+      return `${what} ${path} lies inside the ${root.writable ? "read-write" : "read-only"} root ${root.path}: commands and file tools could read or change it. ${outsideRoots}`;
+    }
+  }
+  const system = SANDBOX_SYSTEM_DIRS.find((dir) => isWithin(dir, path));
+  if (system) return `${what} ${path} lies inside ${system}, which every command sees read-only; ${elsewhere}`;
   return null;
 }
 

@@ -6,7 +6,7 @@ import { NULL_AUDIT_SINK } from "../audit/memory-sink.js";
 import type { AuditSink } from "../audit/types.js";
 import type { CommandDecision, ExecutionPlan } from "../policy/command/types.js";
 import { allow, deny, type Decision } from "../policy/decision.js";
-import type { EffectiveRoot } from "../policy/roots.js";
+import type { EffectiveRoot, HeldDir } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
 import { askWithBackend, canonicalHostProgram, SHARES_HOST_PATHS, defaultCommandPolicy, ProgramCache, type CommandPolicy, type DecideCommand } from "./command-policy.js";
 import { CommandSlots, type CommandSlot } from "./command-slots.js";
@@ -40,6 +40,13 @@ export interface CommandBridgeOptions {
   home?: string;
   /** Interval of onProgress while a foreground command runs. Default 5000 ms. */
   progressIntervalMs?: number;
+  /**
+   * serve --overlay: holds the live workspaces the command's roots are in for as long as it runs (a
+   * background one: until its process ends), waiting while a live checkpoint copies one of them;
+   * the result lets go. Taken before the intent is recorded, so the record's time orders the command
+   * after that checkpoint (server/live-workspaces.ts).
+   */
+  enterWorkspace?: (roots: ReadonlyArray<{ held?: HeldDir | undefined }>) => Promise<() => void>;
 }
 
 /** Shells whose stdin is a script: input written to them is decided like a command. */
@@ -81,8 +88,10 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       approval = answer.approval;
     }
     // 3. dispatch: only an allowed plan, with a free command slot and its intent on record, reaches the backend.
-    const slot = slots.tryAcquire();
-    if (!slot) return auditRefusal(refused(busy()), args, started, hooks);
+    const held = slots.tryAcquire();
+    if (!held) return auditRefusal(refused(busy()), args, started, hooks);
+    const leave = opts.enterWorkspace ? await opts.enterWorkspace(normalized.call.roots) : () => {};
+    const slot: CommandSlot = { release: () => (held.release(), leave()) };
     const intent = await recordIntentOf(args, decision, hooks, approval);
     if (!intent.ok) {
       slot.release();

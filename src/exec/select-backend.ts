@@ -85,6 +85,7 @@ export function createBackend(selection: BackendSelection, ctx: BackendContext):
         env: ctx.env,
         roots: (ctx.roots ?? []).map((r) => ({ path: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
         limits: { memoryMb: e.memory_mb, processes: e.processes, network: e.network },
+        deny: { denyGlobs: ctx.policy.filesystem.deny, denyScanLimit: e.deny_scan_limit, denyScanBudgetMs: e.deny_scan_budget_ms },
         ...(ctx.log ? { log: ctx.log } : {}),
       });
     case "ssh": {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { AuditSink } from "../audit/types.js";
 import type { EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
-import { createCommandBridge } from "./bridge.js";
+import { createCommandBridge, type CommandBridgeOptions } from "./bridge.js";
 import type { DecideCommand } from "./command-policy.js";
 import { createNativeBackend } from "./native/index.js";
 import { createProcessRegistry, type ProcessRegistry } from "./process-registry.js";
@@ -38,6 +38,8 @@ export interface ExecServicesOptions {
   decide?: DecideCommand;
   redact?: (args: Record<string, unknown>) => Record<string, unknown>;
   serverEnv?: NodeJS.ProcessEnv;
+  /** serve --overlay: see CommandBridgeOptions.enterWorkspace. */
+  enterWorkspace?: CommandBridgeOptions["enterWorkspace"];
 }
 
 export interface ExecServices {

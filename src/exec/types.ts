@@ -26,7 +26,7 @@ export interface ExecRequest {
    * directory the server holds for each (bound by descriptor; a path that no longer leads to it is refused).
    */
   roots: { path: string; writable: boolean; held?: HeldDir }[];
-  /** policy filesystem.deny: matches inside the roots are hidden from the command (native bubblewrap). */
+  /** policy filesystem.deny: matches inside the roots are hidden from the command (native bubblewrap, docker). */
   denyGlobs?: string[];
   /** policy execution.deny_scan_limit: directories per root the native backend indexes to find them; the rest is hidden. */
   denyScanLimit?: number;

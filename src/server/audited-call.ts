@@ -19,6 +19,19 @@ import type { WardenDeps } from "./deps.js";
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function auditedCall(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext, deps: WardenDeps, who?: Caller): Promise<ToolOutcome> {
+  // serve --overlay: a write holds the session's live workspace (waiting while a live checkpoint copies it), from before its intent to after its outcome.
+  const live = deps.overlay ? deps.liveWorkspaces?.get(deps.overlay.workspace) : undefined;
+  const writes = !tool.selfAudited && (tool.changes ? tool.changes(args) : !tool.annotations.readOnlyHint);
+  const leave = live && writes ? await live.gate.enter("write") : undefined;
+  try {
+    return await auditedCallHeld(tool, args, ctx, deps, who);
+  } finally {
+    leave?.();
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function auditedCallHeld(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext, deps: WardenDeps, who?: Caller): Promise<ToolOutcome> {
   const started = Date.now();
   const caller = who ? { transport: who.transport, client: who.client, session: who.session, ...(who.request !== undefined ? { request: who.request } : {}), ...(who.workspace ? { workspace: who.workspace } : {}) } : {};
   const audit = deps.audit;

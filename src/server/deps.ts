@@ -23,6 +23,7 @@ import { AuditFeed } from "../audit/feed.js";
 import { createOps, type Ops } from "./ops.js";
 import { openOverlayMode, overlayWanted, type OverlayFacts, type OverlayFlags } from "./overlay-mode.js";
 import { RootsManager } from "./roots-manager.js";
+import { LiveWorkspaces } from "./live-workspaces.js";
 
 /** Options of `warden serve` after the CLI parsed them (flags win over env, env over policy). */
 export interface ServeOptions {
@@ -71,6 +72,8 @@ export interface WardenDeps {
   log: (message: string) => void;
   /** serve --overlay: the copy-on-write workspace the roots are views of; absent in normal mode. */
   overlay?: OverlayFacts;
+  /** serve --overlay: the workspaces this server holds live (its own, and per-session ones), for live checkpoints. */
+  liveWorkspaces?: LiveWorkspaces;
   close(): Promise<void>;
 }
 
@@ -107,7 +110,9 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const feed = new AuditFeed();
   const audit = feed.wrap(auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK);
   const sandbox = createSandbox({ workers: options.workers ?? 2, ...inlineFuelFromEnv(options.env) });
-  const closers: (() => Promise<void>)[] = [overlay ? () => overlay.close() : async () => holder.close(), () => sandbox.close(), () => audit.close()];
+  const live = overlay ? new LiveWorkspaces() : undefined;
+  const unlist = overlay && live ? live.add(overlay.handle) : () => {};
+  const closers: (() => Promise<void>)[] = [overlay ? () => (unlist(), overlay.close()) : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
   const backend = createBackend(selection, { policy, env: options.env, roots: configuredRoots, log: options.log });
   // --dangerously-skip-policy, or EXECUTION_MODE / --backend `privileged` (decided by selectBackend alone).
@@ -122,6 +127,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     extraAllowed: options.allow,
     privileged,
     serverEnv: options.env,
+    ...(live ? { enterWorkspace: (roots) => live.enter(live.gatesOf(roots), "command") } : {}),
   });
   closers.push(() => exec.close());
   const approvals: ApprovalServices = { queue: new ApprovalQueue(), audit, policy, policySha256: canonicalSha256(policy) };
@@ -153,6 +159,7 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     startedAt,
     log: options.log,
     ...(overlay ? { overlay: overlay.facts } : {}),
+    ...(live ? { liveWorkspaces: live } : {}),
     async close() {
       for (const close of closers.reverse()) await close().catch((err) => options.log(`close: ${(err as Error).message}`));
     },

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
+import { exposedStateDir } from "../config/audit-files.js";
 import { RootHolder } from "../config/held-roots.js";
 import { mergedRootOpener } from "../config/merged-roots.js";
 import { whichSync } from "../exec/native/which.js";
 import type { BackendSelection } from "../exec/select-backend.js";
 import { isWithin, type EffectiveRoot } from "../policy/roots.js";
 import type { Policy } from "../policy/schema/index.js";
-import { defaultStateDir, DRIVER_NAMES, openWorkspace, WorkspaceError, type DriverAttempt, type WorkspaceHandle } from "../workspace/index.js";
+import { defaultStateDir, DRIVER_NAMES, futureStateDir, openWorkspace, WorkspaceError, type DriverAttempt, type WorkspaceHandle } from "../workspace/index.js";
 
 /** serve's copy-on-write flags (`--overlay`, `--workspace`, `--state-dir`, `--overlay-driver`). */
 export interface OverlayFlags {
@@ -96,6 +97,8 @@ export async function openOverlayMode(input: {
   const covered = writable.filter((r) => !writable.some((o) => o !== r && o.path !== r.path && isWithin(o.path, r.path))).map((r) => r.path);
   const roots = [...new Set(covered)];
   const stateDir = resolve(input.cwd, input.flags?.stateDir ?? defaultStateDir(input.env));
+  const exposed = exposedStateDir(futureStateDir(stateDir), configured);
+  if (exposed) throw new WorkspaceError(exposed, "usage");
   const handle = await openWorkspace({ stateDir, name: input.flags?.workspace ?? freshWorkspaceName(), roots, driver, env: input.env });
   try {
     const via = `/proc/${handle.holderPid}/root`;

@@ -27,10 +27,12 @@ export function sessionServerFactory(deps: WardenDeps, opts: { concurrency?: num
     const name = `${overlay.workspace}-s${info.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}`;
     const handle = await slots.run(() => openWorkspace({ stateDir: overlay.state_dir, name, roots, driver: overlay.driver }));
     const holder = new RootHolder(mergedRootOpener({ via: `/proc/${handle.holderPid}/root`, roots, fsType: handle.fsType }));
+    const unlist = deps.liveWorkspaces?.add(handle) ?? (() => {});
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
+      unlist();
       holder.close();
       void slots.run(() => handle.close()).catch((err: unknown) => deps.log(`closing workspace ${name}: ${(err as Error).message}`));
     };

@@ -1,20 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fillCopyLayer, forkCopy } from "./copy/lifecycle.js";
-import { notFoundError, usageError, WorkspaceError } from "./errors.js";
+import { WorkspaceError } from "./errors.js";
 import { LOCK, layerRel } from "./layout.js";
 import { tryLock, type HeldLock } from "./lock.js";
 import { newLayerId, nowNs, type LayerRecord, type WorkspaceManifest } from "./manifest.js";
 import { checkLabel, checkName } from "./names.js";
+import { latestStack, newLabel, snapshotsKept, stackAt } from "./stack.js";
 import { prepareStateDir } from "./state-dir.js";
 import { commitManifest, createWorkspace, loadWorkspace, makeLayerDirs, removeWorkspaceDir, stateOf, sweepWorkspace } from "./store.js";
-
-/**
- * overlayfs takes at most 500 lower layers, and mount(2) at most a page of options; at ~30 bytes a
- * layer, 100 checkpoints keep well inside both.
- */
-const MAX_CHECKPOINTS = 100;
 
 interface Target {
   stateDir: string;
@@ -30,7 +25,7 @@ function withLock<T>(t: Target, what: string, fn: (dir: string, m: WorkspaceMani
     const live = stateOf(manifest) === "live";
     throw new WorkspaceError(
       live
-        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}); stop the server using it first`
+        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}${serverOf(manifest.holder?.pid)}); ${what === "checkpoint" ? `${manifest.holder?.api ? `take a live checkpoint through the server holding it: POST ${manifest.holder.api}/api/v1/workspaces/${t.name}/checkpoints (with its token), or stop that server first` : `take a live checkpoint through the server holding it (serve --http): POST /api/v1/workspaces/${t.name}/checkpoints on its address, or stop that server first`}` : "stop the server using it first"}`
         : `cannot ${what} workspace ${t.name}: another warden command is working on it; try again when it is done`,
     );
   }
@@ -53,9 +48,7 @@ export function discardWorkspace(t: Target): void {
  */
 export function checkpointWorkspace(t: Target & { label?: string }): { label: string; id: string } {
   return withLock(t, "checkpoint", (dir, m) => {
-    if (m.layers.length >= MAX_CHECKPOINTS) throw new WorkspaceError(`workspace ${m.name} has ${m.layers.length} checkpoints, the most a mount can stack here; fork it from its latest checkpoint or reset it`);
-    const label = t.label !== undefined ? checkLabel(t.label) : nextLabel(m);
-    if (m.layers.some((l) => l.label === label)) throw usageError(`workspace ${m.name} already has a checkpoint labelled ${label}; choose another label`);
+    const label = newLabel(m, t.label);
     const now = new Date();
     const upper: LayerRecord = { id: newLayerId(), created: now.toISOString(), startedNs: nowNs() };
     makeLayerDirs(dir, m.roots.length, upper.id, true);
@@ -68,30 +61,18 @@ export function checkpointWorkspace(t: Target & { label?: string }): { label: st
   });
 }
 
-function nextLabel(m: WorkspaceManifest): string {
-  for (let n = m.layers.length + 1; ; n++) if (!m.layers.some((l) => l.label === `checkpoint-${n}`)) return `checkpoint-${n}`;
-}
-
-function layerIndex(m: WorkspaceManifest, label: string): number {
-  const i = m.layers.findIndex((l) => l.label === label);
-  if (i < 0) {
-    const known = m.layers.map((l) => l.label).filter(Boolean);
-    throw notFoundError(`workspace ${m.name} has no checkpoint labelled ${label}${known.length ? ` (it has: ${known.join(", ")})` : " (it has none)"}`);
-  }
-  return i;
-}
-
 /**
  * Drops what was done since a checkpoint (`to`), or since the latest checkpoint (or the start, when
- * there is none): the layers above it and the upper are replaced by a fresh, empty upper.
+ * there is none): the layers above it and the upper are replaced by a fresh, empty upper. A live
+ * checkpoint goes on top of its base as a frozen layer; live checkpoints whose base is gone are dropped.
  */
 export function resetWorkspace(t: Target & { to?: string }): { to: string | null } {
   return withLock(t, "reset", (dir, m) => {
-    const keep = t.to !== undefined ? m.layers.slice(0, layerIndex(m, checkLabel(t.to)) + 1) : m.layers;
+    const keep = t.to !== undefined ? stackAt(m, t.to) : latestStack(m);
     const upper: LayerRecord = { id: newLayerId(), created: new Date().toISOString(), startedNs: nowNs() };
     makeLayerDirs(dir, m.roots.length, upper.id, true);
     const extra = m.driver === "copy" ? fillCopyLayer(dir, m, keep.at(-1)?.id ?? null, upper.id) : {};
-    const next = { ...m, ...extra, layers: keep, upper };
+    const next = { ...m, ...extra, layers: keep, upper, snapshots: snapshotsKept(m, keep) };
     commitManifest(dir, next);
     sweepWorkspace(dir, next);
     return { to: keep.at(-1)?.label ?? null };
@@ -102,7 +83,7 @@ export function resetWorkspace(t: Target & { to?: string }): { to: string | null
  * A new workspace over the same roots starting from `from` (a checkpoint) or from the current state.
  * Frozen layers are shared by hard links (`cp -al`: they are never written again); the current upper,
  * which its workspace may still change in place, is copied. A live source can be forked from a
- * checkpoint, not from its moving current state.
+ * checkpoint (a live one included), not from its moving current state. Live checkpoints are not carried over.
  */
 export function forkWorkspace(t: Target & { newName: string; from?: string }): { name: string } {
   checkName(t.newName);
@@ -110,7 +91,7 @@ export function forkWorkspace(t: Target & { newName: string; from?: string }): {
   const src = loadWorkspace(stateDir, t.name);
   const fromLabel = t.from !== undefined ? checkLabel(t.from) : undefined;
   const run = (dir: string, m: WorkspaceManifest) => {
-    const layers = fromLabel !== undefined ? m.layers.slice(0, layerIndex(m, fromLabel) + 1) : m.layers;
+    const layers = fromLabel !== undefined ? stackAt(m, fromLabel) : m.layers;
     createWorkspace(stateDir, t.newName, m.roots, (tmp, fresh) => {
       if (m.driver === "copy") return { ...forkCopy(dir, m, layers, fromLabel !== undefined, tmp, fresh), createdNs: m.createdNs, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
       const copied: LayerRecord[] = layers.map((l) => ({ ...l, floorNs: l.floorNs ?? l.startedNs ?? m.createdNs }));
@@ -132,4 +113,15 @@ function copyTree(from: string, to: string, hardlink: boolean): void {
   mkdirSync(dirname(to), { recursive: true });
   const r = spawnSync("cp", [hardlink ? "-al" : "-a", "--", from, to], { encoding: "utf8" });
   if (r.status !== 0) throw new WorkspaceError(`cannot copy layer ${from}: ${r.error?.message ?? r.stderr.trim()}`);
+}
+
+/** ", server pid N" for a holder whose parent (the server that opened the workspace) is known. */
+function serverOf(holderPid: number | undefined): string {
+  if (holderPid === undefined) return "";
+  try {
+    const ppid = /^\d+ \(.*\) \S+ (\d+)/s.exec(readFileSync(`/proc/${holderPid}/stat`, "utf8"))?.[1];
+    return ppid ? `, opened by server pid ${ppid}` : "";
+  } catch {
+    return "";
+  }
 }

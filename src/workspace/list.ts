@@ -16,7 +16,8 @@ export interface WorkspaceSummary {
   /** Entries in the upper layers (files, directories, whiteouts) and the bytes of their files. */
   changedEntries: number;
   changedBytes: number;
-  checkpoints: Array<{ id: string; label?: string | undefined; created: string }>;
+  /** Frozen layers and live checkpoints (`live: true`, a copy kept beside the stack, on top of its first `base` layers), oldest first. */
+  checkpoints: Array<{ id: string; label?: string | undefined; created: string; live?: true; base?: number }>;
   forkedFrom?: { name: string; label?: string | undefined } | undefined;
   applied?: string | undefined;
   /** Why a damaged workspace could not be read. */
@@ -63,7 +64,10 @@ export function summaryOf(dir: string, m: WorkspaceManifest): WorkspaceSummary {
     holderPid: state === "live" ? (m.holder?.pid ?? null) : null,
     changedEntries: usage.entries,
     changedBytes: usage.bytes,
-    checkpoints: m.layers.map((l) => ({ id: l.id, label: l.label, created: l.created })),
+    checkpoints: [
+      ...m.layers.map((l) => ({ id: l.id, label: l.label, created: l.created })),
+      ...(m.snapshots ?? []).map((l) => ({ id: l.id, label: l.label, created: l.created, live: true as const, base: l.base })),
+    ].sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)),
     forkedFrom: m.forkedFrom,
     applied: m.applied,
   };

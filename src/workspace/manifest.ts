@@ -29,6 +29,17 @@ const layerSchema = z.object({
   floorNs: z.string().optional(),
 });
 
+/**
+ * A live checkpoint (workspace/snapshot.ts): a copy of the upper layer taken while the server held the
+ * workspace quiet. It is a frozen layer on top of the first `base` frozen layers, kept beside the
+ * stack, never under the live upper (a file made before it and removed after leaves no whiteout in
+ * the upper, so it would come back). `reset --to` and `fork --from` put it on top of its base.
+ */
+const snapshotSchema = layerSchema.extend({
+  label: z.string(),
+  base: z.number().int().min(0),
+});
+
 export const manifestSchema = z.object({
   version: z.literal(1),
   name: z.string(),
@@ -40,19 +51,29 @@ export const manifestSchema = z.object({
   layers: z.array(layerSchema),
   /** The writable upper layer: `roots/<i>/layers/<id>/` with its workdir `roots/<i>/work-<id>/`. */
   upper: layerSchema,
+  /** Live checkpoints, oldest first: `roots/<i>/layers/<id>/` each, beside the stack (snapshotSchema). */
+  snapshots: z.array(snapshotSchema).optional(),
   /** The driver that made it (drivers.ts); its layers are in that driver's encoding. Absent: kernel. */
   driver: z.enum(DRIVER_NAMES).optional(),
   /** copy driver: the id of the baseline of the real tree (`roots/<i>/copy/baseline-<id>.json`); absent until the copy is whole. */
   copyBaseline: layerId.optional(),
   /** `live` while a holder keeps it mounted; a dead holder with `live` here is an orphan. */
   state: z.enum(["live", "closed"]),
-  holder: z.object({ pid: z.number().int().positive(), start: z.string() }).nullable(),
+  holder: z
+    .object({
+      pid: z.number().int().positive(),
+      start: z.string(),
+      /** The HTTP address of the server holding it (serve --http), where a live checkpoint is taken; absent over stdio. */
+      api: z.string().optional(),
+    })
+    .nullable(),
   forkedFrom: z.object({ name: z.string(), label: z.string().optional() }).optional(),
   applied: z.string().optional(),
 });
 
 export type WorkspaceManifest = z.infer<typeof manifestSchema>;
 export type LayerRecord = z.infer<typeof layerSchema>;
+export type SnapshotRecord = z.infer<typeof snapshotSchema>;
 
 export const MANIFEST = "manifest.json";
 

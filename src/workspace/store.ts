@@ -133,10 +133,10 @@ export function sweepStateDir(stateDir: string): void {
 
 /**
  * Removes layer and work directories the manifest no longer names (left by a crash between making
- * them and committing the manifest, or by reset). Call only while holding the workspace's lock.
+ * them and committing the manifest, or by reset); live checkpoints are kept. Call only while holding the workspace's lock.
  */
 export function sweepWorkspace(wsDir: string, m: WorkspaceManifest): void {
-  const keep = new Set([m.upper.id, ...m.layers.map((l) => l.id)]);
+  const keep = new Set([m.upper.id, ...m.layers.map((l) => l.id), ...(m.snapshots ?? []).map((l) => l.id)]);
   for (let i = 0; i < m.roots.length; i++) {
     const rootDir = join(wsDir, "roots", String(i));
     const layersDir = join(rootDir, "layers");

@@ -16,6 +16,12 @@ describe("canonicalJson", () => {
     expect(canonicalJson(value)).toBe(expected);
   });
 
+  it("a key repeated across many objects and depths is written the same each time (escaped once per value)", () => {
+    const entries = Array.from({ length: 50 }, (_, i) => (i % 2 ? { size: i, "na\"me": `f${i}`, type: "file" } : { type: "dir", "na\"me": `d${i}`, size: 0 }));
+    const sorted = entries.map((e) => ({ 'na"me': e['na"me'], size: e.size, type: e.type }));
+    expect(canonicalJson({ entries, nested: { entries } })).toBe(JSON.stringify({ entries: sorted, nested: { entries: sorted } }));
+  });
+
   it("does not depend on key insertion order", () => {
     expect(canonicalJson({ a: 1, b: { c: 1, d: 2 } })).toBe(canonicalJson({ b: { d: 2, c: 1 }, a: 1 }));
   });

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { exposedAuditFile, resolveAuditFiles, SANDBOX_SYSTEM_DIRS } from "../../src/config/audit-files.js";
+import { exposedAuditFile, exposedStateDir, resolveAuditFiles, SANDBOX_SYSTEM_DIRS } from "../../src/config/audit-files.js";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import { readHostLayout } from "../../src/exec/native/host-layout.js";
 import { makeTempDir, removeDir } from "../support/tree.js";
@@ -9,6 +9,21 @@ import { makeTempDir, removeDir } from "../support/tree.js";
 const files = (log: string, key = `${log}.key`, head = `${log}.head`) => ({ log, key, head });
 const rw = (path: string) => ({ path, writable: true });
 const ro = (path: string) => ({ path, writable: false });
+
+describe("exposedStateDir: no session can reach the workspaces' layers", () => {
+  it.each([
+    ["the default, under HOME", "/home/me/.local/state/mcp-warden", [rw("/home/me/proj")], null],
+    ["inside a read-only root", "/srv/ref/state", [rw("/srv/p"), ro("/srv/ref")], /the state dir \/srv\/ref\/state lies inside the read-only root \/srv\/ref: .*--state-dir a directory outside every root/],
+    ["inside a read-write root", "/srv/p/.warden", [rw("/srv/p")], /lies inside the read-write root \/srv\/p/],
+    ["under /opt, which every command sees read-only", "/opt/mcp-warden", [rw("/srv/p")], /the state dir \/opt\/mcp-warden lies inside \/opt, which every command sees read-only; give --state-dir a directory elsewhere/],
+    ["under /etc", "/etc/mcp-warden", [], /inside \/etc/],
+    ["/var/lib is not seen by commands", "/var/lib/mcp-warden", [rw("/srv/p")], null],
+  ])("%s", (_name, dir, roots, expected) => {
+    const got = exposedStateDir(dir, roots);
+    if (expected === null) expect(got).toBeNull();
+    else expect(got).toMatch(expected);
+  });
+});
 
 describe("exposedAuditFile: no root and no system directory commands see may hold the log, its key or its head", () => {
   it.each([
@@ -34,6 +49,7 @@ describe("exposedAuditFile: no root and no system directory commands see may hol
   });
 
   it("knows every system directory the native sandbox binds on this host", () => {
+    expect(readHostLayout().system.length).toBeGreaterThan(0);
     for (const entry of readHostLayout().system) expect(SANDBOX_SYSTEM_DIRS).toContain(entry.path);
   });
 });

@@ -187,8 +187,21 @@ describe("serve --overlay refuses what it cannot serve, naming the fix", () => {
   it("a state dir inside the root", () => {
     mkdirSync(join(base, "proj2"), { recursive: true });
     const r = spawnSync(process.execPath, [CLI, "serve", "--root", join(base, "proj2"), "--overlay", "--state-dir", join(base, "proj2", ".state")], { encoding: "utf8", input: "" });
-    expect(r.stderr).toMatch(/lies inside root .* give --state-dir a directory outside the roots/);
+    expect(r.stderr).toMatch(/the state dir .*proj2\/\.state lies inside the read-write root .*proj2: .*Give --state-dir a directory outside every root/);
     expect(r.status).toBe(2);
     expect(existsSync(join(base, "proj2", ".state"))).toBe(false);
+  });
+
+  it("a state dir a command or a file tool could read: inside a read-only root, or under /opt", () => {
+    mkdirSync(join(base, "ref"), { recursive: true });
+    const inRef = spawnSync(process.execPath, [CLI, "serve", "--root", root, "--read-only", join(base, "ref"), "--overlay", "--state-dir", join(base, "ref", "state")], { encoding: "utf8", input: "" });
+    expect(inRef.stderr).toMatch(/the state dir .*ref\/state lies inside the read-only root .*ref: commands and file tools could read or change it/);
+    expect(inRef.status).toBe(2);
+    expect(existsSync(join(base, "ref", "state"))).toBe(false);
+    const opt = `/opt/warden-test-state-${process.pid}`;
+    const inOpt = serve(["--state-dir", opt]);
+    expect(inOpt.stderr).toMatch(/the state dir \/opt\/warden-test-state-\d+ lies inside \/opt, which every command sees read-only/);
+    expect(inOpt.status).toBe(2);
+    expect(existsSync(opt)).toBe(false);
   });
 });

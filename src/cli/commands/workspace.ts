@@ -102,7 +102,7 @@ export function registerWorkspaceCommand(program: Command): void {
       process.stdout.write(`discarded ${name}\n`);
     }));
 
-  stateOpt(ws.command("checkpoint").description("freeze the current state under a label (no copy)"))
+  stateOpt(ws.command("checkpoint").description("freeze the current state under a label (no copy); a live workspace: POST /api/v1/workspaces/NAME/checkpoints on the server holding it"))
     .argument("<name>")
     .option("--label <label>", "the checkpoint's label (default checkpoint-N)")
     .action((name: string, flags: StateFlags & { label?: string }) => run(() => {

@@ -1,5 +1,6 @@
 import { SANDBOX_HOME } from "../native/mount-plan.js";
 import type { ExecRequest } from "../types.js";
+import type { DockerBindMount } from "./container-mounts.js";
 
 /** Label on every container this project creates; the value is the server session id. */
 export const SESSION_LABEL = "io.mcp-warden.session";
@@ -15,9 +16,11 @@ export interface ContainerScope {
   image: string;
   user: string;
   cpus: number;
-  roots: ExecRequest["roots"];
-  /** Directories between a root and a root nested in it (exec/native/open-binds.ts), bound onto themselves. */
-  pins?: { path: string; writable: boolean }[];
+  /**
+   * Roots, pins (directories between a root and a nested root or a deny mask, bound onto
+   * themselves) and deny masks, from the mount plan (container-mounts.ts dockerMounts).
+   */
+  mounts: DockerBindMount[];
   limits: Pick<ExecRequest["limits"], "memoryMb" | "processes" | "network">;
   /** Host binary directories to bind read-only (volume_mount mode); empty otherwise. */
   hostBinaries: string[];
@@ -30,17 +33,12 @@ export interface ContainerScope {
  * The Docker Engine `POST /containers/create` body for one session container, built from the scope
  * alone (pure). Everything that confines is here: read-only root filesystem with a private tmpfs
  * /tmp, no network unless the policy allows it, all capabilities dropped, no new privileges, a
- * non-root user, an empty tmpfs HOME, memory (no extra swap), CPU and pids limits, and the roots bound at their own
- * paths with their access. PID 1 is docker's init so finished commands are reaped.
+ * non-root user, an empty tmpfs HOME, memory (no extra swap), CPU and pids limits, and the mount
+ * plan's binds: roots at their own paths with their access, pins, and the empty read-only file and
+ * directory over what filesystem.deny hides. PID 1 is docker's init so finished commands are reaped.
  */
 export function containerSpec(scope: ContainerScope): Record<string, unknown> {
-  // Pins (directories between a root and a root nested in it) are bound onto themselves, so no
-  // command can rename them and move the nested root away from its path.
-  const roots = [...scope.roots, ...(scope.pins ?? [])].sort((a, b) => a.path.split("/").length - b.path.split("/").length);
-  const binds = [
-    ...scope.hostBinaries.map((dir) => `${dir}:${dir}:ro`),
-    ...roots.map((r) => `${r.path}:${r.path}:${r.writable ? "rw" : "ro"}`),
-  ];
+  const binds = scope.hostBinaries.map((dir) => `${dir}:${dir}:ro`);
   const memory = scope.limits.memoryMb * 1024 * 1024;
   return {
     Image: scope.image,
@@ -57,6 +55,7 @@ export function containerSpec(scope: ContainerScope): Record<string, unknown> {
     HostConfig: {
       Init: true,
       Binds: binds,
+      Mounts: scope.mounts,
       NetworkMode: scope.limits.network ? "bridge" : "none",
       ReadonlyRootfs: true,
       // The bridge points HOME at the same empty directory the native sandbox uses.

@@ -6,10 +6,13 @@ import { ExecRefusal } from "../errors.js";
 import { failedResult } from "../output/output-collector.js";
 import { cwdWithinRoots } from "../ssh/remote-roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { verifyMounts } from "../native/mount-check.js";
+import { commandMounts } from "../native/command-mounts.js";
+import { createDenyMaskCache } from "../native/deny-masks.js";
+import { createMaskSources } from "../native/mask-sources.js";
 import { MOUNTS_RULE } from "../native/mount-gate.js";
-import type { PlannedMount } from "../native/mount-plan.js";
-import { openBinds, type OpenedBinds } from "../native/open-binds.js";
+import { CHANGED_RULE } from "../native/open-binds.js";
+import { CONTAINER_LAYOUT } from "./container-mounts.js";
+import { createContainerSet, type SessionContainer } from "./container-set.js";
 import { containerSpec, HOST_BINARY_DIRS, scopeKey, type ContainerScope } from "./container-spec.js";
 import { startExec } from "./exec-process.js";
 import { removeStaleContainers } from "./stale-containers.js";
@@ -24,9 +27,10 @@ export interface DockerBackendOptions {
   /** Socket path when DOCKER_HOST is not set (DOCKER_HOST wins). */
   socket?: string;
   env?: NodeJS.ProcessEnv;
-  /** Roots and limits of the container made before the first command (for which()). */
+  /** Roots, limits and filesystem.deny of the container made before the first command (for which()). */
   roots?: ExecRequest["roots"];
   limits?: ContainerScope["limits"];
+  deny?: Pick<ExecRequest, "denyGlobs" | "denyScanLimit" | "denyScanBudgetMs">;
   /** Session id written to the container label. Default: random. */
   session?: string;
   killGraceMs?: number;
@@ -39,6 +43,8 @@ export interface DockerBackendOptions {
 
 /** Attempts after an exec the runtime could not start (see run()): about 5.5 s in all, past the restart of a container stuck at its pids limit (exec-process.ts onStuck, kill grace + 3 s). */
 const START_RETRIES = 10;
+/** Preparations of one command's container (scan, plan, check) before a "changed while prepared" refusal is final (as native). */
+const PREPARE_ATTEMPTS = 3;
 
 /**
  * An exec runc refused to start (its own message, exit 126, nothing else printed): the command's
@@ -62,9 +68,12 @@ export function dockerClient(options: Pick<DockerBackendOptions, "socket" | "env
 }
 
 /**
- * Runs commands in one container per server session (per distinct roots and limits), as execs
- * through the Docker Engine API. The container is the confinement: see container-spec.ts.
- * Containers are removed on close(); ones left by crashed runs are removed at first use.
+ * Runs commands in session containers (one current per distinct roots and limits), as execs
+ * through the Docker Engine API. The container is the confinement (container-spec.ts); what it
+ * shows of the roots is the native backend's mount plan (roots, pins, filesystem.deny masks:
+ * native/command-mounts.ts), bound by dockerd and checked from outside; a command whose fresh plan
+ * the container no longer shows gets a new one (container-set.ts). Containers are removed on
+ * close(); ones left by crashed runs are removed at first use.
  */
 export function createDockerBackend(options: DockerBackendOptions): ExecBackend & { containerIds(): Promise<string[]>; readonly session: string } {
   const docker = dockerClient(options);
@@ -72,9 +81,10 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
   const host = hostname();
   const hostBinaries = options.hostBinaries ? HOST_BINARY_DIRS.filter((d) => existsSync(d)) : [];
   const killGraceMs = options.killGraceMs ?? 2000;
-  const containers = new Map<string, Promise<string>>();
   const live = new Set<BackendProcess>();
   const whichCache = new Map<string, { path: string | null; at: number }>();
+  const denyMasks = createDenyMaskCache();
+  const maskSources = createMaskSources();
   let prepared: Promise<void> | undefined;
   let closed = false;
 
@@ -92,61 +102,77 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
   // Stale containers go at start, not only at the first command.
   if (options.prepareAtStart !== false) void prepare().catch((err: unknown) => options.log?.(`docker: engine not reachable yet: ${(err as Error).message}`));
 
-  function container(roots: ExecRequest["roots"], limits: ContainerScope["limits"]): Promise<string> {
-    if (closed) return Promise.reject(new Error("docker backend is closed"));
-    const key = scopeKey(roots, limits);
-    let id = containers.get(key);
-    if (!id) {
-      id = (async () => {
-        await prepare();
-        // The roots as the server holds them (a path that no longer leads to its directory is
-        // refused), and the directories between nested roots, opened without following symlinks.
-        const binds = openBinds(roots, []);
+  const containers = createContainerSet({
+    docker,
+    prepare,
+    spec: (mounts, limits) =>
+      containerSpec({ image: options.image, user: options.user, cpus: options.cpus, mounts, limits, hostBinaries, session, ownerPid: process.pid, ownerHost: host }),
+    ...(options.log ? { log: options.log } : {}),
+  });
+
+  /**
+   * A container that shows the request's roots with its filesystem.deny matches hidden, as a fresh
+   * plan says now (one more user: release it). A plan refused because something inside a root
+   * moved while it was prepared is prepared again, a few times, as on the native backend.
+   */
+  async function containerFor(request: Parameters<typeof commandMounts>[0] & Pick<ExecRequest, "signal">, limits: ContainerScope["limits"]): Promise<SessionContainer> {
+    if (closed) throw new Error("docker backend is closed");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const replan = () => commandMounts(request, { denyMasks, maskSources, layout: CONTAINER_LAYOUT, firstSlot: 0 });
+        const { plan, binds } = await replan();
         try {
-          const spec = containerSpec({ image: options.image, user: options.user, cpus: options.cpus, roots, pins: binds.pins, limits, hostBinaries, session, ownerPid: process.pid, ownerHost: host });
-          const created = await docker.createContainer(spec as Docker.ContainerCreateOptions);
-          try {
-            await created.start();
-            // dockerd binds by path: check from outside that every root and pin is the held directory, in place.
-            const pid = (await created.inspect()).State.Pid;
-            const why = pid > 0 ? verifyMounts(pid, plannedMounts(binds)) : "the container's process is not visible from this host";
-            if (why !== null) throw new ExecRefusal(MOUNTS_RULE, `the container did not match its plan, so no command runs in it: ${why}`);
-          } catch (err) {
-            await created.remove({ force: true }).catch(() => {});
-            throw err;
-          }
-          return created.id;
+          return await containers.acquire(scopeKey(request.roots, limits), plan, limits, replan);
         } finally {
           binds.release();
         }
-      })();
-      containers.set(key, id);
-      id.catch(() => containers.delete(key));
+      } catch (err) {
+        const moved = err instanceof ExecRefusal && (err.rule === CHANGED_RULE || err.rule === MOUNTS_RULE);
+        if (!moved || attempt >= PREPARE_ATTEMPTS || request.signal?.aborted) throw err;
+      }
     }
-    return id;
   }
 
-  function anyContainer(): Promise<string> {
-    const first = containers.values().next();
-    if (!first.done) return first.value;
-    return container(options.roots ?? [], options.limits ?? DEFAULT_LIMITS);
+  /** A container for a program lookup: any current one, else the configured roots' (a root that moved: one without roots). */
+  async function lookupContainer(): Promise<SessionContainer> {
+    const any = containers.any();
+    if (any) return any;
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    const first = { roots: options.roots ?? [], cwd: "/", limits, ...options.deny };
+    return containerFor(first, limits).catch((err: unknown) => {
+      if (err instanceof ExecRefusal) return containerFor({ roots: [], cwd: "/", limits }, limits);
+      throw err;
+    });
   }
 
   async function launch(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
-    // Every command: each root's path must still lead to the directory the server holds.
-    openBinds(request.roots, []).release();
-    if (!cwdWithinRoots(request.cwd, request.roots.map((r) => r.path))) {
-      throw new ExecRefusal("execution.docker.cwd", `working directory ${request.cwd} is not inside a root mounted in the container`);
-    }
     const limits = { memoryMb: request.limits.memoryMb, processes: request.limits.processes, network: request.limits.network };
-    const containerId = await container(request.roots, limits);
-    const onStuck = async () => {
-      options.log?.(`docker: a killed command did not stop (pids limit reached?); restarting container ${containerId.slice(0, 12)}`);
-      await docker.getContainer(containerId).restart({ t: 0 });
-    };
-    const proc = await startExec({ docker, containerId, user: options.user, killGraceMs, onStuck }, request, interactive);
+    // Every command: each root's path must still lead to the directory the server holds (a moved
+    // root is refused by name first), then its fresh deny masks decide the container.
+    const c = await containerFor(request, limits);
+    let proc: BackendProcess;
+    try {
+      if (!cwdWithinRoots(request.cwd, request.roots.map((r) => r.path))) {
+        throw new ExecRefusal("execution.docker.cwd", `working directory ${request.cwd} is not inside a root mounted in the container`);
+      }
+      const onStuck = async () => {
+        options.log?.(`docker: a killed command did not stop (pids limit reached?); restarting container ${c.id.slice(0, 12)}`);
+        // Restarted, dockerd binds by path again, unchecked: no new command goes there.
+        containers.retire(c);
+        await docker.getContainer(c.id).restart({ t: 0 });
+      };
+      proc = await startExec({ docker, containerId: c.id, user: options.user, killGraceMs, onStuck }, request, interactive);
+    } catch (err) {
+      containers.release(c);
+      throw err;
+    }
     live.add(proc);
-    void proc.done.finally(() => live.delete(proc));
+    void proc.done.finally(() => {
+      live.delete(proc);
+      containers.release(c);
+      // It may have written into a root (a new key): a deny scan already under way may miss it.
+      denyMasks.invalidate();
+    });
     return proc;
   }
 
@@ -154,8 +180,7 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     name: "docker",
     session,
     async containerIds() {
-      const ids = await Promise.all([...containers.values()].map((p) => p.catch(() => null)));
-      return ids.filter((x): x is string => !!x);
+      return containers.ids();
     },
     describe() {
       const mode = options.hostBinaries ? "volume_mount: host binaries read-only" : `image ${options.image}`;
@@ -189,10 +214,7 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
       if (hit && Date.now() - hit.at < 30_000) return hit.path;
       // A root that moved refuses every command by name (launch); finding a program needs no root,
       // so it is looked up in a container without any rather than reported as missing.
-      const id = await anyContainer().catch((err: unknown) => {
-        if (err instanceof ExecRefusal) return container([], options.limits ?? DEFAULT_LIMITS);
-        throw err;
-      });
+      const c = await lookupContainer();
       const dirs = program.startsWith("/") ? [""] : trustedPath.filter((d) => d.startsWith("/"));
       const script = 'p=$1; shift; for d; do f="$d${d:+/}$p"; if [ -f "$f" ] && [ -x "$f" ]; then printf %s "$f"; exit 0; fi; done; exit 1';
       const request: ExecRequest = {
@@ -204,7 +226,12 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
         limits: { memoryMb: 0, processes: 0, cpuS: 0, fileSizeMb: 0, network: false },
         roots: [],
       };
-      const result = await (await startExec({ docker, containerId: id, user: options.user, killGraceMs }, request, false)).done;
+      let result: ExecResult;
+      try {
+        result = await (await startExec({ docker, containerId: c.id, user: options.user, killGraceMs }, request, false)).done;
+      } finally {
+        containers.release(c);
+      }
       const path = result.exit_code === 0 && result.stdout.startsWith("/") ? result.stdout : null;
       whichCache.set(key, { path, at: Date.now() });
       return path;
@@ -213,15 +240,9 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
       closed = true;
       const procs = [...live];
       await Promise.all(procs.map((p) => p.kill("SIGKILL").catch(() => {})));
-      const ids = await Promise.all([...containers.values()].map((p) => p.catch(() => null)));
-      containers.clear();
-      await Promise.all(ids.filter((x): x is string => !!x).map((id) => docker.getContainer(id).remove({ force: true }).catch(() => {})));
+      await containers.close();
+      denyMasks.close();
+      maskSources.dispose();
     },
   };
-}
-
-/** What a container must show at each root and pin (mount-check.ts): the held directory, and a nested one bound onto itself. */
-function plannedMounts(binds: OpenedBinds): PlannedMount[] {
-  const all = [...binds.roots, ...binds.pins];
-  return all.map((b) => ({ dest: b.path, expect: b.id, self: all.some((o) => o.path !== b.path && b.path.startsWith(o.path === "/" ? "/" : o.path + "/")) }));
 }

@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { SANDBOX_SYSTEM_DIRS } from "../../config/audit-files.js";
 
 /** How the host's system directories look, read once when the backend starts. */
 export interface HostLayout {
@@ -14,7 +15,6 @@ export interface HostLayout {
   maskedDirs: string[];
 }
 
-const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"];
 const SECRET_FILES = [
   "/etc/shadow",
   "/etc/shadow-",
@@ -37,7 +37,7 @@ const SECRET_DIRS = [
 /** Reads the layout of this host (a few lstat calls). */
 export function readHostLayout(): HostLayout {
   const system: HostLayout["system"] = [];
-  for (const path of SYSTEM_PATHS) {
+  for (const path of SANDBOX_SYSTEM_DIRS) {
     try {
       const st = lstatSync(path);
       if (st.isSymbolicLink()) system.push({ path, symlink: readlinkSync(path) });

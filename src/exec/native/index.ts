@@ -3,14 +3,14 @@ import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { createDenyMaskCache, EMPTY_MASKS, type DenyMaskCache, type DenyMasks } from "./deny-masks.js";
+import { commandMounts } from "./command-mounts.js";
+import { createDenyMaskCache, type DenyMaskCache } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createMaskSources } from "./mask-sources.js";
 import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand, MOUNTS_RULE } from "./mount-gate.js";
-import { mountPlan, type FileId, type MountPlan } from "./mount-plan.js";
 import { workspaceNamespace, type WorkspaceNamespace } from "./namespace.js";
-import { CHANGED_RULE, openBinds, type OpenedBinds } from "./open-binds.js";
+import { CHANGED_RULE } from "./open-binds.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
 import { whichSync } from "./which.js";
 import { limitsKey, spawnZygote, ZYGOTE_MAX_FDS, zygoteFeed, type Zygote } from "./zygote.js";
@@ -44,8 +44,6 @@ const HOLDER_WATCH_MS = 1000;
 const MAX_READY = 4;
 /** Preparations of one command (scan, plan, gate) before a "changed while prepared" refusal is final. */
 const PREPARE_ATTEMPTS = 3;
-/** Same default as policy execution.deny_scan_limit, for requests that do not carry the knob. */
-const DEFAULT_DENY_SCAN_LIMIT = 200_000;
 
 /**
  * Runs commands on this host with execa: argv directly, a shell only for an approved script,
@@ -141,36 +139,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     }
   }
 
-  /**
-   * What the command will see: its roots held by descriptor, the filesystem.deny matches inside
-   * them hidden, and the mounts the gate must find in place before the command starts.
-   */
-  async function sandboxPlan(request: ExecRequest, lift: number): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
-    // Roots first: one that is not the held directory any more is refused by name before anything walks it.
-    openBinds(request.roots, []).release();
-    const masks = request.denyGlobs?.length
-      ? await denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs, lift })
-      : EMPTY_MASKS;
-    const binds = openBinds(request.roots, masks.pins, masks.ids);
-    try {
-      const held = maskHolders(masks);
-      const plan = mountPlan(
-        {
-          roots: binds.roots.map((r, i) => ({ path: r.path, writable: r.writable, id: held(r.path, r.id), slot: GATE_FD.firstRoot + i })),
-          pins: binds.pins.map((p) => ({ ...p, id: held(p.path, p.id) })),
-          masks,
-          maskSources: maskSources.get(),
-          cwd: request.cwd,
-          network: request.limits.network,
-        },
-        layout,
-      );
-      return { plan, binds };
-    } catch (err) {
-      binds.release();
-      throw err;
-    }
-  }
+  /** What the command will see (command-mounts.ts: the one place shared with the docker backend). */
+  const sandboxPlan = (request: ExecRequest, lift: number) => commandMounts(request, { denyMasks, maskSources, layout, firstSlot: GATE_FD.firstRoot }, lift);
 
   async function plan(request: ExecRequest, lift: number): Promise<LaunchPlan> {
     if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
@@ -288,21 +258,6 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
         if (base && (options.cgroupsWithin?.[ctrl] ?? "/") !== "/") await rmdir(base).catch(() => undefined);
       }
     },
-  };
-}
-
-/**
- * The identity the gate must find for a directory bound in the sandbox: for one that holds deny
- * masks directly, with the ctime the deny scan saw (its entries unchanged since: the masks sit on
- * the files they were planned for). Throws ExecRefusal when the scan did not judge such a directory.
- */
-function maskHolders(masks: DenyMasks): (path: string, id: FileId) => FileId {
-  const holders = new Set([...masks.files, ...masks.dirs].map((p) => p.slice(0, Math.max(1, p.lastIndexOf("/")))));
-  return (path, id) => {
-    if (!holders.has(path)) return id;
-    const seen = masks.ids?.get(path);
-    if (!seen) throw new ExecRefusal(CHANGED_RULE, `${path} holds deny masks the scan did not plan; nothing ran, run the command again`);
-    return { ...id, ctime: String(seen.ctimeNs) };
   };
 }
 

@@ -58,10 +58,24 @@ export interface PlannedMount {
   self: boolean;
 }
 
+/**
+ * One bind of the plan in a runtime-neutral shape, for a runtime that takes a list of binds by
+ * path (docker/container-mounts.ts). A root's `source` is its own path: bubblewrap gets its
+ * descriptor instead; a runtime that binds it by path must check the result from outside
+ * (`mounts`), as the docker backend does.
+ */
+export interface PlanBind {
+  source: string;
+  dest: string;
+  writable: boolean;
+}
+
 export interface MountPlan {
   /** bubblewrap's arguments, up to (not including) `--`. */
   args: string[];
   mounts: PlannedMount[];
+  /** The binds that stay visible (none covered by a later one), in the order they are made. */
+  binds: PlanBind[];
 }
 
 /**
@@ -75,11 +89,13 @@ export interface MountPlan {
 export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan {
   const args = ["--unshare-pid", "--unshare-ipc", ...(input.network ? [] : ["--unshare-net"]), "--die-with-parent", "--new-session", "--cap-drop", "ALL"];
   const mounts: PlannedMount[] = [];
+  const planBinds: PlanBind[] = [];
   const bound: string[] = [];
-  /** `onto`: the source is the directory at `dest` itself (a root or a pin), not a mask over it. */
-  const bind = (flag: string, source: string, dest: string, expect: FileId | undefined, onto = false) => {
+  /** `onto`: the source is the directory at `dest` itself (a root or a pin), not a mask over it. `path`: the source by path. */
+  const bind = (flag: string, source: string, dest: string, expect: FileId | undefined, onto = false, path = source) => {
     args.push(flag, source, dest);
     if (expect) mounts.push({ dest, expect, self: onto && bound.some((b) => isStrictlyUnder(b, dest)) });
+    planBinds.push({ source: path, dest, writable: flag === "--bind" || flag === "--bind-fd" });
     bound.push(dest);
   };
   for (const entry of layout.system) {
@@ -97,7 +113,7 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   ];
   binds.sort((a, b) => depth(pathOf(a)) - depth(pathOf(b)));
   for (const b of binds) {
-    if (b.kind === "root") bind(b.root.writable ? "--bind-fd" : "--ro-bind-fd", String(b.root.slot), b.root.path, b.root.id, true);
+    if (b.kind === "root") bind(b.root.writable ? "--bind-fd" : "--ro-bind-fd", String(b.root.slot), b.root.path, b.root.id, true, b.root.path);
     else bind(b.pin.writable ? "--bind" : "--ro-bind", b.pin.path, b.pin.path, b.pin.id, true);
   }
   // Masks last, so a root covering /etc cannot uncover the host's secrets, and a root cannot
@@ -108,7 +124,7 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id);
   for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id);
   args.push("--chdir", input.cwd);
-  return { args, mounts: visible(mounts) };
+  return { args, mounts: visible(mounts), binds: visible(planBinds) };
 }
 
 /**
@@ -116,7 +132,7 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
  * it (a root hidden whole because its content was not checked in time, a pin under a masked
  * directory) is not there to check; the mount that covers it is.
  */
-function visible(mounts: PlannedMount[]): PlannedMount[] {
+function visible<M extends { dest: string }>(mounts: M[]): M[] {
   return mounts.filter((m, i) => !mounts.slice(i + 1).some((later) => later.dest === m.dest || isStrictlyUnder(later.dest, m.dest)));
 }
 

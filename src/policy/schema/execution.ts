@@ -59,7 +59,7 @@ export const executionSchema = z
       .max(10_000_000)
       .default(200_000)
       .describe(
-        "Directories per root the native backend keeps in its index of filesystem.deny matches (memory: ~200 bytes each). Directories beyond it are hidden from commands (an empty read-only directory), never refused.",
+        "Directories per root the native and docker backends keep in their index of filesystem.deny matches (memory: ~200 bytes each). Directories beyond it are hidden from commands (an empty read-only directory), never refused.",
       ),
     deny_scan_budget_ms: z
       .number()
@@ -68,7 +68,7 @@ export const executionSchema = z
       .max(60_000)
       .default(500)
       .describe(
-        "How long a native command waits for the filesystem.deny check of its roots. What is not checked by then (and not checked in the last 10 s) is hidden for that command; the check finishes in the background for the next one.",
+        "How long a native or docker command waits for the filesystem.deny check of its roots. What is not checked by then (and not checked in the last 10 s) is hidden for that command; the check finishes in the background for the next one.",
       ),
     docker: z
       .object({

@@ -12,10 +12,10 @@ export type HostStats = BigIntStats | Stats;
 
 /** Where a walk starts: a preopen or a directory the module opened, with its physical path. */
 export interface WalkStart {
-  door: RootDoor;
-  fd: number;
+  readonly door: RootDoor;
+  readonly fd: number;
   /** Physical components from the root to this directory (no symlinks, no `.`/`..`). */
-  rel: readonly string[];
+  readonly rel: readonly string[];
 }
 
 /** A resolved guest path: its parent directory, held open, and the final component. */
@@ -302,13 +302,16 @@ export function statListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMa
   if (ctx.movedAt(start.door, [...start.rel, path]) !== null) return null;
   let stat: BigIntStats | undefined;
   try {
-    stat = lstatSync(anchored(start.fd, path), { bigint: true, throwIfNoEntry: false });
+    stat = lstatSync(anchored(start.fd, path), EXACT_LSTAT);
   } catch {
     return null;
   }
   if (stat === undefined || (follow && stat.isSymbolicLink())) return null;
   return stat;
 }
+
+/** Options of the listed-stat lstat: exact values, absent as undefined (one object, not one per entry). */
+const EXACT_LSTAT = { bigint: true, throwIfNoEntry: false } as const;
 
 /** A single name of a directory: not empty, not `.` or `..`, no `/`, no NUL. */
 function isPlainName(name: string): boolean {

@@ -16,7 +16,10 @@ export interface FuelBudget {
   hostCallCost: bigint;
 }
 
-/** Thrown from a host call when the run has no fuel left; unwinds the module like a trap. */
+/**
+ * Thrown from a host call when the run has no fuel left; unwinds the module like a trap. Host calls
+ * are charged in the instance's own import trampolines (wasi/prepared-instance.ts, `bind`).
+ */
 export class FuelExhausted {}
 
 /** True when `module` exports the fuel global (only those may run on the main thread). */
@@ -29,28 +32,4 @@ export function fuelGlobal(instance: WebAssembly.Instance): WebAssembly.Global {
   const g = instance.exports[FUEL_EXPORT];
   if (!(g instanceof WebAssembly.Global)) throw new Error(`EIO: the module exports no ${FUEL_EXPORT}: it cannot run with a fuel budget`);
   return g;
-}
-
-/**
- * `imports` with every function charging `cost` from `fuel` before it runs; a call that finds the
- * budget spent throws FuelExhausted instead of running (a host call that would block or do a large
- * amount of work never starts once the budget is gone).
- */
-export function chargedImports(imports: Record<string, unknown>, fuel: WebAssembly.Global, cost: bigint): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(imports)) {
-    if (typeof fn !== "function") {
-      out[name] = fn;
-      continue;
-    }
-    const call = fn as (...args: unknown[]) => unknown;
-    // Fixed arity (no rest/spread on the hot path); WASI functions take at most 9 arguments.
-    out[name] = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown, h: unknown, i: unknown) => {
-      const left = (fuel.value as bigint) - cost;
-      fuel.value = left;
-      if (left < 0n) throw new FuelExhausted();
-      return call(a, b, c, d, e, f, g, h, i);
-    };
-  }
-  return out;
 }

@@ -5,7 +5,7 @@ import { HostDirectory } from "../host/host-directory.js";
 import { HostFile } from "../host/host-file.js";
 import { RunContext } from "../host/run-context.js";
 import type { ModuleRunResult, SandboxScope } from "../types.js";
-import { chargedImports, fuelGlobal, FuelExhausted, type FuelBudget } from "../inline/fuel.js";
+import { fuelGlobal, FuelExhausted, type FuelBudget } from "../inline/fuel.js";
 import { newMemory, type SandboxModule } from "./memory-import.js";
 import { PreparedInstance } from "./prepared-instance.js";
 import { OutputFd, OutputLimitExceeded, StdinFd } from "./stdio.js";
@@ -110,14 +110,12 @@ export function runModule(module: SandboxModule, input: RunInput, tracker: FdTra
   let fuelExhausted = false;
   try {
     prepared ??= new PreparedInstance(module, RUNTIME_IMPORTS, newMemory(module.memory));
-    let wasiImport: Record<string, unknown> = shim.wasiImport;
     if (options.fuel) {
       fuel = fuelGlobal(prepared.instance);
       fuel.value = options.fuel.budget;
-      wasiImport = chargedImports(wasiImport, fuel, options.fuel.hostCallCost);
     }
-    const imports = { [WASI_MODULE]: wasiImport, [WARDEN_MODULE]: { claim: claimImport(input.claims) } };
-    exitCode = start(shim, prepared.bind(imports), prepared.memory);
+    const imports = { [WASI_MODULE]: shim.wasiImport, [WARDEN_MODULE]: { claim: claimImport(input.claims) } };
+    exitCode = start(shim, prepared.bind(imports, fuel !== null && options.fuel ? { global: fuel, cost: options.fuel.hostCallCost } : undefined), prepared.memory);
   } catch (err) {
     exitCode = 1;
     // Out of fuel: a host call refused to start, or the module trapped at a charge point.
@@ -275,6 +273,19 @@ function patchImports(shim: WASI): void {
     shim.fds.push(fd_obj);
     new DataView(memory().buffer).setUint32(openedPtr, shim.fds.length - 1, true);
     return 0;
+  };
+  // The shim decodes the path through a copy and a new TextDecoder per call; a listing with sizes stats every entry.
+  imports.path_filestat_get = (fd: number, flags: number, pathPtr: number, pathLen: number, filestatPtr: number) => {
+    const dir = shim.fds[fd];
+    if (dir === undefined) return wasi.ERRNO_BADF;
+    try {
+      const { ret, filestat } = dir.path_filestat_get(flags, str(pathPtr, pathLen));
+      if (filestat !== null) filestat.write_bytes(new DataView(memory().buffer), filestatPtr);
+      return ret;
+    } catch (err) {
+      if (err instanceof RangeError) return wasi.ERRNO_FAULT;
+      throw err;
+    }
   };
   imports.path_rename = (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
     const from = shim.fds[fd];

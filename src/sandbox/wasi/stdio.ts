@@ -94,7 +94,9 @@ export class OutputFd extends Fd {
    * full chunks are kept and a new one is started.
    */
   private grow(pending: number): void {
-    const want = Math.min(Math.max(pending, this.size, 16 * 1024), 64 * 1024 * 1024);
+    // The first write gets exactly its size: a module that buffers its output (wasm-tools' out_*)
+    // writes it whole at the end, and a small reply then costs one small allocation, not 16 KiB.
+    const want = this.size === 0 ? pending : Math.min(Math.max(pending, this.size, 16 * 1024), 64 * 1024 * 1024);
     if (this.used <= 64 * 1024) {
       const next = new Uint8Array(this.used + want);
       next.set(this.current.subarray(0, this.used));

@@ -109,6 +109,7 @@ export async function startHttpServer(deps: WardenDeps, options: HttpOptions): P
   });
   const address = server.address() as AddressInfo;
   url = `http://${hostHeaderName(opts.host)}:${address.port}`;
+  deps.liveWorkspaces?.servedAt(url);
 
   let closing: Promise<void> | undefined;
   const close = () =>

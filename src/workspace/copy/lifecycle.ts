@@ -81,7 +81,7 @@ function copyLayerTree(src: string, srcIds: Ids, dst: string): Ids {
 
 /** Removes the copy driver's files of layers and baselines the manifest no longer names. Under the workspace's lock. */
 export function sweepCopyMeta(dir: string, m: WorkspaceManifest): void {
-  const keep = new Set([`baseline-${m.copyBaseline}.json`, `ids-${m.upper.id}.json`, ...m.layers.map((l) => `ids-${l.id}.json`)]);
+  const keep = new Set([`baseline-${m.copyBaseline}.json`, `ids-${m.upper.id}.json`, ...[...m.layers, ...(m.snapshots ?? [])].map((l) => `ids-${l.id}.json`)]);
   for (let i = 0; i < m.roots.length; i++) {
     let names: string[];
     try {

@@ -1,14 +1,18 @@
 import { describe, expect, it } from "vitest";
+import { dockerMounts } from "../../../src/exec/docker/container-mounts.js";
 import { containerSpec, scopeKey, SESSION_LABEL } from "../../../src/exec/docker/container-spec.js";
 
 const scope = {
   image: "img",
   user: "1000:1000",
   cpus: 1.5,
-  roots: [
-    { path: "/srv/a/ro", writable: false },
-    { path: "/srv/a", writable: true },
-  ],
+  mounts: dockerMounts({
+    binds: [
+      { source: "/srv/a", dest: "/srv/a", writable: true },
+      { source: "/srv/a/ro", dest: "/srv/a/ro", writable: false },
+      { source: "/m/empty", dest: "/srv/a/.env", writable: false },
+    ],
+  }),
   limits: { memoryMb: 128, processes: 50, network: false },
   hostBinaries: [] as string[],
   session: "s1",
@@ -35,14 +39,19 @@ describe("container spec (pure)", () => {
     expect(Object.keys(spec.HostConfig.Tmpfs as object)).toEqual(["/tmp", "/home/warden"]);
   });
 
-  it("binds roots at their own paths, shallow first so a read-only root inside a writable one stays read-only", () => {
-    const spec = containerSpec(scope) as { HostConfig: { Binds: string[] } };
-    expect(spec.HostConfig.Binds).toEqual(["/srv/a:/srv/a:rw", "/srv/a/ro:/srv/a/ro:ro"]);
+  it("binds the mount plan's binds as structured mounts, in plan order, with their access", () => {
+    const spec = containerSpec(scope) as { HostConfig: { Binds: string[]; Mounts: unknown[] } };
+    expect(spec.HostConfig.Binds).toEqual([]);
+    expect(spec.HostConfig.Mounts).toEqual([
+      { Type: "bind", Source: "/srv/a", Target: "/srv/a", ReadOnly: false, BindOptions: { Propagation: "rprivate" } },
+      { Type: "bind", Source: "/srv/a/ro", Target: "/srv/a/ro", ReadOnly: true, BindOptions: { Propagation: "rprivate" } },
+      { Type: "bind", Source: "/m/empty", Target: "/srv/a/.env", ReadOnly: true, BindOptions: { Propagation: "rprivate" } },
+    ]);
   });
 
-  it("volume_mount binds host binaries read-only before the roots", () => {
+  it("volume_mount binds host binaries read-only", () => {
     const spec = containerSpec({ ...scope, hostBinaries: ["/usr", "/lib"] }) as { HostConfig: { Binds: string[] } };
-    expect(spec.HostConfig.Binds.slice(0, 2)).toEqual(["/usr:/usr:ro", "/lib:/lib:ro"]);
+    expect(spec.HostConfig.Binds).toEqual(["/usr:/usr:ro", "/lib:/lib:ro"]);
   });
 
   it("network only when the policy allows it", () => {
@@ -51,9 +60,13 @@ describe("container spec (pure)", () => {
   });
 
   it("scope keys differ by roots, access and limits, not by order", () => {
-    const k = scopeKey(scope.roots, scope.limits);
-    expect(scopeKey([...scope.roots].reverse(), scope.limits)).toBe(k);
-    expect(scopeKey([{ path: "/srv/a/ro", writable: true }, scope.roots[1]!], scope.limits)).not.toBe(k);
-    expect(scopeKey(scope.roots, { ...scope.limits, network: true })).not.toBe(k);
+    const roots = [
+      { path: "/srv/a/ro", writable: false },
+      { path: "/srv/a", writable: true },
+    ];
+    const k = scopeKey(roots, scope.limits);
+    expect(scopeKey([...roots].reverse(), scope.limits)).toBe(k);
+    expect(scopeKey([{ path: "/srv/a/ro", writable: true }, roots[1]!], scope.limits)).not.toBe(k);
+    expect(scopeKey(roots, { ...scope.limits, network: true })).not.toBe(k);
   });
 });

@@ -147,3 +147,39 @@ describe("mountPlan: what the gate checks", () => {
     expect(mounts.filter((m) => m.dest === "/v")).toEqual([{ dest: "/v", expect: id(2), self: false }]);
   });
 });
+
+describe("mountPlan: binds for a runtime that binds by path (docker)", () => {
+  const plan = mountPlan(
+    {
+      ...base,
+      roots: [
+        { path: "/w", writable: true, slot: 6, id: id(300) },
+        { path: "/w/sub/ro", writable: false, slot: 7, id: id(301) },
+        { path: "/v", writable: true, slot: 8, id: id(302) },
+      ],
+      pins: [
+        { path: "/w/sub", writable: true, id: id(303) },
+        { path: "/w/a", writable: true, id: id(304) },
+      ],
+      masks: { files: ["/w/a/.env"], dirs: ["/w/sub", "/v"] },
+      cwd: "/w",
+    },
+    { system: [], maskedFiles: [], maskedDirs: [] },
+  );
+
+  it("lists what stays visible, in plan order: roots by their own path, pins onto themselves, masks from the held sources", () => {
+    expect(plan.binds).toEqual([
+      { source: "/w", dest: "/w", writable: true },
+      { source: "/w/a", dest: "/w/a", writable: true },
+      { source: "/m/empty-dir", dest: "/w/sub", writable: false },
+      { source: "/m/empty-dir", dest: "/v", writable: false },
+      { source: "/m/empty", dest: "/w/a/.env", writable: false },
+    ]);
+  });
+
+  it("has one bind per destination (a root hidden whole is not bound under its mask) and the same destinations the check walks", () => {
+    const dests = plan.binds.map((b) => b.dest);
+    expect(new Set(dests).size).toBe(dests.length);
+    expect(dests).toEqual(plan.mounts.map((m) => m.dest));
+  });
+});

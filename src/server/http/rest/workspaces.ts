@@ -13,9 +13,11 @@ import {
   gitPatch,
   listWorkspaces,
   onlyRoot,
+  prepareStateDir,
   resetWorkspace,
   statLines,
   WorkspaceError,
+  wsDirOf,
   type WorkspaceDiff,
 } from "../../../workspace/index.js";
 import type { WardenDeps } from "../../deps.js";
@@ -87,8 +89,11 @@ export function workspaceRoutes(deps: WardenDeps, stateDir: string): Record<stri
       handle: async (_req, res, ctx, body) => {
         const { name } = ctx.params as { name: string };
         const { label } = parse(checkpointBody, body);
-        const r = await audited(deps, ctx, "checkpoint", { name, ...(label ? { label } : {}) }, () => checkpointWorkspace({ ...dir, name, ...(label ? { label } : {}) }));
-        sendJson(res, 201, { name, label: r.label, id: r.id });
+        // A workspace this server holds live: a live checkpoint, a copy of its upper taken with it quiet (server/live-workspaces.ts).
+        const live = deps.liveWorkspaces?.get(name, engine(() => wsDirOf(prepareStateDir(stateDir, false), name)));
+        const take = live ? () => deps.liveWorkspaces!.checkpoint(live, label) : () => checkpointWorkspace({ ...dir, name, ...(label ? { label } : {}) });
+        const r = await audited(deps, ctx, "checkpoint", { name, ...(label ? { label } : {}), ...(live ? { live: true } : {}) }, take);
+        sendJson(res, 201, { name, label: r.label, id: r.id, live: live !== undefined });
       },
     },
     "/api/v1/workspaces/{name}/fork": {
@@ -117,23 +122,36 @@ function engine<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (!(err instanceof WorkspaceError)) throw err;
-    if (err.code === "not_found") throw new HttpError(404, "not_found", err.message);
-    if (err.kind === "usage") throw new HttpError(400, "invalid_request", err.message);
-    throw new HttpError(409, "refused", err.message);
+    throw httpErrorOf(err);
   }
 }
 
+/** engine() for a call that completes later (a live checkpoint). */
+async function engineLater<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw httpErrorOf(err);
+  }
+}
+
+function httpErrorOf(err: unknown): unknown {
+  if (!(err instanceof WorkspaceError)) return err;
+  if (err.code === "not_found") return new HttpError(404, "not_found", err.message);
+  if (err.kind === "usage") return new HttpError(400, "invalid_request", err.message);
+  return new HttpError(409, "refused", err.message);
+}
+
 /** An operation that changes something: intent (durable) first, refused when the log cannot take it; then the outcome. */
-async function audited<T>(deps: WardenDeps, ctx: RequestContext, op: string, args: Record<string, unknown>, fn: () => T): Promise<T> {
-  if (deps.audit === NULL_AUDIT_SINK) return engine(fn);
+async function audited<T>(deps: WardenDeps, ctx: RequestContext, op: string, args: Record<string, unknown>, fn: () => T | Promise<T>): Promise<T> {
+  if (deps.audit === NULL_AUDIT_SINK) return engineLater(async () => fn());
   const tool = `api.workspace.${op}`;
   const started = Date.now();
   const intent = await recordIntent(deps.audit, { tool, args, client: `addr:${ctx.remote}` });
   if (!intent.ok) throw new HttpError(503, "audit_unavailable", `workspace ${op} was not carried out: ${intent.reason}`, { details: { rule: intent.rule } });
   let result: T;
   try {
-    result = engine(fn);
+    result = await engineLater(async () => fn());
   } catch (err) {
     const rule = err instanceof HttpError ? `workspace.${err.code}` : "internal_error";
     await intent.finish({ decision: "error", rule, duration_ms: Date.now() - started });
@@ -190,7 +208,12 @@ export function workspacesOpenApiPaths(errorResponse: (description: string) => u
     },
     "/api/v1/workspaces/{name}/checkpoints": {
       parameters: name,
-      post: { summary: "Freeze the current state under a label (no copy). Audited.", requestBody: body(checkpointBody), responses: { "201": json("the checkpoint"), ...common, ...changes } },
+      post: {
+        summary:
+          "Freeze the current state under a label. A closed workspace: its upper layer is frozen (no copy). A workspace this server holds live: a live checkpoint, a copy of its upper layer taken while commands and writes are held off (409 while a command or background process runs in it). Audited.",
+        requestBody: body(checkpointBody),
+        responses: { "201": json("the checkpoint ({name, label, id, live})"), ...common, ...changes },
+      },
     },
     "/api/v1/workspaces/{name}/fork": {
       parameters: name,

@@ -1,0 +1,72 @@
+import { ExecRefusal } from "../errors.js";
+import type { ExecRequest } from "../types.js";
+import { EMPTY_MASKS, type DenyMaskCache, type DenyMasks } from "./deny-masks.js";
+import type { HostLayout } from "./host-layout.js";
+import { mountPlan, type FileId, type MaskSources, type MountPlan } from "./mount-plan.js";
+import { CHANGED_RULE, openBinds, type OpenedBinds } from "./open-binds.js";
+
+/** Same default as policy execution.deny_scan_limit, for requests that do not carry the knob. */
+const DEFAULT_DENY_SCAN_LIMIT = 200_000;
+
+export interface CommandMountsDeps {
+  /** The backend's filesystem.deny index (one per backend instance). */
+  denyMasks: DenyMaskCache;
+  maskSources: { get(): MaskSources };
+  /** The host's system directories (native); an empty layout where the runtime brings its own (docker). */
+  layout: HostLayout;
+  /** Descriptor number of the first root in the launcher (native: mount-gate.ts GATE_FD.firstRoot). */
+  firstSlot: number;
+}
+
+/**
+ * What a command will see, for every backend that binds the roots (native bubblewrap, docker):
+ * its roots held by descriptor, the filesystem.deny matches inside them hidden (a fresh mask set
+ * from the backend's cache), and the mounts that must be found in place before the command runs.
+ * The caller releases `binds` once the mounts were checked. `lift`: times liftUnscanned is applied
+ * to the masks (a try after a gate found a holder changed; lift-masks.ts).
+ */
+export async function commandMounts(
+  request: Pick<ExecRequest, "roots" | "denyGlobs" | "denyScanLimit" | "denyScanBudgetMs" | "cwd"> & { limits: Pick<ExecRequest["limits"], "network"> },
+  deps: CommandMountsDeps,
+  lift = 0,
+): Promise<{ plan: MountPlan; binds: OpenedBinds }> {
+  // Roots first: one that is not the held directory any more is refused by name before anything walks it.
+  openBinds(request.roots, []).release();
+  const masks = request.denyGlobs?.length
+    ? await deps.denyMasks.masksFor(request.roots, request.denyGlobs, { maxDirs: request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT, budgetMs: request.denyScanBudgetMs, lift })
+    : EMPTY_MASKS;
+  const binds = openBinds(request.roots, masks.pins, masks.ids);
+  try {
+    const held = maskHolders(masks);
+    const plan = mountPlan(
+      {
+        roots: binds.roots.map((r, i) => ({ path: r.path, writable: r.writable, id: held(r.path, r.id), slot: deps.firstSlot + i })),
+        pins: binds.pins.map((p) => ({ ...p, id: held(p.path, p.id) })),
+        masks,
+        maskSources: deps.maskSources.get(),
+        cwd: request.cwd,
+        network: request.limits.network,
+      },
+      deps.layout,
+    );
+    return { plan, binds };
+  } catch (err) {
+    binds.release();
+    throw err;
+  }
+}
+
+/**
+ * The identity the check must find for a directory bound in the sandbox: for one that holds deny
+ * masks directly, with the ctime the deny scan saw (its entries unchanged since: the masks sit on
+ * the files they were planned for). Throws ExecRefusal when the scan did not judge such a directory.
+ */
+function maskHolders(masks: DenyMasks): (path: string, id: FileId) => FileId {
+  const holders = new Set([...masks.files, ...masks.dirs].map((p) => p.slice(0, Math.max(1, p.lastIndexOf("/")))));
+  return (path, id) => {
+    if (!holders.has(path)) return id;
+    const seen = masks.ids?.get(path);
+    if (!seen) throw new ExecRefusal(CHANGED_RULE, `${path} holds deny masks the scan did not plan; nothing ran, run the command again`);
+    return { ...id, ctime: String(seen.ctimeNs) };
+  };
+}
