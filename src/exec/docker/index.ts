@@ -6,11 +6,9 @@ import { ExecRefusal } from "../errors.js";
 import { failedResult } from "../output/output-collector.js";
 import { cwdWithinRoots } from "../ssh/remote-roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { commandMounts } from "../native/command-mounts.js";
+import { commandMounts, prepareAgainWhenMoved } from "../native/command-mounts.js";
 import { createDenyMaskCache } from "../native/deny-masks.js";
 import { createMaskSources } from "../native/mask-sources.js";
-import { MOUNTS_RULE } from "../native/mount-gate.js";
-import { CHANGED_RULE } from "../native/open-binds.js";
 import { CONTAINER_LAYOUT } from "./container-mounts.js";
 import { createContainerSet, type SessionContainer } from "./container-set.js";
 import { containerSpec, HOST_BINARY_DIRS, scopeKey, type ContainerScope } from "./container-spec.js";
@@ -43,8 +41,6 @@ export interface DockerBackendOptions {
 
 /** Attempts after an exec the runtime could not start (see run()): about 5.5 s in all, past the restart of a container stuck at its pids limit (exec-process.ts onStuck, kill grace + 3 s). */
 const START_RETRIES = 10;
-/** Preparations of one command's container (scan, plan, check) before a "changed while prepared" refusal is final (as native). */
-const PREPARE_ATTEMPTS = 3;
 
 /**
  * An exec runc refused to start (its own message, exit 126, nothing else printed): the command's
@@ -113,24 +109,19 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
   /**
    * A container that shows the request's roots with its filesystem.deny matches hidden, as a fresh
    * plan says now (one more user: release it). A plan refused because something inside a root
-   * moved while it was prepared is prepared again, a few times, as on the native backend.
+   * moved while it was prepared is prepared again, as on the native backend (prepareAgainWhenMoved).
    */
   async function containerFor(request: Parameters<typeof commandMounts>[0] & Pick<ExecRequest, "signal">, limits: ContainerScope["limits"]): Promise<SessionContainer> {
     if (closed) throw new Error("docker backend is closed");
-    for (let attempt = 1; ; attempt++) {
+    return prepareAgainWhenMoved(async (lift) => {
+      const replan = () => commandMounts(request, { denyMasks, maskSources, layout: CONTAINER_LAYOUT, firstSlot: 0 }, lift);
+      const { plan, binds } = await replan();
       try {
-        const replan = () => commandMounts(request, { denyMasks, maskSources, layout: CONTAINER_LAYOUT, firstSlot: 0 });
-        const { plan, binds } = await replan();
-        try {
-          return await containers.acquire(scopeKey(request.roots, limits), plan, limits, replan);
-        } finally {
-          binds.release();
-        }
-      } catch (err) {
-        const moved = err instanceof ExecRefusal && (err.rule === CHANGED_RULE || err.rule === MOUNTS_RULE);
-        if (!moved || attempt >= PREPARE_ATTEMPTS || request.signal?.aborted) throw err;
+        return await containers.acquire(scopeKey(request.roots, limits), plan, limits, replan);
+      } finally {
+        binds.release();
       }
-    }
+    }, request.signal);
   }
 
   /** A container for a program lookup: any current one, else the configured roots' (a root that moved: one without roots). */
@@ -149,12 +140,12 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     const limits = { memoryMb: request.limits.memoryMb, processes: request.limits.processes, network: request.limits.network };
     // Every command: each root's path must still lead to the directory the server holds (a moved
     // root is refused by name first), then its fresh deny masks decide the container.
+    if (!cwdWithinRoots(request.cwd, request.roots.map((r) => r.path))) {
+      throw new ExecRefusal("execution.docker.cwd", `working directory ${request.cwd} is not inside a root mounted in the container`);
+    }
     const c = await containerFor(request, limits);
     let proc: BackendProcess;
     try {
-      if (!cwdWithinRoots(request.cwd, request.roots.map((r) => r.path))) {
-        throw new ExecRefusal("execution.docker.cwd", `working directory ${request.cwd} is not inside a root mounted in the container`);
-      }
       const onStuck = async () => {
         options.log?.(`docker: a killed command did not stop (pids limit reached?); restarting container ${c.id.slice(0, 12)}`);
         // Restarted, dockerd binds by path again, unchecked: no new command goes there.

@@ -2,6 +2,8 @@ import { ExecRefusal } from "../errors.js";
 import type { ExecRequest } from "../types.js";
 import { EMPTY_MASKS, type DenyMaskCache, type DenyMasks } from "./deny-masks.js";
 import type { HostLayout } from "./host-layout.js";
+import { parentOf } from "./mask-bound.js";
+import { MOUNTS_RULE } from "./mount-gate.js";
 import { mountPlan, type FileId, type MaskSources, type MountPlan } from "./mount-plan.js";
 import { CHANGED_RULE, openBinds, type OpenedBinds } from "./open-binds.js";
 
@@ -16,6 +18,28 @@ export interface CommandMountsDeps {
   layout: HostLayout;
   /** Descriptor number of the first root in the launcher (native: mount-gate.ts GATE_FD.firstRoot). */
   firstSlot: number;
+}
+
+/** Tries at preparing a command before a refusal because something inside a root moved reaches the caller. */
+const PREPARE_ATTEMPTS = 3;
+
+/**
+ * Prepares a command (`attempt`) again from a fresh scan, up to PREPARE_ATTEMPTS times in all, when
+ * it was refused because something inside a root moved while it was prepared (nothing ran:
+ * `sandbox.changed`, `sandbox.mounts`). After a holder of masks was found changed, the next try
+ * lifts unscanned masks one level more (`lift`, lift-masks.ts): it only ever hides more.
+ */
+export async function prepareAgainWhenMoved<T>(attempt: (lift: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  let lift = 0;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(lift);
+    } catch (err) {
+      const moved = err instanceof ExecRefusal && (err.rule === CHANGED_RULE || err.rule === MOUNTS_RULE);
+      if (!moved || n >= PREPARE_ATTEMPTS || signal?.aborted) throw err;
+      if (err.rule === MOUNTS_RULE) lift++;
+    }
+  }
 }
 
 /**
@@ -62,7 +86,7 @@ export async function commandMounts(
  * the files they were planned for). Throws ExecRefusal when the scan did not judge such a directory.
  */
 function maskHolders(masks: DenyMasks): (path: string, id: FileId) => FileId {
-  const holders = new Set([...masks.files, ...masks.dirs].map((p) => p.slice(0, Math.max(1, p.lastIndexOf("/")))));
+  const holders = new Set([...masks.files, ...masks.dirs].map(parentOf));
   return (path, id) => {
     if (!holders.has(path)) return id;
     const seen = masks.ids?.get(path);

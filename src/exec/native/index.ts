@@ -3,14 +3,13 @@ import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { commandMounts } from "./command-mounts.js";
+import { commandMounts, prepareAgainWhenMoved } from "./command-mounts.js";
 import { createDenyMaskCache, type DenyMaskCache } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
 import { createMaskSources } from "./mask-sources.js";
-import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand, MOUNTS_RULE } from "./mount-gate.js";
+import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "./mount-gate.js";
 import { workspaceNamespace, type WorkspaceNamespace } from "./namespace.js";
-import { CHANGED_RULE } from "./open-binds.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
 import { whichSync } from "./which.js";
 import { limitsKey, spawnZygote, ZYGOTE_MAX_FDS, zygoteFeed, type Zygote } from "./zygote.js";
@@ -42,8 +41,6 @@ const WRAPPER_SHELL = "/bin/sh";
 const HOLDER_WATCH_MS = 1000;
 /** Keys (limits and namespace) a launcher is kept ready for. */
 const MAX_READY = 4;
-/** Preparations of one command (scan, plan, gate) before a "changed while prepared" refusal is final. */
-const PREPARE_ATTEMPTS = 3;
 
 /**
  * Runs commands on this host with execa: argv directly, a shell only for an approved script,
@@ -190,18 +187,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
    * unscanned directories (lift-masks.ts): more hidden, a steadier holder.
    */
   async function started(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
-    let lift = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const proc = track(launch(await plan(request, lift), request, { interactive, killGraceMs, onDispose }));
-        await proc.ready;
-        return proc;
-      } catch (err) {
-        const moved = err instanceof ExecRefusal && (err.rule === CHANGED_RULE || err.rule === MOUNTS_RULE);
-        if (!moved || attempt >= PREPARE_ATTEMPTS || request.signal?.aborted) throw err;
-        if (err.rule === MOUNTS_RULE) lift++;
-      }
-    }
+    return prepareAgainWhenMoved(async (lift) => {
+      const proc = track(launch(await plan(request, lift), request, { interactive, killGraceMs, onDispose }));
+      await proc.ready;
+      return proc;
+    }, request.signal);
   }
 
   function track(proc: BackendProcess): BackendProcess {

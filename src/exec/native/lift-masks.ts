@@ -1,4 +1,5 @@
 import { mergeMasks, type DenyMasks } from "./deny-masks.js";
+import { parentOf } from "./mask-bound.js";
 
 /**
  * The masks of a command prepared again after its gate found a directory holding masks changed
@@ -27,10 +28,6 @@ export function liftUnscanned(masks: DenyMasks, roots: readonly string[]): DenyM
   }
   if (lifted.size === 0) return masks;
   return mergeMasks([{ ...masks, dirs: [...masks.dirs, ...lifted], unscanned: [...unscanned, ...lifted] }]);
-}
-
-function parentOf(path: string): string {
-  return path.slice(0, Math.max(1, path.lastIndexOf("/")));
 }
 
 function insideARoot(path: string, roots: readonly string[]): boolean {

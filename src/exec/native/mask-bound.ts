@@ -118,7 +118,8 @@ function under(path: string, dir: string): boolean {
   return dir === "/" ? path !== "/" && path.startsWith("/") : path.startsWith(dir + "/");
 }
 
-function parentOf(path: string): string {
+/** The directory holding an absolute path (`/` for a top-level name). */
+export function parentOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
 }
