@@ -5,10 +5,11 @@
 // the time to the gate's "go" (the sandbox checked, the command about to start) and of the whole
 // run, overlay minus normal (issue 12's goal for commands: under 5 ms more). Less noisy than
 // bench/overlay-mode.mjs, which times whole MCP calls.
-// Run after `npm run build`:  node bench/overlay-exec.mjs   (N=300 node bench/overlay-exec.mjs for more)
+// Run after `npm run build`:  node bench/overlay-exec.mjs   (N=300 for more rounds; GAP_MS=10 for
+// commands closer together than their launchers are made)
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { openWorkspace } from "../dist/workspace/index.js";
 import { openHostRoot, RootHolder } from "../dist/config/held-roots.js";
 import { mergedRootOpener } from "../dist/config/merged-roots.js";
@@ -17,6 +18,7 @@ import { DEFAULT_DENY_GLOBS } from "../dist/policy/schema/filesystem.js";
 
 const N = Number(process.env.N ?? 150);
 const WARMUP = 5;
+const GAP_MS = Number(process.env.GAP_MS ?? 100);
 // Under the repository's .bench-cache (git-ignored), not /tmp: other suites sweep /tmp/warden-*.
 const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
 mkdirSync(cache, { recursive: true });
@@ -38,6 +40,10 @@ makeTree(overlayRoot);
 const ws = await openWorkspace({ stateDir: join(base, "state"), name: "bench", roots: [overlayRoot] });
 const holders = { normal: new RootHolder(openHostRoot), overlay: new RootHolder(mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [overlayRoot], fsType: ws.fsType })) };
 const backends = { normal: createNativeBackend({ confinement: "bubblewrap" }), overlay: createNativeBackend({ confinement: "bubblewrap" }) };
+// BASE_DIST=/path/to/other/dist: that build's backend too, both modes, in the same rounds (a before/after).
+const baseBackend = process.env.BASE_DIST ? (await import(pathToFileURL(join(process.env.BASE_DIST, "exec/native/index.js")).href)).createNativeBackend : null;
+if (baseBackend) Object.assign(backends, { "base normal": baseBackend({ confinement: "bubblewrap" }), "base overlay": baseBackend({ confinement: "bubblewrap" }) });
+const modes = Object.keys(backends);
 const request = (mode, root) => ({
   argv: ["/bin/true"],
   cwd: root,
@@ -48,12 +54,14 @@ const request = (mode, root) => ({
   roots: [{ path: root, writable: true, held: holders[mode].hold(root) }],
   denyGlobs: DEFAULT_DENY_GLOBS,
 });
-const requests = { normal: request("normal", normalRoot), overlay: request("overlay", overlayRoot) };
-const times = { normal: { gate: [], total: [] }, overlay: { gate: [], total: [] } };
+const requests = Object.fromEntries(modes.map((m) => [m, m.endsWith("overlay") ? request("overlay", overlayRoot) : request("normal", normalRoot)]));
+const times = Object.fromEntries(modes.map((m) => [m, { gate: [], total: [] }]));
 try {
   for (let i = 0; i < N + WARMUP; i++) {
-    for (const mode of ["normal", "overlay"]) {
-      await new Promise((r) => setTimeout(r, 10)); // the launcher for the next command gets ready
+    for (const mode of modes) {
+      // The launcher for the next command is made once the previous command has ended: give it time
+      // to be ready, so neither backend's launcher is being made while the other's command is timed.
+      await new Promise((r) => setTimeout(r, GAP_MS));
       const t0 = performance.now();
       const proc = await backends[mode].start(requests[mode]);
       const gate = performance.now() - t0;
@@ -69,15 +77,17 @@ try {
   }
   console.log(`native backend, \`true\` under bubblewrap, normal vs overlay mode, ${N} round-robin rounds (ms)`);
   console.log(`${"phase".padEnd(28)}${"normal".padStart(9)}${"overlay".padStart(10)}${"overlay-normal".padStart(16)}${"paired -".padStart(10)}`);
-  for (const [phase, label] of [["gate", "call to the gate's go"], ["total", "whole run"]]) {
-    const n = times.normal[phase];
-    const o = times.overlay[phase];
-    const paired = median(o.map((t, i) => t - n[i]));
-    console.log(`${label.padEnd(28)}${median(n).toFixed(2).padStart(9)}${median(o).toFixed(2).padStart(10)}${(median(o) - median(n)).toFixed(2).padStart(16)}${paired.toFixed(2).padStart(10)}`);
+  for (const prefix of baseBackend ? ["", "base "] : [""]) {
+    if (baseBackend) console.log(prefix ? `the build in ${process.env.BASE_DIST}` : "this build");
+    for (const [phase, label] of [["gate", "call to the gate's go"], ["total", "whole run"]]) {
+      const n = times[`${prefix}normal`][phase];
+      const o = times[`${prefix}overlay`][phase];
+      const paired = median(o.map((t, i) => t - n[i]));
+      console.log(`${label.padEnd(28)}${median(n).toFixed(2).padStart(9)}${median(o).toFixed(2).padStart(10)}${(median(o) - median(n)).toFixed(2).padStart(16)}${paired.toFixed(2).padStart(10)}`);
+    }
   }
 } finally {
-  await backends.normal.close();
-  await backends.overlay.close();
+  for (const b of Object.values(backends)) await b.close();
   holders.normal.close();
   holders.overlay.close();
   await ws.close();

@@ -7,6 +7,8 @@
 // 12's goal: under 5 ms more) and each view / normal (file tools; goal: under +10%).
 // FUSE=0 leaves the fuse server out (a machine without fuse-overlayfs); COPY=0 the copy driver's
 // (`--overlay-driver copy`: a copy of the tree bound over its path).
+// PAUSE_MS=50: an idle pause before each call, as between an agent's calls (a server's work after a
+// reply, such as making the next command's launcher, then lands in it, not on the next call).
 // Run after `npm run build`:  node bench/overlay-mode.mjs   (N=200 node bench/overlay-mode.mjs for more)
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +19,8 @@ import { measureAll } from "./lib/measure.mjs";
 
 const N = Number(process.env.N ?? 100);
 const WARMUP = 10;
+/** PAUSE_MS=50: an idle pause before each call, as an agent leaves between calls (default: back to back). */
+const PAUSE_MS = Number(process.env.PAUSE_MS ?? 0);
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 // Under the repository's .bench-cache (git-ignored), not /tmp: other suites sweep /tmp/warden-*.
 const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
@@ -87,9 +91,9 @@ try {
       });
     }
   }
-  const results = await measureAll(cases, { n: N, warmup: WARMUP });
+  const results = await measureAll(cases, { n: N, warmup: WARMUP, pauseMs: PAUSE_MS });
   const by = Object.fromEntries(results.map((r) => [r.name, r]));
-  console.log(`serve --overlay (overlay: kernel driver; fuse: fuse driver; copy: copy driver) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)`);
+  console.log(`serve --overlay (overlay: kernel driver; fuse: fuse driver; copy: copy driver) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)${PAUSE_MS > 0 ? `, ${PAUSE_MS} ms idle before each call` : ", calls back to back"}`);
   console.log("paired: the median over rounds of (view - normal) and of (view / normal) within one round, which load that drifts between rounds does not move");
   const f = (x, w) => x.toFixed(2).padStart(w);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

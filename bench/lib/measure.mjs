@@ -2,14 +2,16 @@
  * Runs every case round-robin (so load from anything else on the machine hits all alike) after
  * `warmup` rounds, and returns p10, median and p90 per case in milliseconds. `rotate`: round i
  * starts at case i mod the number of cases, so no case always follows the same one (a server's
- * work after its reply lands on whichever call comes next).
+ * work after its reply lands on whichever call comes next). `pauseMs`: an idle pause before each
+ * timed call, as between an agent's calls (a server's work after its reply then lands in the pause).
  */
-export async function measureAll(cases, { n, warmup, rotate = false }) {
+export async function measureAll(cases, { n, warmup, rotate = false, pauseMs = 0 }) {
   for (let i = 0; i < warmup; i++) for (const c of cases) await c.fn();
   const times = cases.map(() => []);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < cases.length; j++) {
       const k = rotate ? (i + j) % cases.length : j;
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       const t = performance.now();
       await cases[k].fn();
       times[k].push(performance.now() - t);

@@ -41,6 +41,15 @@ const WRAPPER_SHELL = "/bin/sh";
 const HOLDER_WATCH_MS = 1000;
 /** Keys (limits and namespace) a launcher is kept ready for. */
 const MAX_READY = 4;
+/**
+ * A used launcher's replacement is made once its command has ended, not beside it: making one
+ * (a fork of this process, cgroups joined, and in a workspace's namespace an `nsenter` exec) costs
+ * as much CPU as a short command's whole sandbox, and on a busy machine the two fought for the same
+ * cores (overlay mode lost most: its launcher costs the most). A command still running after this
+ * long gets its replacement anyway, so a command that comes meanwhile (a background one is running)
+ * still finds one.
+ */
+const PRESTART_LATEST_MS = 250;
 
 /**
  * Runs commands on this host with execa: argv directly, a shell only for an approved script,
@@ -77,13 +86,24 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     bases.memory || bases.pids ? createCommandCgroups(bases, `${process.pid}-${instance}-${++seq}`, limits) : undefined;
   /** A zygote serves commands with the limits and in the namespace it was made for. */
   const zygoteKey = (limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) => `${limitsKey(limits)}|${ns?.key ?? ""}`;
-  function prestart(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null) {
+  /** Makes a launcher ready for these limits and namespace once `ended` settles (see PRESTART_LATEST_MS). */
+  function prestart(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null, ended: Promise<unknown>) {
     if (closed || options.prestart === false || mode.confinement !== "bubblewrap" || !(bases.memory || bases.pids)) return;
     const key = zygoteKey(limits, ns);
-    setImmediate(() => {
-      if (closed || ready.has(key) || preparing.has(key)) return;
-      preparing.set(key, prepareZygote(limits, ns, key).finally(() => preparing.delete(key)));
-    });
+    let latest: NodeJS.Timeout | undefined;
+    let fired = false;
+    const go = () => {
+      clearTimeout(latest);
+      if (fired) return;
+      fired = true;
+      // A timer, not setImmediate: the ended command's reply (its audit record first) goes out before the fork.
+      setTimeout(() => {
+        if (closed || ready.has(key) || preparing.has(key)) return;
+        preparing.set(key, prepareZygote(limits, ns, key).finally(() => preparing.delete(key)));
+      }, 0);
+    };
+    latest = setTimeout(go, PRESTART_LATEST_MS).unref();
+    void ended.then(go, go);
   }
   async function prepareZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null, key: string) {
     let cgroups;
@@ -117,11 +137,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       if (z.cgroups && !z.used) onDispose(z.cgroups.dispose());
     });
   }
-  function takeZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null): Zygote | undefined {
+  function takeZygote(limits: ExecRequest["limits"], ns: WorkspaceNamespace | null, ended: Promise<unknown>): Zygote | undefined {
     const key = zygoteKey(limits, ns);
     const z = ready.get(key);
     ready.delete(key);
-    prestart(limits, ns);
+    prestart(limits, ns, ended);
     // One that died while waiting is forgotten and freed by its exit handler.
     if (!z || z.sub.exitCode !== null || z.sub.signalCode !== null) return undefined;
     clearInterval(z.watch);
@@ -139,7 +159,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   /** What the command will see (command-mounts.ts: the one place shared with the docker backend). */
   const sandboxPlan = (request: ExecRequest, lift: number) => commandMounts(request, { denyMasks, maskSources, layout, firstSlot: GATE_FD.firstRoot }, lift);
 
-  async function plan(request: ExecRequest, lift: number): Promise<LaunchPlan> {
+  /** `ended`: settles when the command has ended (or never started); a used launcher is replaced then. */
+  async function plan(request: ExecRequest, lift: number, ended: Promise<unknown>): Promise<LaunchPlan> {
     if (mode.confinement === "unavailable") throw new ExecRefusal("execution.confinement", mode.why);
     const command = request.script !== undefined ? [request.argv[0]!, "-c", request.script] : request.argv;
     if (mode.confinement === "none") {
@@ -156,7 +177,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     // The launcher starts in the working directory on this side; in a workspace's view it may exist only there.
     const hostCwd = enter.length > 0 ? "/" : request.cwd;
     try {
-      const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits, ns) : undefined;
+      const z = fds.length <= ZYGOTE_MAX_FDS ? takeZygote(request.limits, ns, ended) : undefined;
       if (z) {
         // The zygote has an empty environment: bubblewrap sets the command's. It is already in the namespace.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
@@ -188,7 +209,16 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
    */
   async function started(request: ExecRequest, interactive: boolean): Promise<BackendProcess> {
     return prepareAgainWhenMoved(async (lift) => {
-      const proc = track(launch(await plan(request, lift), request, { interactive, killGraceMs, onDispose }));
+      let end!: () => void;
+      const ended = new Promise<void>((resolve) => (end = resolve));
+      let proc: BackendProcess;
+      try {
+        proc = track(launch(await plan(request, lift, ended), request, { interactive, killGraceMs, onDispose }));
+      } catch (err) {
+        end();
+        throw err;
+      }
+      void proc.done.then(end, end);
       await proc.ready;
       return proc;
     }, request.signal);

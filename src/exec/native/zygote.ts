@@ -23,6 +23,9 @@ export interface Zygote {
   watch?: NodeJS.Timeout;
 }
 
+/** How limitsPrologue ends when it execs its arguments itself. */
+const EXEC_ARGS = ' && exec "$@"';
+
 export const limitsKey = (limits: ExecRequest["limits"]) => `${limits.memoryMb}/${limits.processes}/${limits.cpuS}/${limits.fileSizeMb}`;
 
 /** Descriptors a zygote can take over for a command (a POSIX shell's redirections stop at 9). */
@@ -43,22 +46,23 @@ export function zygoteFeed(words: string[], terminator: string, fds: number[] = 
 
 /**
  * Starts a zygote: cgroups joined and rlimits set by `prologue`, then it reads its command.
- * `enter` (serve --overlay: nsenter into a workspace's namespace, exec/native/namespace.ts) is
- * exec'd after the prologue and before the reader, so the namespace is entered now, not on the
- * command's path; the zygote then serves only commands for that namespace (its `key` says so).
+ * `enter` (serve --overlay: nsenter into a workspace's namespace, exec/native/namespace.ts) is what
+ * is started, with the shell after it: the namespace is entered now, not on the command's path, and
+ * the prologue (cgroup files and rlimits, nothing inside a root) runs in there; the zygote then
+ * serves only commands for that namespace (its `key` says so). One shell, not one on each side of
+ * nsenter: each exec of a shell costs about as much as the rest of a launcher.
  */
 export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefined, key: string, enter: string[] = []): Zygote {
   const terminator = `__warden_${randomBytes(8).toString("hex")}__`;
   const reader = `s= && ok= && while IFS= read -r l; do if [ "$l" = '${terminator}' ]; then ok=1; break; fi; s="$s$l
 "; done && [ -n "$ok" ] && eval "exec $s"`;
-  // `prologue` ends in `exec "$@"`: replace that by reading the words from stdin, or (entering a
-  // namespace) give it the entry followed by a shell that reads them there.
-  const args =
-    enter.length === 0
-      ? ["-c", `${prologue.replace(/ && exec "\$@"$/, "")} && ${reader}`, "warden-zygote"]
-      : ["-c", prologue, "warden-zygote", ...enter, "/bin/sh", "-c", reader, "warden-zygote"];
+  // `prologue` ends in `exec "$@"`: replace that by reading the words from stdin. One that execs a
+  // program instead (prlimit, without cgroups) gets a shell that reads them as that program's command.
+  const plain = prologue.endsWith(EXEC_ARGS) ? ["-c", `${prologue.slice(0, -EXEC_ARGS.length)} && ${reader}`, "warden-zygote"] : null;
+  const shell = ["/bin/sh", ...(plain ?? ["-c", prologue, "warden-zygote", "/bin/sh", "-c", reader, "warden-zygote"])];
+  const [file, ...args] = [...enter, ...shell];
   // Descriptors 3-5 are the pipes of the sandbox's gate (mount-gate.ts), made now for the command to come.
-  const sub = spawnGroup("/bin/sh", args, { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
+  const sub = spawnGroup(file!, args, { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
   sub.stdin?.on("error", () => {});
   // A zygote discarded unused has its gate pipes torn down with it: never an uncaught error.
   for (const stream of sub.stdio.slice(3)) stream?.on("error", () => {});
