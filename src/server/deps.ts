@@ -130,6 +130,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     ...(live ? { enterWorkspace: (roots) => live.enter(live.gatesOf(roots), "command") } : {}),
   });
   closers.push(() => exec.close());
+  // The filesystem.deny check of the roots starts now, not on the first command (which would start with a large tree unchecked, hence hidden).
+  exec.commands.warm().catch((err: Error) => options.log(`filesystem.deny check at start: ${err.message}`));
   const approvals: ApprovalServices = { queue: new ApprovalQueue(), audit, policy, policySha256: canonicalSha256(policy) };
   closers.push(async () => approvals.queue.close());
   const version = packageVersion();
