@@ -119,7 +119,7 @@ describe("live checkpoint over HTTP", () => {
     const audit = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tool: string; phase?: string; decision?: string; args?: { live?: boolean } });
     expect(audit.filter((r) => r.tool === "api.workspace.checkpoint").map((r) => `${r.phase} ${r.decision ?? `live=${r.args?.live}`}`)).toEqual([
       "intent live=true",
-      "outcome error",
+      "outcome deny",
       "intent live=true",
       "outcome allow",
     ]);

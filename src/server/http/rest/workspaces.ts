@@ -154,7 +154,9 @@ async function audited<T>(deps: WardenDeps, ctx: RequestContext, op: string, arg
     result = await engineLater(async () => fn());
   } catch (err) {
     const rule = err instanceof HttpError ? `workspace.${err.code}` : "internal_error";
-    await intent.finish({ decision: "error", rule, duration_ms: Date.now() - started });
+    // A 409 is the engine refusing (the workspace is in use, a command runs in it): a denial; bad input and failures are errors.
+    const decision = err instanceof HttpError && err.status === 409 ? "deny" : "error";
+    await intent.finish({ decision, rule, duration_ms: Date.now() - started });
     throw err;
   }
   // An apply refused for conflicts changed nothing: a denial, not an error.
