@@ -191,4 +191,28 @@ describe("live checkpoint over HTTP", () => {
       expect(treeDigest(root)).toBe(real);
     });
   }
+
+  it("--overlay-driver copy: the server answers other requests while a live checkpoint copies the tree", async () => {
+    const home = join(base, "copy-busy");
+    const root = join(home, "proj");
+    const state = join(home, "state");
+    writeTree(home, Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`proj/d${i % 40}/f${i}.txt`, `${i}\n`])));
+    warden = await startWardenHttp(["--root", root, "--overlay", "--overlay-driver", "copy", "--workspace", "w", "--state-dir", state], { WARDEN_TOKEN: TOKEN });
+    try {
+      const layers = join(state, "workspaces", "w", "roots", "0", "layers");
+      const before = new Set(readdirSync(layers));
+      const order: string[] = [];
+      const checkpoint = postJson(warden.url, "/api/v1/workspaces/w/checkpoints", { label: "busy" }, auth).then((r) => (order.push("checkpoint"), r));
+      // Once the snapshot's layer exists its copy (the whole tree, for this driver) is under way: ask for /health then.
+      while (!readdirSync(layers).some((n) => !before.has(n)) && order.length === 0) await new Promise((r) => setTimeout(r, 2));
+      const health = raw(warden.url, { path: "/health" }).then((r) => (order.push("health"), r));
+      expect((await health).status).toBe(200);
+      expect((await checkpoint).status).toBe(201);
+      // A copy that held the event loop (spawnSync) answered /health only after the checkpoint.
+      expect(order).toEqual(["health", "checkpoint"]);
+    } finally {
+      await warden.stop();
+      warden = undefined;
+    }
+  });
 });
