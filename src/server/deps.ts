@@ -110,7 +110,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const feed = new AuditFeed();
   const audit = feed.wrap(auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK);
   const sandbox = createSandbox({ workers: options.workers ?? 2, ...inlineFuelFromEnv(options.env) });
-  const live = overlay ? new LiveWorkspaces() : undefined;
+  // Each live workspace also answers `warden workspace checkpoint` on its control socket (server/workspace-control.ts).
+  const live = overlay ? new LiveWorkspaces({ control: { audit, log: options.log } }) : undefined;
   const unlist = overlay && live ? live.add(overlay.handle) : () => {};
   const closers: (() => Promise<void>)[] = [overlay ? () => (unlist(), overlay.close()) : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });

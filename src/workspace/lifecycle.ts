@@ -25,7 +25,7 @@ function withLock<T>(t: Target, what: string, fn: (dir: string, m: WorkspaceMani
     const live = stateOf(manifest) === "live";
     throw new WorkspaceError(
       live
-        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}${serverOf(manifest.holder?.pid)}); ${what === "checkpoint" ? `${manifest.holder?.api ? `take a live checkpoint through the server holding it: POST ${manifest.holder.api}/api/v1/workspaces/${t.name}/checkpoints (with its token), or stop that server first` : `take a live checkpoint through the server holding it (serve --http): POST /api/v1/workspaces/${t.name}/checkpoints on its address, or stop that server first`}` : "stop the server using it first"}`
+        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}${serverOf(manifest.holder?.pid)}); ${what === "checkpoint" ? `${manifest.holder?.api ? `take a live checkpoint through the server holding it: POST ${manifest.holder.api}/api/v1/workspaces/${t.name}/checkpoints (with its token), or stop that server first` : `take a live checkpoint through the server holding it (\`warden workspace checkpoint ${t.name}\` asks it on its control socket; a server that does not answer there must be stopped first)`}` : "stop the server using it first"}`
         : `cannot ${what} workspace ${t.name}: another warden command is working on it; try again when it is done`,
     );
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkpointWorkspace, diffWorkspace, forkWorkspace, gitPatch, resetWorkspace } from "../../src/workspace/index.js";
@@ -8,7 +8,7 @@ import { startWardenHttp, type WardenHttpProcess } from "../e2e/support/warden-p
 import { connectMcp, postJson, raw, textOf, TOKEN, type HttpMcpClient } from "../http/support.js";
 import { requireBinary } from "../support/engines/require-binary.js";
 import { canary, makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
-import { CLI } from "../support/warden-client.js";
+import { CLI, startWarden } from "../support/warden-client.js";
 
 /**
  * A live checkpoint (POST /api/v1/workspaces/NAME/checkpoints on the server holding the workspace):
@@ -191,6 +191,63 @@ describe("live checkpoint over HTTP", () => {
       expect(treeDigest(root)).toBe(real);
     });
   }
+
+  it("stdio server: `warden workspace checkpoint` on its live workspace goes through the control socket (refused while a command runs, bad label, audited)", async () => {
+    const home = join(base, "stdio");
+    const root = join(home, "proj");
+    const state = join(home, "state");
+    const log = join(home, "logs", "audit.jsonl");
+    writeTree(home, { "proj/a.txt": "a0\n", "logs/.keep": "" });
+    const real = treeDigest(root);
+    const w = await startWarden(["--root", root, "--overlay", "--workspace", "sw", "--state-dir", state, "--audit-log", log, "--allow", "sleep", "--allow", "python3"]);
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = await w.call(name, args);
+      expect(r.isError, w.text(r)).toBeFalsy();
+      return r;
+    };
+    try {
+      const sock = join(state, "workspaces", "sw", "control.sock");
+      expect(lstatSync(sock).isSocket()).toBe(true);
+      expect(lstatSync(sock).mode & 0o777).toBe(0o600);
+      await call("write_file", { path: "a.txt", content: "a v1\n" });
+      const taken = cli(["workspace", "checkpoint", "sw", "--label", "mid", "--state-dir", state]);
+      expect(taken.status, taken.stderr).toBe(0);
+      expect(taken.stdout).toBe("checkpoint mid of sw (live: a copy of its changes, taken by the server holding it)\n");
+      await call("write_file", { path: "a.txt", content: "a v2\n" });
+
+      const bg = await call("execute_command", { command: "sleep 60", background: true });
+      const busy = cli(["workspace", "checkpoint", "sw", "--label", "busy", "--state-dir", state]);
+      expect(busy.status).toBe(1);
+      expect(busy.stderr).toMatch(/cannot checkpoint workspace sw: .*1 command\(s\) or background process\(es\) run in it.*nothing was copied/);
+      await call("kill_process", { handle: (bg.structuredContent as { handle: string }).handle, signal: "SIGKILL" });
+      const bad = cli(["workspace", "checkpoint", "sw", "--label", "no good", "--state-dir", state]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/cannot checkpoint workspace sw: .*label/);
+      // The server still serves after a request that is not one.
+      const junk = spawnSync("python3", ["-c", `import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect(${JSON.stringify(sock)})\ns.sendall(b"nonsense\\n")\nprint(s.recv(4096).decode())`], { encoding: "utf8" });
+      expect(JSON.parse(junk.stdout)).toMatchObject({ ok: false, code: "invalid_request" });
+      expect(w.text(await call("read_file", { path: "a.txt" }))).toContain("a v2");
+      // The agent cannot reach it: commands do not see the state dir (the socket's path is not there).
+      const reach = await w.call("execute_command", { command: `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(sock)}); print("CONNECTED")'` });
+      expect(w.text(reach)).toMatch(/FileNotFoundError/);
+      expect(w.text(reach)).not.toContain("CONNECTED");
+    } finally {
+      await w.close();
+    }
+    expect(existsSync(join(state, "workspaces", "sw", "control.sock"))).toBe(false);
+    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tool: string; phase?: string; decision?: string; rule?: string; client?: string; args?: { label?: string } });
+    expect(records.filter((r) => r.tool === "api.workspace.checkpoint").map((r) => (r.phase === "intent" ? `intent ${r.client} ${r.args?.label}` : `${r.decision} ${r.rule}`))).toEqual([
+      "intent control-socket mid",
+      "allow allow",
+      "intent control-socket busy",
+      "deny workspace.refused",
+      "intent control-socket no good",
+      "error workspace.invalid_request",
+    ]);
+    resetWorkspace({ stateDir: state, name: "sw", to: "mid" });
+    expect(patch(state, "sw")).toContain("+a v1");
+    expect(treeDigest(root)).toBe(real);
+  });
 
   it("--overlay-driver copy: the server answers other requests while a live checkpoint copies the tree", async () => {
     const home = join(base, "copy-busy");
