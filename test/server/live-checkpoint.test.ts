@@ -104,6 +104,11 @@ describe("live checkpoint over HTTP", () => {
     // The live state went on from the checkpoint: b.txt (made before it, removed after) stays gone.
     expect(changes(state, "live")).toEqual(["added c.txt", "added copied-link", "modified a.txt"]);
     expect(patch(state, "live")).toContain("+a v2");
+    // A fork of the current state carries the live checkpoint: it resets to it as the source does.
+    forkWorkspace({ stateDir: state, name: "live", newName: "f2" });
+    expect(changes(state, "f2")).toEqual(["added c.txt", "added copied-link", "modified a.txt"]);
+    expect(resetWorkspace({ stateDir: state, name: "f2", to: "v1" })).toEqual({ to: "v1" });
+    expect(changes(state, "f2")).toEqual(["added b.txt", "added copied-link", "modified a.txt"]);
     expect(resetWorkspace({ stateDir: state, name: "live", to: "v1" })).toEqual({ to: "v1" });
     expect(changes(state, "live")).toEqual(["added b.txt", "added copied-link", "modified a.txt"]);
     expect(readFileSync(outside, "utf8")).toBe(`${secret}\n`);
@@ -186,6 +191,9 @@ describe("live checkpoint over HTTP", () => {
       expect(copied.sort()).toEqual(before.sort());
       for (const n of copied) expect(readFileSync(join(state, "workspaces", "w", "roots", "0", "layers", snap.id, n), "utf8")).toBe(`${n[1]}\n`);
       expect(changes(state, "w")).toEqual(["deleted gone.txt", "modified a.txt", ...[0, 1, 2, 3, 4, 5].map((i) => `added w${i}.txt`)].sort());
+      forkWorkspace({ stateDir: state, name: "w", newName: "w2" });
+      resetWorkspace({ stateDir: state, name: "w2", to: "cp" });
+      expect(changes(state, "w2")).toEqual(["added b.txt", "deleted gone.txt"]);
       resetWorkspace({ stateDir: state, name: "w", to: "cp" });
       expect(changes(state, "w")).toEqual(["added b.txt", "deleted gone.txt"]);
       expect(treeDigest(root)).toBe(real);

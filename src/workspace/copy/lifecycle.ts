@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { lstatBeneath } from "../beneath.js";
 import { WorkspaceError } from "../errors.js";
 import { layerRel } from "../layout.js";
-import { newLayerId, type LayerRecord, type WorkspaceManifest } from "../manifest.js";
+import { newLayerId, type LayerRecord, type SnapshotRecord, type WorkspaceManifest } from "../manifest.js";
 import { checkSameRoots, openRoot } from "../roots.js";
 import { removeTree } from "../store.js";
 import { copyMetaDir, idOf, readIds, writeBaseline, writeIds, type Ids } from "./baseline.js";
@@ -45,16 +45,16 @@ export function fillCopyLayer(dir: string, m: WorkspaceManifest, src: string | n
 }
 
 /**
- * fork's filling of the new workspace (built under `tmp`): every checkpoint kept and the upper,
- * each a copy (a copy's frozen layers are never written, but hard links would change the inodes'
- * ctimes and so spoil their ids), the same baseline.
+ * fork's filling of the new workspace (built under `tmp`): every checkpoint kept (live ones too) and
+ * the upper, each a copy (a copy's frozen layers are never written, but hard links would change the
+ * inodes' ctimes and so spoil their ids), the same baseline.
  */
-export function forkCopy(srcDir: string, m: WorkspaceManifest, layers: LayerRecord[], fromCheckpoint: boolean, tmp: string, fresh: WorkspaceManifest): WorkspaceManifest {
+export function forkCopy(srcDir: string, m: WorkspaceManifest, layers: LayerRecord[], snapshots: SnapshotRecord[], fromCheckpoint: boolean, tmp: string, fresh: WorkspaceManifest): WorkspaceManifest {
   const from = fromCheckpoint ? layers.at(-1)!.id : m.upper.id;
   for (let i = 0; i < m.roots.length; i++) {
     mkdirSync(copyMetaDir(tmp, i), { recursive: true, mode: 0o700 });
     copyFileSync(join(copyMetaDir(srcDir, i), `baseline-${m.copyBaseline}.json`), join(copyMetaDir(tmp, i), `baseline-${m.copyBaseline}.json`));
-    for (const l of layers) {
+    for (const l of [...layers, ...snapshots]) {
       mkdirSync(join(tmp, layerRel(i, l.id)), { recursive: true });
       writeIds(tmp, i, l.id, copyLayerTree(join(srcDir, layerRel(i, l.id)), readIds(srcDir, i, l.id), join(tmp, layerRel(i, l.id))));
     }
