@@ -263,10 +263,10 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       const d = backend.describe();
       return { backend: d.backend, confinement: d.confinement, privileged, ...(d.detail ? { detail: d.detail } : {}) };
     },
-    async warm() {
+    async warm(roots?: EffectiveRoot[]) {
       if (!backend.warm || policy.filesystem.deny.length === 0) return;
       backend.warm({
-        roots: requestRoots(await opts.roots()),
+        roots: requestRoots(roots ?? (await opts.roots())),
         denyGlobs: policy.filesystem.deny,
         denyScanLimit: policy.execution.deny_scan_limit,
       });

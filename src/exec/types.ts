@@ -190,8 +190,8 @@ export interface CommandBridge {
   /** Whether a program exists on the backend (trusted PATH) and whether the policy allows running it. */
   checkProgram(program: string, hooks?: Pick<ExecuteHooks, "roots">): Promise<ProgramCheck>;
   describe(): { backend: BackendName; confinement: string; privileged: boolean; detail?: string };
-  /** Starts the backend's filesystem.deny check of the sessionless roots (ExecBackend.warm); the server calls it at start. */
-  warm(): Promise<void>;
+  /** Starts the backend's filesystem.deny check of `roots` (default: the sessionless roots; ExecBackend.warm); the server calls it at start, and per session for a workspace of its own. */
+  warm(roots?: EffectiveRoot[]): Promise<void>;
   /** The backend's placement of a session's commands (slurm), if any. */
   placement?(session: string): Placement | undefined;
   /** The backend's per-session holdings, for /health (slurm). */

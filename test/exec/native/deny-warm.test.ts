@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDenyMaskCache } from "../../../src/exec/native/deny-masks.js";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
+import { startWardenHttp } from "../../e2e/support/warden-process.js";
+import { connectMcp, textOf, TOKEN } from "../../http/support.js";
 import { startWarden } from "../../support/warden-client.js";
 import { bridgeWith, cleanup, tempDir, testPolicy } from "../support.js";
 
@@ -76,6 +78,27 @@ describe("the deny check starts before the first command", () => {
     } finally {
       await w.close();
       cleanup(join(policyFile, ".."));
+    }
+  });
+
+  it("--workspace-per-session: each session's new view is checked when the session starts", async () => {
+    const home = tempDir("deny-warm-session");
+    const policyFile = join(home, "policy.json");
+    writeFileSync(policyFile, JSON.stringify({ execution: { deny_scan_budget_ms: 0 } }));
+    const warden = await startWardenHttp(
+      ["--root", root, "--policy", policyFile, "--allow", "cat", "--allow", "wc", "--allow", "true", "--workspace-per-session", "--state-dir", join(home, "state")],
+      { WARDEN_TOKEN: TOKEN },
+    );
+    const c = await connectMcp(warden.url, TOKEN);
+    try {
+      await new Promise((r) => setTimeout(r, 3000)); // as above: far longer than the check takes
+      const out = textOf(await c.call("execute_command", { command: LIST }));
+      expect(out).toMatch(new RegExp(`(^|\\n)\\s*${DIRS}\\s*\\n`));
+      expect(out).not.toContain(canary);
+    } finally {
+      await c.close();
+      await warden.stop();
+      cleanup(home);
     }
   });
 });
