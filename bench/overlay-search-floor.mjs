@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// The floor under content search in overlay mode: the system calls a search makes per file (open
+// through the directory's held descriptor, fstat of what was opened, pread, close) and per directory
+// (open, readdir), on a real 500-file tree and on a copy-on-write workspace's merged view of a copy
+// of it, paired rounds in one process, no server, no module. Whatever ratio this prints, a whole
+// search on the merged view cannot get below it by anything but reading fewer files through overlayfs.
+// Run after `npm run build`:  node bench/overlay-search-floor.mjs   (N=600 for more rounds)
+import { closeSync, constants, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openWorkspace } from "../dist/workspace/index.js";
+
+const N = Number(process.env.N ?? 300);
+const WARMUP = 20;
+const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
+mkdirSync(cache, { recursive: true });
+const base = realpathSync(mkdtempSync(join(cache, "overlay-floor-")));
+/** The same 500-file tree as bench/overlay-exec.mjs. */
+function makeTree(root) {
+  mkdirSync(root);
+  for (let d = 0; d < 20; d++) {
+    mkdirSync(join(root, `src${d}`));
+    for (let f = 0; f < 25; f++) writeFileSync(join(root, `src${d}`, `f${f}.c`), `int f${f}(void) { return ${f}; }\n`);
+  }
+}
+const DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+const buf = Buffer.alloc(1 << 20);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function walk(rootFd, withFiles) {
+  const t = performance.now();
+  for (let d = 0; d < 20; d++) {
+    const dfd = openSync(`/proc/self/fd/${rootFd}/src${d}`, DIR);
+    const names = readdirSync(`/proc/self/fd/${dfd}`);
+    if (withFiles) {
+      for (const name of names) {
+        const fd = openSync(`/proc/self/fd/${dfd}/${name}`, FILE);
+        fstatSync(fd);
+        readSync(fd, buf, 0, buf.length, 0);
+        closeSync(fd);
+      }
+    }
+    closeSync(dfd);
+  }
+  return performance.now() - t;
+}
+
+makeTree(join(base, "real"));
+makeTree(join(base, "view"));
+const ws = await openWorkspace({ stateDir: join(base, "state"), name: "floor", roots: [join(base, "view")] });
+const roots = { real: openSync(join(base, "real"), DIR), merged: openSync(`/proc/${ws.holderPid}/root${join(base, "view")}`, DIR) };
+try {
+  console.log(`overlayfs's own cost per call: real tree vs merged view, ${N} paired rounds (ms)`);
+  for (const [label, withFiles] of [["20 dirs + 500 files (open, fstat, pread, close)", true], ["20 dirs only (open, readdir)", false]]) {
+    const t = { real: [], merged: [] };
+    for (let i = 0; i < N + WARMUP; i++) {
+      for (const m of i % 2 ? ["real", "merged"] : ["merged", "real"]) {
+        const ms = walk(roots[m], withFiles);
+        if (i >= WARMUP) t[m].push(ms);
+      }
+    }
+    const ratio = median(t.merged.map((x, i) => x / t.real[i]));
+    console.log(`${label.padEnd(50)} real ${median(t.real).toFixed(2)}  merged ${median(t.merged).toFixed(2)}  merged - real ${(median(t.merged) - median(t.real)).toFixed(2)}  paired merged / real ${ratio.toFixed(3)}x`);
+  }
+} finally {
+  closeSync(roots.real);
+  closeSync(roots.merged);
+  await ws.close();
+  rmSync(base, { recursive: true, force: true });
+}
