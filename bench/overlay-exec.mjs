@@ -7,9 +7,10 @@
 // bench/overlay-mode.mjs, which times whole MCP calls.
 // Run after `npm run build`:  node bench/overlay-exec.mjs   (N=300 for more rounds; GAP_MS=10 for
 // commands closer together than their launchers are made)
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { benchDir, makeSmallTree } from "./lib/small-tree.mjs";
 import { openWorkspace } from "../dist/workspace/index.js";
 import { openHostRoot, RootHolder } from "../dist/config/held-roots.js";
 import { mergedRootOpener } from "../dist/config/merged-roots.js";
@@ -19,18 +20,9 @@ import { DEFAULT_DENY_GLOBS } from "../dist/policy/schema/filesystem.js";
 const N = Number(process.env.N ?? 150);
 const WARMUP = 5;
 const GAP_MS = Number(process.env.GAP_MS ?? 100);
-// Under the repository's .bench-cache (git-ignored), not /tmp: other suites sweep /tmp/warden-*.
-const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
-mkdirSync(cache, { recursive: true });
-const base = realpathSync(mkdtempSync(join(cache, "overlay-exec-")));
-/** The same 500-file tree as bench/overlay-mode.mjs (the deny scan walks it before each command). */
-function makeTree(root) {
-  mkdirSync(root);
-  for (let d = 0; d < 20; d++) {
-    mkdirSync(join(root, `src${d}`));
-    for (let f = 0; f < 25; f++) writeFileSync(join(root, `src${d}`, `f${f}.c`), `int f${f}(void) { return ${f}; }\n`);
-  }
-}
+const base = benchDir("overlay-exec-");
+/** The deny scan walks this tree before each command. */
+const makeTree = makeSmallTree;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const normalRoot = join(base, "normal");

@@ -5,24 +5,14 @@
 // of it, paired rounds in one process, no server, no module. Whatever ratio this prints, a whole
 // search on the merged view cannot get below it by anything but reading fewer files through overlayfs.
 // Run after `npm run build`:  node bench/overlay-search-floor.mjs   (N=600 for more rounds)
-import { closeSync, constants, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { openWorkspace } from "../dist/workspace/index.js";
+import { benchDir, makeSmallTree } from "./lib/small-tree.mjs";
 
 const N = Number(process.env.N ?? 300);
 const WARMUP = 20;
-const cache = fileURLToPath(new URL("../.bench-cache/", import.meta.url));
-mkdirSync(cache, { recursive: true });
-const base = realpathSync(mkdtempSync(join(cache, "overlay-floor-")));
-/** The same 500-file tree as bench/overlay-exec.mjs. */
-function makeTree(root) {
-  mkdirSync(root);
-  for (let d = 0; d < 20; d++) {
-    mkdirSync(join(root, `src${d}`));
-    for (let f = 0; f < 25; f++) writeFileSync(join(root, `src${d}`, `f${f}.c`), `int f${f}(void) { return ${f}; }\n`);
-  }
-}
+const base = benchDir("overlay-floor-");
 const DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 const buf = Buffer.alloc(1 << 20);
@@ -46,8 +36,8 @@ function walk(rootFd, withFiles) {
   return performance.now() - t;
 }
 
-makeTree(join(base, "real"));
-makeTree(join(base, "view"));
+makeSmallTree(join(base, "real"));
+makeSmallTree(join(base, "view"));
 const ws = await openWorkspace({ stateDir: join(base, "state"), name: "floor", roots: [join(base, "view")] });
 const roots = { real: openSync(join(base, "real"), DIR), merged: openSync(`/proc/${ws.holderPid}/root${join(base, "view")}`, DIR) };
 try {
