@@ -234,7 +234,7 @@ try {
 }
 
 async function runCases(cases, notes, firstResult) {
-  const results = await measureAll(cases, { n: N, warmup: WARMUP });
+  const results = await measureAll(cases, { n: N, warmup: WARMUP, rotate: true });
   const peer = results[0].median;
   console.log(`exec round trip of \`true\`, N=${N} each (round-robin), ${new Date().toISOString()}`);
   for (const r of results) console.log(`${r.name.padEnd(70)} median ${r.median.toFixed(2).padStart(7)} ms  p90 ${r.p90.toFixed(2).padStart(7)} ms  x${(r.median / peer).toFixed(1)} plain spawn`);

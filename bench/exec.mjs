@@ -120,7 +120,7 @@ for (const confinement of ["bubblewrap", "none"]) {
   const b = await viaBridge(confinement);
   cases.push({ name: `bridge.execute in this process (no MCP), confinement ${confinement}`, fn: b.call });
 }
-const rows = await measureAll(cases, { n: N, warmup: WARMUP });
+const rows = await measureAll(cases, { n: N, warmup: WARMUP, rotate: true });
 for (const close of closers) await close();
 rmSync(root, { recursive: true, force: true });
 

@@ -63,7 +63,7 @@ const [a, b] = await measureAll(
     { name: "no dashboards", fn: quiet.call },
     { name: `${READERS} dashboards + scrape`, fn: watched.call },
   ],
-  { n: ITER, warmup: 30 },
+  { n: ITER, warmup: 30, rotate: true },
 );
 clearInterval(scrape);
 const delivered = readers.map((r) => r.events());

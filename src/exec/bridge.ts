@@ -201,7 +201,7 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       timeoutMs: call.timeoutMs,
       outputCapBytes: e.output_cap_bytes,
       limits: { memoryMb: e.memory_mb, processes: e.processes, cpuS: e.cpu_s, fileSizeMb: e.file_size_mb, network: e.network },
-      roots: call.roots.map((r) => ({ path: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
+      roots: requestRoots(call.roots),
       denyGlobs: policy.filesystem.deny,
       denyScanLimit: e.deny_scan_limit,
       denyScanBudgetMs: e.deny_scan_budget_ms,
@@ -263,6 +263,14 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       const d = backend.describe();
       return { backend: d.backend, confinement: d.confinement, privileged, ...(d.detail ? { detail: d.detail } : {}) };
     },
+    async warm(roots?: EffectiveRoot[]) {
+      if (!backend.warm || policy.filesystem.deny.length === 0) return;
+      backend.warm({
+        roots: requestRoots(roots ?? (await opts.roots())),
+        denyGlobs: policy.filesystem.deny,
+        denyScanLimit: policy.execution.deny_scan_limit,
+      });
+    },
     ...(backend.placement ? { placement: (session: string) => backend.placement!(session) } : {}),
     ...(backend.sessions ? { sessions: () => backend.sessions!() } : {}),
     ...(backend.endSession ? { endSession: (session: string) => backend.endSession!(session) } : {}),
@@ -271,6 +279,11 @@ export function createCommandBridge(opts: CommandBridgeOptions): CommandBridge {
       await backend.close();
     },
   };
+}
+
+/** The roots as a backend gets them: path, writability and the held directory. */
+function requestRoots(roots: EffectiveRoot[]): ExecRequest["roots"] {
+  return roots.map((r) => ({ path: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) }));
 }
 
 /** Who asked: every record names its transport, client and session. */

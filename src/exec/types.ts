@@ -75,6 +75,11 @@ export interface ExecBackend {
   describe(): { backend: BackendName; confinement: string; detail?: string };
   run(request: ExecRequest): Promise<ExecResult>;
   start(request: ExecRequest): Promise<BackendProcess>;
+  /**
+   * Backends that hide filesystem.deny matches (native bubblewrap, docker): start checking these
+   * roots now, so the first command does not start with them unchecked (hence hidden). Returns at once.
+   */
+  warm?(request: Pick<ExecRequest, "roots" | "denyGlobs" | "denyScanLimit">): void;
   /** Absolute path of `program` on the backend (searched on trustedPath), or null. */
   which(program: string, trustedPath: string[]): Promise<string | null>;
   /**
@@ -185,6 +190,8 @@ export interface CommandBridge {
   /** Whether a program exists on the backend (trusted PATH) and whether the policy allows running it. */
   checkProgram(program: string, hooks?: Pick<ExecuteHooks, "roots">): Promise<ProgramCheck>;
   describe(): { backend: BackendName; confinement: string; privileged: boolean; detail?: string };
+  /** Starts the backend's filesystem.deny check of `roots` (default: the sessionless roots; ExecBackend.warm); the server calls it at start, and per session for a workspace of its own. */
+  warm(roots?: EffectiveRoot[]): Promise<void>;
   /** The backend's placement of a session's commands (slurm), if any. */
   placement?(session: string): Placement | undefined;
   /** The backend's per-session holdings, for /health (slurm). */

@@ -110,7 +110,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
   const feed = new AuditFeed();
   const audit = feed.wrap(auditFiles ? await openAuditLog(auditFiles.log, { keyFile: auditFiles.key, headFile: auditFiles.head, log: options.log }) : NULL_AUDIT_SINK);
   const sandbox = createSandbox({ workers: options.workers ?? 2, ...inlineFuelFromEnv(options.env) });
-  const live = overlay ? new LiveWorkspaces() : undefined;
+  // Each live workspace also answers `warden workspace checkpoint` on its control socket (server/workspace-control.ts).
+  const live = overlay ? new LiveWorkspaces({ control: { audit, log: options.log } }) : undefined;
   const unlist = overlay && live ? live.add(overlay.handle) : () => {};
   const closers: (() => Promise<void>)[] = [overlay ? () => (unlist(), overlay.close()) : async () => holder.close(), () => sandbox.close(), () => audit.close()];
   const sessionlessRoots = new RootsManager({ configured: configuredRoots, fallback: fallbackRoot, readOnlyAll: policy.filesystem.read_only, holder });
@@ -130,6 +131,8 @@ export async function buildDeps(options: ServeOptions): Promise<WardenDeps> {
     ...(live ? { enterWorkspace: (roots) => live.enter(live.gatesOf(roots), "command") } : {}),
   });
   closers.push(() => exec.close());
+  // The filesystem.deny check of the roots starts now, not on the first command (which would start with a large tree unchecked, hence hidden).
+  exec.commands.warm().catch((err: Error) => options.log(`filesystem.deny check at start: ${err.message}`));
   const approvals: ApprovalServices = { queue: new ApprovalQueue(), audit, policy, policySha256: canonicalSha256(policy) };
   closers.push(async () => approvals.queue.close());
   const version = packageVersion();

@@ -1,5 +1,8 @@
 import type { HeldDir } from "../policy/roots.js";
 import { LiveGate, recordHolderApi, snapshotLiveWorkspace, type WorkspaceHandle } from "../workspace/index.js";
+import type { AuditSink } from "../audit/types.js";
+import { auditedWorkspaceOp } from "./workspace-audit.js";
+import { ControlError, controlFailure, serveWorkspaceControl, type ControlReply, type ControlRequest } from "./workspace-control.js";
 
 /** One workspace this server holds live: its handle and the gate its writers and its live checkpoints share. */
 export interface LiveWorkspace {
@@ -19,13 +22,28 @@ export class LiveWorkspaces {
   private readonly byName = new Map<string, LiveWorkspace>();
   private api: string | undefined;
 
+  /**
+   * `control`: each live workspace gets a control socket (server/workspace-control.ts) on which
+   * `warden workspace checkpoint NAME` asks for a live checkpoint, whatever the server's transport
+   * (a stdio server has no HTTP route); each is audited like the REST API's. Without it, none is opened.
+   */
+  constructor(private readonly opts: { control?: { audit: AuditSink; log: (line: string) => void } } = {}) {}
+
   /** Registers a workspace opened by this server; the result unregisters it (call before closing it). */
   add(handle: WorkspaceHandle): () => void {
     const entry = { handle, gate: new LiveGate() };
     this.byName.set(handle.name, entry);
     this.announce(entry);
+    const control = this.opts.control;
+    const stop = control
+      ? serveWorkspaceControl(handle.dir, (req) => this.controlled(entry, req, control), control.log).catch((err: Error) => {
+          control.log(`workspace ${handle.name}: no control socket (${err.message}); \`warden workspace checkpoint\` cannot reach this server, POST /api/v1/workspaces/${handle.name}/checkpoints can (serve --http)`);
+          return () => {};
+        })
+      : undefined;
     return () => {
       if (this.byName.get(handle.name) === entry) this.byName.delete(handle.name);
+      void stop?.then((close) => close());
     };
   }
 
@@ -63,6 +81,23 @@ export class LiveWorkspaces {
     return () => {
       for (const r of releases) r();
     };
+  }
+
+  /** A request on a workspace's control socket: a live checkpoint, audited as `api.workspace.checkpoint` from client `control-socket`. */
+  private async controlled(w: LiveWorkspace, req: ControlRequest, deps: { audit: AuditSink; log: (line: string) => void }): Promise<ControlReply> {
+    try {
+      const args = { name: w.handle.name, ...(req.label ? { label: req.label } : {}), live: true };
+      const r = await auditedWorkspaceOp(deps, { client: "control-socket" }, "checkpoint", args, () => this.checkpoint(w, req.label), {
+        failure: (err) => {
+          const f = controlFailure(err);
+          return { decision: f.code === "refused" ? "deny" : "error", rule: f.code === "internal" ? "internal_error" : `workspace.${f.code}` };
+        },
+        unavailable: (reason) => new ControlError("audit_unavailable", `workspace checkpoint was not carried out: ${reason}`),
+      });
+      return { ok: true, ...r };
+    } catch (err) {
+      return controlFailure(err);
+    }
   }
 
   /** A live checkpoint of a workspace this server holds: taken with the workspace quiet (workspace/live-gate.ts). */

@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { RootHolder } from "../config/held-roots.js";
+import { commandBridge } from "../exec/services.js";
 import { mergedRootOpener } from "../config/merged-roots.js";
 import type { EffectiveRoot } from "../policy/roots.js";
 import { openWorkspace } from "../workspace/index.js";
@@ -47,6 +48,8 @@ export function sessionServerFactory(deps: WardenDeps, opts: { concurrency?: num
         overlay: facts,
         services: { ...deps.services, server: { ...(deps.services.server as object), workspace: facts } },
       };
+      // The session's roots are a new view: their filesystem.deny check starts now, not with its first command.
+      commandBridge(deps.services)?.warm(sessionDeps.configuredRoots).catch((err: Error) => deps.log(`workspace ${name}: filesystem.deny check: ${err.message}`));
       const server = createWardenServer(sessionDeps, info);
       const previous = server.server.onclose;
       server.server.onclose = () => {

@@ -9,7 +9,7 @@ export { defaultStateDir, futureStateDir } from "./state-dir.js";
 export { DRIVER_NAMES, TEST_REFUSE_ENV, type DriverAttempt } from "./drivers.js";
 export { openWorkspace, type OpenWorkspaceOptions, type WorkspaceHandle, type MergedRoot } from "./open.js";
 export { diffWorkspace, onlyRoot } from "./diff.js";
-export { describeWorkspace, listWorkspaces, type WorkspaceSummary } from "./list.js";
+export { describeWorkspace, listWorkspaces, liveWorkspaceDir, type WorkspaceSummary } from "./list.js";
 export type { Change, EntryInfo, WorkspaceDiff } from "./changes.js";
 export { gitPatch } from "./patch/git-patch.js";
 export { formatStat, statLines, type StatLine } from "./patch/stat.js";

@@ -25,7 +25,7 @@ function withLock<T>(t: Target, what: string, fn: (dir: string, m: WorkspaceMani
     const live = stateOf(manifest) === "live";
     throw new WorkspaceError(
       live
-        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}${serverOf(manifest.holder?.pid)}); ${what === "checkpoint" ? `${manifest.holder?.api ? `take a live checkpoint through the server holding it: POST ${manifest.holder.api}/api/v1/workspaces/${t.name}/checkpoints (with its token), or stop that server first` : `take a live checkpoint through the server holding it (serve --http): POST /api/v1/workspaces/${t.name}/checkpoints on its address, or stop that server first`}` : "stop the server using it first"}`
+        ? `cannot ${what} workspace ${t.name}: it is live (mounted by holder pid ${manifest.holder?.pid}${serverOf(manifest.holder?.pid)}); ${what === "checkpoint" ? `${manifest.holder?.api ? `take a live checkpoint through the server holding it: POST ${manifest.holder.api}/api/v1/workspaces/${t.name}/checkpoints (with its token), or stop that server first` : `take a live checkpoint through the server holding it (\`warden workspace checkpoint ${t.name}\` asks it on its control socket; a server that does not answer there must be stopped first)`}` : "stop the server using it first"}`
         : `cannot ${what} workspace ${t.name}: another warden command is working on it; try again when it is done`,
     );
   }
@@ -83,7 +83,8 @@ export function resetWorkspace(t: Target & { to?: string }): { to: string | null
  * A new workspace over the same roots starting from `from` (a checkpoint) or from the current state.
  * Frozen layers are shared by hard links (`cp -al`: they are never written again); the current upper,
  * which its workspace may still change in place, is copied. A live source can be forked from a
- * checkpoint (a live one included), not from its moving current state. Live checkpoints are not carried over.
+ * checkpoint (a live one included), not from its moving current state. Live checkpoints whose base
+ * the fork keeps go with it (hard-linked too), so `reset --to` them works in the fork as in the source.
  */
 export function forkWorkspace(t: Target & { newName: string; from?: string }): { name: string } {
   checkName(t.newName);
@@ -92,16 +93,18 @@ export function forkWorkspace(t: Target & { newName: string; from?: string }): {
   const fromLabel = t.from !== undefined ? checkLabel(t.from) : undefined;
   const run = (dir: string, m: WorkspaceManifest) => {
     const layers = fromLabel !== undefined ? stackAt(m, fromLabel) : m.layers;
+    const snapshots = snapshotsKept(m, layers);
     createWorkspace(stateDir, t.newName, m.roots, (tmp, fresh) => {
-      if (m.driver === "copy") return { ...forkCopy(dir, m, layers, fromLabel !== undefined, tmp, fresh), createdNs: m.createdNs, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
+      const kept = snapshots.length > 0 ? { snapshots: snapshots.map((x) => ({ ...x })) } : {};
+      if (m.driver === "copy") return { ...forkCopy(dir, m, layers, snapshots, fromLabel !== undefined, tmp, fresh), ...kept, createdNs: m.createdNs, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
       const copied: LayerRecord[] = layers.map((l) => ({ ...l, floorNs: l.floorNs ?? l.startedNs ?? m.createdNs }));
-      for (let i = 0; i < m.roots.length; i++) for (const l of layers) copyTree(join(dir, layerRel(i, l.id)), join(tmp, layerRel(i, l.id)), true);
+      for (let i = 0; i < m.roots.length; i++) for (const l of [...layers, ...snapshots]) copyTree(join(dir, layerRel(i, l.id)), join(tmp, layerRel(i, l.id)), true);
       if (fromLabel === undefined) {
         const id = newLayerId();
         for (let i = 0; i < m.roots.length; i++) copyTree(join(dir, layerRel(i, m.upper.id)), join(tmp, layerRel(i, id)), false);
         copied.push({ id, label: `${m.name}-at-fork`, created: new Date().toISOString(), floorNs: m.upper.floorNs ?? m.upper.startedNs ?? m.createdNs });
       }
-      return { ...fresh, ...(m.driver ? { driver: m.driver } : {}), createdNs: m.createdNs, layers: copied, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
+      return { ...fresh, ...(m.driver ? { driver: m.driver } : {}), ...kept, createdNs: m.createdNs, layers: copied, forkedFrom: { name: m.name, ...(fromLabel !== undefined ? { label: fromLabel } : {}) } };
     });
     return { name: t.newName };
   };

@@ -44,6 +44,12 @@ export function describeWorkspace(opts: { stateDir: string; name: string }): Wor
   return summaryOf(dir, manifest);
 }
 
+/** The directory of a workspace that a server holds live now (its control socket is there), or null: closed or orphaned. */
+export function liveWorkspaceDir(opts: { stateDir: string; name: string }): string | null {
+  const { dir, manifest } = loadWorkspace(prepareStateDir(opts.stateDir, false), opts.name);
+  return stateOf(manifest) === "live" ? dir : null;
+}
+
 export function summaryOf(dir: string, m: WorkspaceManifest): WorkspaceSummary {
   const usage = { entries: 0, bytes: 0 };
   // copy driver: its layers are whole trees, so what changed is the diff's (copy/diff.ts).

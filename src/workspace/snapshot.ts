@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { fillCopyLayer } from "./copy/lifecycle.js";
+import { snapshotCopyLayer } from "./copy/lifecycle.js";
 import { WorkspaceError } from "./errors.js";
 import { layerRel } from "./layout.js";
 import { newLayerId, nowNs, readManifest, type SnapshotRecord, type WorkspaceManifest } from "./manifest.js";
@@ -35,7 +35,7 @@ export async function snapshotLiveWorkspace(dir: string, holderPid: number, labe
     if (m.driver === "copy") {
       // The copy driver's upper is a whole tree, with the ids its diff reads: copied as a checkpoint copies it.
       for (let i = 0; i < m.roots.length; i++) mkdirSync(join(dir, layerRel(i, snap.id)), { recursive: true, mode: 0o755 });
-      fillCopyLayer(dir, m, m.upper.id, snap.id);
+      await snapshotCopyLayer(dir, m, m.upper.id, snap.id);
     } else {
       for (let i = 0; i < m.roots.length; i++) await copyUpper(join(dir, layerRel(i, m.upper.id)), join(dir, layerRel(i, snap.id)));
     }

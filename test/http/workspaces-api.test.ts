@@ -79,6 +79,9 @@ describe("/api/v1/workspaces", () => {
     expect((await get("/api/v1/workspaces/run2")).json.forkedFrom).toEqual({ name: "run1", label: "base" });
     const reset = await post("/api/v1/workspaces/run2/reset", {});
     expect(reset.json).toEqual({ name: "run2", to: "base" });
+    // A checkpoint that does not exist: bad input, audited as an error (an engine's 409 is a denial: live-checkpoint.test.ts).
+    const missing = await post("/api/v1/workspaces/run1/fork", { new: "run3", from: "nope" });
+    expect(missing.status).toBe(404);
     const ops = readLog(server.auditLog).filter((r) => r.tool.startsWith("api.workspace."));
     expect(ops.map((r) => `${r.tool} ${r.phase} ${r.decision ?? ""}`)).toEqual([
       "api.workspace.checkpoint intent ",
@@ -87,6 +90,8 @@ describe("/api/v1/workspaces", () => {
       "api.workspace.fork outcome allow",
       "api.workspace.reset intent ",
       "api.workspace.reset outcome allow",
+      "api.workspace.fork intent ",
+      "api.workspace.fork outcome error",
     ]);
     expect(ops[2]!.args).toEqual({ name: "run1", new: "run2", from: "base" });
   });

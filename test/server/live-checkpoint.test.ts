@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkpointWorkspace, diffWorkspace, forkWorkspace, gitPatch, resetWorkspace } from "../../src/workspace/index.js";
@@ -8,7 +8,7 @@ import { startWardenHttp, type WardenHttpProcess } from "../e2e/support/warden-p
 import { connectMcp, postJson, raw, textOf, TOKEN, type HttpMcpClient } from "../http/support.js";
 import { requireBinary } from "../support/engines/require-binary.js";
 import { canary, makeTempDir, removeDir, treeDigest, writeTree } from "../support/tree.js";
-import { CLI } from "../support/warden-client.js";
+import { CLI, startWarden } from "../support/warden-client.js";
 
 /**
  * A live checkpoint (POST /api/v1/workspaces/NAME/checkpoints on the server holding the workspace):
@@ -104,6 +104,11 @@ describe("live checkpoint over HTTP", () => {
     // The live state went on from the checkpoint: b.txt (made before it, removed after) stays gone.
     expect(changes(state, "live")).toEqual(["added c.txt", "added copied-link", "modified a.txt"]);
     expect(patch(state, "live")).toContain("+a v2");
+    // A fork of the current state carries the live checkpoint: it resets to it as the source does.
+    forkWorkspace({ stateDir: state, name: "live", newName: "f2" });
+    expect(changes(state, "f2")).toEqual(["added c.txt", "added copied-link", "modified a.txt"]);
+    expect(resetWorkspace({ stateDir: state, name: "f2", to: "v1" })).toEqual({ to: "v1" });
+    expect(changes(state, "f2")).toEqual(["added b.txt", "added copied-link", "modified a.txt"]);
     expect(resetWorkspace({ stateDir: state, name: "live", to: "v1" })).toEqual({ to: "v1" });
     expect(changes(state, "live")).toEqual(["added b.txt", "added copied-link", "modified a.txt"]);
     expect(readFileSync(outside, "utf8")).toBe(`${secret}\n`);
@@ -119,7 +124,7 @@ describe("live checkpoint over HTTP", () => {
     const audit = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tool: string; phase?: string; decision?: string; args?: { live?: boolean } });
     expect(audit.filter((r) => r.tool === "api.workspace.checkpoint").map((r) => `${r.phase} ${r.decision ?? `live=${r.args?.live}`}`)).toEqual([
       "intent live=true",
-      "outcome error",
+      "outcome deny",
       "intent live=true",
       "outcome allow",
     ]);
@@ -186,9 +191,93 @@ describe("live checkpoint over HTTP", () => {
       expect(copied.sort()).toEqual(before.sort());
       for (const n of copied) expect(readFileSync(join(state, "workspaces", "w", "roots", "0", "layers", snap.id, n), "utf8")).toBe(`${n[1]}\n`);
       expect(changes(state, "w")).toEqual(["deleted gone.txt", "modified a.txt", ...[0, 1, 2, 3, 4, 5].map((i) => `added w${i}.txt`)].sort());
+      forkWorkspace({ stateDir: state, name: "w", newName: "w2" });
+      resetWorkspace({ stateDir: state, name: "w2", to: "cp" });
+      expect(changes(state, "w2")).toEqual(["added b.txt", "deleted gone.txt"]);
       resetWorkspace({ stateDir: state, name: "w", to: "cp" });
       expect(changes(state, "w")).toEqual(["added b.txt", "deleted gone.txt"]);
       expect(treeDigest(root)).toBe(real);
     });
   }
+
+  it("stdio server: `warden workspace checkpoint` on its live workspace goes through the control socket (refused while a command runs, bad label, audited)", async () => {
+    const home = join(base, "stdio");
+    const root = join(home, "proj");
+    const state = join(home, "state");
+    const log = join(home, "logs", "audit.jsonl");
+    writeTree(home, { "proj/a.txt": "a0\n", "logs/.keep": "" });
+    const real = treeDigest(root);
+    const w = await startWarden(["--root", root, "--overlay", "--workspace", "sw", "--state-dir", state, "--audit-log", log, "--allow", "sleep", "--allow", "python3"]);
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = await w.call(name, args);
+      expect(r.isError, w.text(r)).toBeFalsy();
+      return r;
+    };
+    try {
+      const sock = join(state, "workspaces", "sw", "control.sock");
+      expect(lstatSync(sock).isSocket()).toBe(true);
+      expect(lstatSync(sock).mode & 0o777).toBe(0o600);
+      await call("write_file", { path: "a.txt", content: "a v1\n" });
+      const taken = cli(["workspace", "checkpoint", "sw", "--label", "mid", "--state-dir", state]);
+      expect(taken.status, taken.stderr).toBe(0);
+      expect(taken.stdout).toBe("checkpoint mid of sw (live: a copy of its changes, taken by the server holding it)\n");
+      await call("write_file", { path: "a.txt", content: "a v2\n" });
+
+      const bg = await call("execute_command", { command: "sleep 60", background: true });
+      const busy = cli(["workspace", "checkpoint", "sw", "--label", "busy", "--state-dir", state]);
+      expect(busy.status).toBe(1);
+      expect(busy.stderr).toMatch(/cannot checkpoint workspace sw: .*1 command\(s\) or background process\(es\) run in it.*nothing was copied/);
+      await call("kill_process", { handle: (bg.structuredContent as { handle: string }).handle, signal: "SIGKILL" });
+      const bad = cli(["workspace", "checkpoint", "sw", "--label", "no good", "--state-dir", state]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/cannot checkpoint workspace sw: .*label/);
+      // The server still serves after a request that is not one.
+      const junk = spawnSync("python3", ["-c", `import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect(${JSON.stringify(sock)})\ns.sendall(b"nonsense\\n")\nprint(s.recv(4096).decode())`], { encoding: "utf8" });
+      expect(JSON.parse(junk.stdout)).toMatchObject({ ok: false, code: "invalid_request" });
+      expect(w.text(await call("read_file", { path: "a.txt" }))).toContain("a v2");
+      // The agent cannot reach it: commands do not see the state dir (the socket's path is not there).
+      const reach = await w.call("execute_command", { command: `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(sock)}); print("CONNECTED")'` });
+      expect(w.text(reach)).toMatch(/FileNotFoundError/);
+      expect(w.text(reach)).not.toContain("CONNECTED");
+    } finally {
+      await w.close();
+    }
+    expect(existsSync(join(state, "workspaces", "sw", "control.sock"))).toBe(false);
+    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tool: string; phase?: string; decision?: string; rule?: string; client?: string; args?: { label?: string } });
+    expect(records.filter((r) => r.tool === "api.workspace.checkpoint").map((r) => (r.phase === "intent" ? `intent ${r.client} ${r.args?.label}` : `${r.decision} ${r.rule}`))).toEqual([
+      "intent control-socket mid",
+      "allow allow",
+      "intent control-socket busy",
+      "deny workspace.refused",
+      "intent control-socket no good",
+      "error workspace.invalid_request",
+    ]);
+    resetWorkspace({ stateDir: state, name: "sw", to: "mid" });
+    expect(patch(state, "sw")).toContain("+a v1");
+    expect(treeDigest(root)).toBe(real);
+  });
+
+  it("--overlay-driver copy: the server answers other requests while a live checkpoint copies the tree", async () => {
+    const home = join(base, "copy-busy");
+    const root = join(home, "proj");
+    const state = join(home, "state");
+    writeTree(home, Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`proj/d${i % 40}/f${i}.txt`, `${i}\n`])));
+    warden = await startWardenHttp(["--root", root, "--overlay", "--overlay-driver", "copy", "--workspace", "w", "--state-dir", state], { WARDEN_TOKEN: TOKEN });
+    try {
+      const layers = join(state, "workspaces", "w", "roots", "0", "layers");
+      const before = new Set(readdirSync(layers));
+      const order: string[] = [];
+      const checkpoint = postJson(warden.url, "/api/v1/workspaces/w/checkpoints", { label: "busy" }, auth).then((r) => (order.push("checkpoint"), r));
+      // Once the snapshot's layer exists its copy (the whole tree, for this driver) is under way: ask for /health then.
+      while (!readdirSync(layers).some((n) => !before.has(n)) && order.length === 0) await new Promise((r) => setTimeout(r, 2));
+      const health = raw(warden.url, { path: "/health" }).then((r) => (order.push("health"), r));
+      expect((await health).status).toBe(200);
+      expect((await checkpoint).status).toBe(201);
+      // A copy that held the event loop (spawnSync) answered /health only after the checkpoint.
+      expect(order).toEqual(["health", "checkpoint"]);
+    } finally {
+      await warden.stop();
+      warden = undefined;
+    }
+  });
 });

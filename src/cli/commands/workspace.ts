@@ -9,12 +9,14 @@ import {
   formatStat,
   gitPatch,
   listWorkspaces,
+  liveWorkspaceDir,
   onlyRoot,
   resetWorkspace,
   statLines,
   WorkspaceError,
   type WorkspaceSummary,
 } from "../../workspace/index.js";
+import { askWorkspaceControl } from "../../server/workspace-control.js";
 
 interface StateFlags {
   stateDir?: string;
@@ -102,11 +104,18 @@ export function registerWorkspaceCommand(program: Command): void {
       process.stdout.write(`discarded ${name}\n`);
     }));
 
-  stateOpt(ws.command("checkpoint").description("freeze the current state under a label (no copy); a live workspace: POST /api/v1/workspaces/NAME/checkpoints on the server holding it"))
+  stateOpt(ws.command("checkpoint").description("freeze the current state under a label (no copy); a live workspace: the server holding it takes a live checkpoint (a copy of its changes)"))
     .argument("<name>")
     .option("--label <label>", "the checkpoint's label (default checkpoint-N)")
-    .action((name: string, flags: StateFlags & { label?: string }) => run(() => {
-      const r = checkpointWorkspace({ stateDir: dirOf(flags), name, ...(flags.label !== undefined ? { label: flags.label } : {}) });
+    .action((name: string, flags: StateFlags & { label?: string }) => runAsync(async () => {
+      const target = { stateDir: dirOf(flags), name, ...(flags.label !== undefined ? { label: flags.label } : {}) };
+      // Held live by a server: it checkpoints through its control socket (server/workspace-control.ts), stdio servers included.
+      const live = liveWorkspaceDir(target);
+      const asked = live ? await askWorkspaceControl(live, { op: "checkpoint", ...(target.label !== undefined ? { label: target.label } : {}) }) : null;
+      if (asked?.ok) return void process.stdout.write(`checkpoint ${asked.label} of ${name} (live: a copy of its changes, taken by the server holding it)\n`);
+      if (asked) throw new WorkspaceError(`cannot checkpoint workspace ${name}: ${asked.message}`, asked.code === "invalid_request" || asked.code === "not_found" ? "usage" : "failure");
+      // Not live, or held by a server without a control socket (then this refuses, naming what to do).
+      const r = checkpointWorkspace(target);
       process.stdout.write(`checkpoint ${r.label} of ${name}\n`);
     }));
 
@@ -133,10 +142,22 @@ function run(fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    if (!(err instanceof WorkspaceError)) throw err;
-    process.stderr.write(`warden: ${err.message}\n`);
-    process.exitCode = err.kind === "usage" ? 2 : 1;
+    failed(err);
   }
+}
+
+async function runAsync(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    failed(err);
+  }
+}
+
+function failed(err: unknown): void {
+  if (!(err instanceof WorkspaceError)) throw err;
+  process.stderr.write(`warden: ${err.message}\n`);
+  process.exitCode = err.kind === "usage" ? 2 : 1;
 }
 
 

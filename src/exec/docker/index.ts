@@ -6,7 +6,7 @@ import { ExecRefusal } from "../errors.js";
 import { failedResult } from "../output/output-collector.js";
 import { cwdWithinRoots } from "../ssh/remote-roots.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { commandMounts, prepareAgainWhenMoved } from "../native/command-mounts.js";
+import { commandMounts, prepareAgainWhenMoved, warmMounts } from "../native/command-mounts.js";
 import { createDenyMaskCache } from "../native/deny-masks.js";
 import { createMaskSources } from "../native/mask-sources.js";
 import { CONTAINER_LAYOUT } from "./container-mounts.js";
@@ -197,6 +197,9 @@ export function createDockerBackend(options: DockerBackendOptions): ExecBackend 
     },
     async start(request) {
       return launch(request, true);
+    },
+    warm(request) {
+      warmMounts(request, { denyMasks });
     },
     async which(program, trustedPath) {
       if (program.includes("/") && !program.startsWith("/")) return null;

@@ -42,6 +42,11 @@ export async function prepareAgainWhenMoved<T>(attempt: (lift: number) => Promis
   }
 }
 
+/** Starts the filesystem.deny check of a command's roots ahead of it (ExecBackend.warm). */
+export function warmMounts(request: Pick<ExecRequest, "roots" | "denyGlobs" | "denyScanLimit">, deps: Pick<CommandMountsDeps, "denyMasks">): void {
+  if (request.denyGlobs?.length) deps.denyMasks.warm(request.roots, request.denyGlobs, request.denyScanLimit ?? DEFAULT_DENY_SCAN_LIMIT);
+}
+
 /**
  * What a command will see, for every backend that binds the roots (native bubblewrap, docker):
  * its roots held by descriptor, the filesystem.deny matches inside them hidden (a fresh mask set

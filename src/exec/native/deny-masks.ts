@@ -164,6 +164,15 @@ export function createDenyMaskCache(options: DenyMaskCacheOptions = {}) {
       for (let i = 0; i < (b.lift ?? 0); i++) merged = liftUnscanned(merged, paths);
       return boundMasks(merged, paths, maxMounts);
     },
+    /**
+     * Starts checking `roots` now, before any command asks (the server calls it at start): the first
+     * command then finds its check done or under way instead of starting with its roots unchecked,
+     * hence hidden. Nothing waits for it; a root that cannot be read is refused by the command's own check.
+     */
+    warm(roots: readonly { path: string; held?: { via?: string } }[], globs: readonly string[], maxDirs: number): void {
+      if (closed || globs.length === 0) return;
+      for (const r of roots) scanFor(`${r.held?.via ?? ""}${r.path}`, globs, maxDirs).done.catch(() => undefined);
+    },
     /** A command ended: a check already under way may have missed what it wrote. */
     invalidate() {
       generation++;

@@ -3,7 +3,7 @@ import { rmdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { ExecRefusal } from "../errors.js";
 import type { BackendProcess, ExecBackend, ExecRequest, ExecResult } from "../types.js";
-import { commandMounts, prepareAgainWhenMoved } from "./command-mounts.js";
+import { commandMounts, prepareAgainWhenMoved, warmMounts } from "./command-mounts.js";
 import { createDenyMaskCache, type DenyMaskCache } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
@@ -218,6 +218,9 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     },
     async start(request: ExecRequest): Promise<BackendProcess> {
       return started(request, true);
+    },
+    warm(request) {
+      if (mode.confinement === "bubblewrap") warmMounts(request, { denyMasks });
     },
     async which(program: string, trustedPath: string[]) {
       return whichSync(program, trustedPath);

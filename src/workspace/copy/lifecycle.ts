@@ -1,10 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { closeSync, copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { lstatBeneath } from "../beneath.js";
 import { WorkspaceError } from "../errors.js";
 import { layerRel } from "../layout.js";
-import { newLayerId, type LayerRecord, type WorkspaceManifest } from "../manifest.js";
+import { newLayerId, type LayerRecord, type SnapshotRecord, type WorkspaceManifest } from "../manifest.js";
 import { checkSameRoots, openRoot } from "../roots.js";
 import { removeTree } from "../store.js";
 import { copyMetaDir, idOf, readIds, writeBaseline, writeIds, type Ids } from "./baseline.js";
@@ -44,16 +45,16 @@ export function fillCopyLayer(dir: string, m: WorkspaceManifest, src: string | n
 }
 
 /**
- * fork's filling of the new workspace (built under `tmp`): every checkpoint kept and the upper,
- * each a copy (a copy's frozen layers are never written, but hard links would change the inodes'
- * ctimes and so spoil their ids), the same baseline.
+ * fork's filling of the new workspace (built under `tmp`): every checkpoint kept (live ones too) and
+ * the upper, each a copy (a copy's frozen layers are never written, but hard links would change the
+ * inodes' ctimes and so spoil their ids), the same baseline.
  */
-export function forkCopy(srcDir: string, m: WorkspaceManifest, layers: LayerRecord[], fromCheckpoint: boolean, tmp: string, fresh: WorkspaceManifest): WorkspaceManifest {
+export function forkCopy(srcDir: string, m: WorkspaceManifest, layers: LayerRecord[], snapshots: SnapshotRecord[], fromCheckpoint: boolean, tmp: string, fresh: WorkspaceManifest): WorkspaceManifest {
   const from = fromCheckpoint ? layers.at(-1)!.id : m.upper.id;
   for (let i = 0; i < m.roots.length; i++) {
     mkdirSync(copyMetaDir(tmp, i), { recursive: true, mode: 0o700 });
     copyFileSync(join(copyMetaDir(srcDir, i), `baseline-${m.copyBaseline}.json`), join(copyMetaDir(tmp, i), `baseline-${m.copyBaseline}.json`));
-    for (const l of layers) {
+    for (const l of [...layers, ...snapshots]) {
       mkdirSync(join(tmp, layerRel(i, l.id)), { recursive: true });
       writeIds(tmp, i, l.id, copyLayerTree(join(srcDir, layerRel(i, l.id)), readIds(srcDir, i, l.id), join(tmp, layerRel(i, l.id))));
     }
@@ -62,10 +63,38 @@ export function forkCopy(srcDir: string, m: WorkspaceManifest, layers: LayerReco
   return { ...fresh, driver: "copy", copyBaseline: m.copyBaseline, layers: layers.map((l) => ({ ...l })) };
 }
 
+/**
+ * A live checkpoint of a copy-driver workspace (workspace/snapshot.ts): the upper `src` of every
+ * root copied into the new, existing layer `dst`, like fillCopyLayer, without holding the event
+ * loop: the server answers its other sessions and requests while `cp` runs.
+ */
+export async function snapshotCopyLayer(dir: string, m: WorkspaceManifest, src: string, dst: string): Promise<void> {
+  for (let i = 0; i < m.roots.length; i++) {
+    const from = join(dir, layerRel(i, src));
+    const to = join(dir, layerRel(i, dst));
+    try {
+      await run("cp", copyArgs(from, to), { maxBuffer: 1 << 20 });
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw copyFailed(from, (e.stderr ?? "").trim() || e.message);
+    }
+    writeIds(dir, i, dst, carryIds(from, readIds(dir, i, src), to));
+  }
+}
+
 /** Copies the layer `src` into the existing, empty directory `dst`; the ids of `src` still valid are carried over. */
 function copyLayerTree(src: string, srcIds: Ids, dst: string): Ids {
-  const r = spawnSync("cp", ["-a", "--reflink=auto", "--", `${src}/.`, dst], { encoding: "utf8" });
-  if (r.status !== 0) throw new WorkspaceError(`cannot copy layer ${src}: ${r.error?.message ?? r.stderr.trim()}; is the state dir's disk full?`);
+  const r = spawnSync("cp", copyArgs(src, dst), { encoding: "utf8" });
+  if (r.status !== 0) throw copyFailed(src, r.error?.message ?? r.stderr.trim());
+  return carryIds(src, srcIds, dst);
+}
+
+const run = promisify(execFile);
+const copyArgs = (src: string, dst: string) => ["-a", "--reflink=auto", "--", `${src}/.`, dst];
+const copyFailed = (src: string, why: string) => new WorkspaceError(`cannot copy layer ${src}: ${why}; is the state dir's disk full?`);
+
+/** The ids of `src` (a copy driver's file identities, which its diff reads) still valid, as the copy `dst` has them. */
+function carryIds(src: string, srcIds: Ids, dst: string): Ids {
   const ids: Ids = new Map();
   for (const [path, id] of srcIds) {
     try {

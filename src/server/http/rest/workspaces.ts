@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { recordIntent } from "../../../audit/call-audit.js";
-import { NULL_AUDIT_SINK } from "../../../audit/memory-sink.js";
 import {
   applyWorkspace,
   checkpointWorkspace,
@@ -21,6 +19,7 @@ import {
   type WorkspaceDiff,
 } from "../../../workspace/index.js";
 import type { WardenDeps } from "../../deps.js";
+import { auditedWorkspaceOp } from "../../workspace-audit.js";
 import { HttpError, sendJson, type RequestContext } from "../respond.js";
 import type { Route } from "../route-table.js";
 
@@ -142,26 +141,13 @@ function httpErrorOf(err: unknown): unknown {
   return new HttpError(409, "refused", err.message);
 }
 
-/** An operation that changes something: intent (durable) first, refused when the log cannot take it; then the outcome. */
-async function audited<T>(deps: WardenDeps, ctx: RequestContext, op: string, args: Record<string, unknown>, fn: () => T | Promise<T>): Promise<T> {
-  if (deps.audit === NULL_AUDIT_SINK) return engineLater(async () => fn());
-  const tool = `api.workspace.${op}`;
-  const started = Date.now();
-  const intent = await recordIntent(deps.audit, { tool, args, client: `addr:${ctx.remote}` });
-  if (!intent.ok) throw new HttpError(503, "audit_unavailable", `workspace ${op} was not carried out: ${intent.reason}`, { details: { rule: intent.rule } });
-  let result: T;
-  try {
-    result = await engineLater(async () => fn());
-  } catch (err) {
-    const rule = err instanceof HttpError ? `workspace.${err.code}` : "internal_error";
-    await intent.finish({ decision: "error", rule, duration_ms: Date.now() - started });
-    throw err;
-  }
-  // An apply refused for conflicts changed nothing: a denial, not an error.
-  const refused = typeof result === "object" && result !== null && (result as { applied?: boolean }).applied === false;
-  const written = await intent.finish({ decision: refused ? "deny" : "allow", rule: refused ? "workspace.conflict" : "allow", duration_ms: Date.now() - started });
-  if (!written.ok) deps.log(`workspace ${op} ${String(args.name)} took effect, but its outcome could not be recorded: ${written.reason}`);
-  return result;
+/** An operation that changes something, audited (server/workspace-audit.ts); the engine's refusals as HTTP errors. */
+function audited<T>(deps: WardenDeps, ctx: RequestContext, op: string, args: Record<string, unknown>, fn: () => T | Promise<T>): Promise<T> {
+  return auditedWorkspaceOp(deps, { client: `addr:${ctx.remote}` }, op, args, () => engineLater(async () => fn()), {
+    // A 409 is the engine refusing (the workspace is in use, a command runs in it): a denial; bad input and failures are errors.
+    failure: (err) => ({ decision: err instanceof HttpError && err.status === 409 ? "deny" : "error", rule: err instanceof HttpError ? `workspace.${err.code}` : "internal_error" }),
+    unavailable: (reason, rule) => new HttpError(503, "audit_unavailable", `workspace ${op} was not carried out: ${reason}`, { details: { rule } }),
+  });
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
