@@ -83,15 +83,18 @@ function startServer(command, args, env, pattern) {
   });
 }
 
-/** CPU seconds of a process: its own threads, and its children it has reaped (/proc/<pid>/stat). */
+/**
+ * CPU seconds of a process (/proc/<pid>/stat): all its threads, its main thread alone (user and
+ * system), and its children it has reaped.
+ */
 function cpuSeconds(pid) {
+  const read = (path) => readFileSync(path, "utf8").split(") ")[1].split(" ").map((x) => Number(x) / 100); // USER_HZ
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    const tick = 100; // USER_HZ on Linux
-    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]) / tick);
-    return { self: utime + stime, children: cutime + cstime };
+    const all = read(`/proc/${pid}/stat`);
+    const main = read(`/proc/${pid}/task/${pid}/stat`);
+    return { self: all[11] + all[12], children: all[13] + all[14], mainUser: main[11], mainSystem: main[12] };
   } catch {
-    return { self: NaN, children: NaN };
+    return { self: NaN, children: NaN, mainUser: NaN, mainSystem: NaN };
   }
 }
 
@@ -175,7 +178,8 @@ async function main() {
     result = await runLoad(warden.url, CLIENTS, CALLS, (c, i) => MIX[(c + i) % MIX.length]);
     const after = cpuSeconds(warden.child.pid);
     const client = process.cpuUsage(clientCpu0);
-    cpu = { self: after.self - before.self, children: after.children - before.children, client: (client.user + client.system) / 1e6 };
+    const d = (k) => after[k] - before[k];
+    cpu = { self: d("self"), children: d("children"), mainUser: d("mainUser"), mainSystem: d("mainSystem"), client: (client.user + client.system) / 1e6 };
   } finally {
     peak = peakRssMiB(warden.child.pid);
     warden.child.kill("SIGTERM");
@@ -206,6 +210,7 @@ async function main() {
   if (cpu) {
     const cores = (x) => `${x.toFixed(1)} s (${(x / (wallMs / 1000)).toFixed(2)} cores)`;
     console.log(`cpu over ${(wallMs / 1000).toFixed(1)} s: server threads ${cores(cpu.self)}, its reaped processes ${cores(cpu.children)}, this client ${cores(cpu.client)}`);
+    console.log(`  server main thread ${cores(cpu.mainUser + cpu.mainSystem)}: user ${cpu.mainUser.toFixed(1)} s, system ${cpu.mainSystem.toFixed(1)} s`);
   }
 
   if (PEER) {

@@ -86,8 +86,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         scope: { preopens: request.scope.preopens.map((p) => ({ ...p })), denyGlobs: [...request.scope.denyGlobs] },
         maxStdoutBytes: request.maxStdoutBytes,
       };
-      // Search shards wait in the pool's bulk lane: queued short calls go ahead of them (lane-queue.ts).
-      if (!request.inline || inline === null) return pool.run(input, module, request.deadlineMs, request.module === "search" ? "bulk" : "short");
+      if (!request.inline || inline === null) return pool.run(input, module, request.deadlineMs);
       if (busy()) return { ...(await pool.run(input, module, request.deadlineMs)), ranOn: "pool" };
       const first = inline.run(module, input);
       if (first !== null && !("fellBack" in first)) {

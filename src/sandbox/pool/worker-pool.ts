@@ -3,7 +3,6 @@ import type { ModuleRunResult } from "../types.js";
 import type { RunInput } from "../wasi/run-module.js";
 import type { SandboxModule } from "../wasi/memory-import.js";
 import { Channel, WAKE, type ReplyInChannel } from "./channel.js";
-import { LaneQueue, type Lane } from "./lane-queue.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
 import { workerScript, type WorkerScript } from "./worker-script.js";
 
@@ -27,8 +26,6 @@ interface Slot {
   ready: boolean;
   /** Modules this worker already holds. */
   modules: Set<string>;
-  /** The lane this worker serves first (lane-queue.ts); it takes the other lane when its own is empty. */
-  prefers: Lane;
   job: { id: number; job: Job; timer: NodeJS.Timeout; started: number } | null;
   dead: boolean;
 }
@@ -41,7 +38,7 @@ interface Slot {
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly queue = new LaneQueue<Job>();
+  private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
   private script: Promise<WorkerScript> | null = null;
@@ -50,10 +47,10 @@ export class WorkerPool {
     if (!Number.isInteger(size) || size < 1) throw new Error(`sandbox workers must be a positive integer (got ${size})`);
   }
 
-  run(input: RunInput, module: SandboxModule, deadlineMs: number, lane: Lane = "short"): Promise<ModuleRunResult> {
+  run(input: RunInput, module: SandboxModule, deadlineMs: number): Promise<ModuleRunResult> {
     if (this.closed) return Promise.reject(new Error("the sandbox is closed"));
     return new Promise((resolve) => {
-      this.queue.push(lane, { input, module, deadlineMs, resolve });
+      this.queue.push({ input, module, deadlineMs, resolve });
       void this.dispatch();
     });
   }
@@ -66,24 +63,20 @@ export class WorkerPool {
         if (this.slots.length >= this.size) return;
         const spawned = await this.spawn();
         if (spawned === null) {
-          for (const job of this.queue.drain()) job.resolve(failure("EIO: the sandbox worker could not start", 0));
+          for (const job of this.queue.splice(0)) job.resolve(failure("EIO: the sandbox worker could not start", 0));
           return;
         }
         if (spawned.job !== null || spawned.dead) continue;
         slot = spawned;
       }
-      const job = this.queue.shift(slot.prefers);
+      const job = this.queue.shift();
       if (!job) return;
       this.start(slot, job);
     }
   }
 
   private async spawn(): Promise<Slot | null> {
-    // Every other worker prefers bulk runs: short calls always have a worker of their own to go
-    // to, and so do searches (with one worker, short runs go first and bulk ones are not starved).
-    const bulkFirst = this.slots.filter((s) => s.prefers === "bulk").length;
-    const prefers: Lane = this.size > 1 && bulkFirst < this.slots.length - bulkFirst ? "bulk" : "short";
-    const slot: Slot = { worker: null, channel: new Channel(), port: null, ready: false, modules: new Set(), prefers, job: null, dead: false };
+    const slot: Slot = { worker: null, channel: new Channel(), port: null, ready: false, modules: new Set(), job: null, dead: false };
     this.slots.push(slot);
     let worker: Worker;
     try {
@@ -220,7 +213,7 @@ export class WorkerPool {
   /** Stops every worker; queued and running calls resolve as failures. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.drain()) job.resolve(failure("EIO: the sandbox was closed", 0));
+    for (const job of this.queue.splice(0)) job.resolve(failure("EIO: the sandbox was closed", 0));
     await Promise.all(
       [...this.slots].map(async (slot) => {
         const current = slot.job;
