@@ -12,7 +12,7 @@
 //
 // Goal: p99 under 50 ms for the file tools. Exit 1 on any error.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,6 +98,26 @@ function cpuSeconds(pid) {
   }
 }
 
+/** CPU seconds of each thread of a process, by thread name (/proc/<pid>/task/<tid>/{comm,stat}). */
+function threadSeconds(pid) {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
+        const key = tid === String(pid) ? "main thread" : name;
+        out.set(key, (out.get(key) ?? 0) + (f[11] + f[12]) / 100);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+
 /** Peak resident memory of a process (Linux VmHWM), in MiB. */
 function peakRssMiB(pid) {
   try {
@@ -175,11 +195,13 @@ async function main() {
   const clientCpu0 = process.cpuUsage();
   try {
     const before = cpuSeconds(warden.child.pid);
+    const threadsBefore = threadSeconds(warden.child.pid);
     result = await runLoad(warden.url, CLIENTS, CALLS, (c, i) => MIX[(c + i) % MIX.length]);
     const after = cpuSeconds(warden.child.pid);
+    const threads = [...threadSeconds(warden.child.pid)].map(([k, v]) => [k, v - (threadsBefore.get(k) ?? 0)]);
     const client = process.cpuUsage(clientCpu0);
     const d = (k) => after[k] - before[k];
-    cpu = { self: d("self"), children: d("children"), mainUser: d("mainUser"), mainSystem: d("mainSystem"), client: (client.user + client.system) / 1e6 };
+    cpu = { threads, self: d("self"), children: d("children"), mainUser: d("mainUser"), mainSystem: d("mainSystem"), client: (client.user + client.system) / 1e6 };
   } finally {
     peak = peakRssMiB(warden.child.pid);
     warden.child.kill("SIGTERM");
@@ -211,6 +233,7 @@ async function main() {
     const cores = (x) => `${x.toFixed(1)} s (${(x / (wallMs / 1000)).toFixed(2)} cores)`;
     console.log(`cpu over ${(wallMs / 1000).toFixed(1)} s: server threads ${cores(cpu.self)}, its reaped processes ${cores(cpu.children)}, this client ${cores(cpu.client)}`);
     console.log(`  server main thread ${cores(cpu.mainUser + cpu.mainSystem)}: user ${cpu.mainUser.toFixed(1)} s, system ${cpu.mainSystem.toFixed(1)} s`);
+    console.log(`  server threads by name: ${cpu.threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
   }
 
   if (PEER) {
