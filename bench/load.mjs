@@ -98,7 +98,10 @@ function cpuSeconds(pid) {
   }
 }
 
-/** CPU seconds of each thread of a process, by thread name (/proc/<pid>/task/<tid>/{comm,stat}). */
+/**
+ * CPU seconds of each thread of a process, as name/tid (/proc/<pid>/task/<tid>/{comm,stat}; Node 20
+ * names every thread "node": the tids tell V8's and libuv's early threads from the pool's workers).
+ */
 function threadSeconds(pid) {
   const out = new Map();
   try {
@@ -106,7 +109,7 @@ function threadSeconds(pid) {
       try {
         const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
         const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
-        const key = tid === String(pid) ? "main thread" : name;
+        const key = tid === String(pid) ? "main thread" : `${name}/${tid}`;
         out.set(key, (out.get(key) ?? 0) + (f[11] + f[12]) / 100);
       } catch {
         // the thread ended
@@ -233,7 +236,7 @@ async function main() {
     const cores = (x) => `${x.toFixed(1)} s (${(x / (wallMs / 1000)).toFixed(2)} cores)`;
     console.log(`cpu over ${(wallMs / 1000).toFixed(1)} s: server threads ${cores(cpu.self)}, its reaped processes ${cores(cpu.children)}, this client ${cores(cpu.client)}`);
     console.log(`  server main thread ${cores(cpu.mainUser + cpu.mainSystem)}: user ${cpu.mainUser.toFixed(1)} s, system ${cpu.mainSystem.toFixed(1)} s`);
-    console.log(`  server threads by name: ${cpu.threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
+    console.log(`  server threads by name: ${cpu.threads.sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
   }
 
   if (PEER) {
