@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { packageRoot } from "../config/package-root.js";
 import { InlineRunner } from "./inline/inline-runner.js";
 import { LocalRoots, type FilesystemProbe } from "./inline/local-roots.js";
@@ -47,7 +47,8 @@ export const DEFAULT_INLINE_MAX_LOOP_DELAY_MS = 10;
  * instance in a worker; `close()` stops the workers.
  */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
-  const cache = new ModuleCache(options.wasmDir ?? join(packageRoot(import.meta.url), "wasm-tools", "build"));
+  // Absolute from here on: main-thread runs move the working directory for a moment (host/dir-stat.ts).
+  const cache = new ModuleCache(resolve(options.wasmDir ?? join(packageRoot(import.meta.url), "wasm-tools", "build")));
   const workers = options.workers ?? 2;
   const pool = new WorkerPool(workers);
   const supported = process.platform === "linux" && existsSync("/proc/self/fd");

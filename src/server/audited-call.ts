@@ -79,8 +79,8 @@ async function handle(tool: ToolDefinition<any>, args: Record<string, unknown>, 
   }
 }
 
-/** The facts of how a call ended, for its audit record and the metrics. */
-export function outcomeFacts(outcome: ToolOutcome, started: number): Omit<AuditEntry, "time" | "tool" | "args"> & { decision: "allow" | "deny" | "error"; rule: string; duration_ms: number } {
+/** How a call ended, for the metrics: no digest of the result (that is the audit record's, and costs a pass over the whole result). */
+export function callFacts(outcome: ToolOutcome, started: number): Omit<AuditEntry, "time" | "tool" | "args" | "result_sha256"> & { decision: "allow" | "deny" | "error"; rule: string; duration_ms: number } {
   return {
     decision: outcome.ok ? "allow" : isError(outcome.rule) ? "error" : "deny",
     rule: outcome.ok ? (outcome.audit?.rule ?? "allow") : outcome.rule,
@@ -88,8 +88,12 @@ export function outcomeFacts(outcome: ToolOutcome, started: number): Omit<AuditE
     ...(outcome.audit?.bytes !== undefined ? { bytes: outcome.audit.bytes } : {}),
     duration_ms: Date.now() - started,
     ...(outcome.audit?.backend ? { backend: outcome.audit.backend } : {}),
-    result_sha256: resultDigest(outcome),
   };
+}
+
+/** The facts of how a call ended, for its audit record: callFacts and the digest of what it returned. */
+export function outcomeFacts(outcome: ToolOutcome, started: number): ReturnType<typeof callFacts> & Pick<AuditEntry, "result_sha256"> {
+  return { ...callFacts(outcome, started), result_sha256: resultDigest(outcome) };
 }
 
 /** Overlay mode: the contents a call writes are kept by sha256 for `warden trajectory replay` (trajectory/blob-store.ts). */

@@ -10,7 +10,7 @@ import {
 import { commandBridge, PROCESSES_SERVICE, processRegistry } from "../exec/services.js";
 import type { Caller, ToolContext, ToolDefinition, ToolOutcome } from "../tools/tool.js";
 import { mcpApprover } from "./approval-hook.js";
-import { auditedCall, outcomeFacts } from "./audited-call.js";
+import { auditedCall, callFacts } from "./audited-call.js";
 import type { WardenDeps } from "./deps.js";
 import { RootsManager } from "./roots-manager.js";
 import { toCallToolResult } from "./tool-result.js";
@@ -117,7 +117,7 @@ function register(server: McpServer, tool: ToolDefinition<any>, deps: WardenDeps
       // Audit first and last, failing closed (server/audited-call.ts); the handler runs inside.
       let outcome = await auditedCall(tool, args, ctx, deps, who);
       if (!outcome.ok && NO_ROOT_RULES.has(outcome.rule)) outcome = await explainNoRoot(outcome, roots);
-      deps.ops.metrics.observeCall({ tool: tool.name, ...outcomeFacts(outcome, started) });
+      deps.ops.metrics.observeCall({ tool: tool.name, ...callFacts(outcome, started) });
       return toCallToolResult(outcome);
     },
   );

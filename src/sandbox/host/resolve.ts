@@ -302,16 +302,13 @@ export function statListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMa
   if (ctx.movedAt(start.door, [...start.rel, path]) !== null) return null;
   let stat: BigIntStats | undefined;
   try {
-    stat = lstatSync(anchored(start.fd, path), EXACT_LSTAT);
+    stat = ctx.dirStat.lstat(start.fd, path);
   } catch {
     return null;
   }
   if (stat === undefined || (follow && stat.isSymbolicLink())) return null;
   return stat;
 }
-
-/** Options of the listed-stat lstat: exact values, absent as undefined (one object, not one per entry). */
-const EXACT_LSTAT = { bigint: true, throwIfNoEntry: false } as const;
 
 /** A single name of a directory: not empty, not `.` or `..`, no `/`, no NUL. */
 function isPlainName(name: string): boolean {

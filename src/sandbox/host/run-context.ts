@@ -3,6 +3,7 @@ import { wasi } from "@bjorn3/browser_wasi_shim";
 import { movedMessage, pathLeadsTo } from "../../config/held-roots.js";
 import { compileDenyRules, denyRuleName, relativeUnder, type DenyRules } from "../../policy/path-rules.js";
 import type { Preopen, SandboxDenial, SandboxScope } from "../types.js";
+import { DirStat } from "./dir-stat.js";
 import { errnoOf } from "./errno.js";
 import type { FdTracker } from "./fd-tracker.js";
 
@@ -69,6 +70,8 @@ export class RunContext {
   private readonly deny: DenyRules;
   private readonly hasDeny: boolean;
   private readonly open = new Set<number>();
+  /** lstat of a plain name in one of this run's directories (host/dir-stat.ts). */
+  readonly dirStat = new DirStat();
 
   /** `deny`: the scope's globs already compiled (a worker's cache); compiled here when absent. */
   constructor(scope: SandboxScope, private readonly tracker: FdTracker, deny?: DenyRules) {
@@ -157,6 +160,7 @@ export class RunContext {
 
   closeHost(fd: number): void {
     if (!this.open.delete(fd)) return;
+    this.dirStat.forget(fd);
     this.tracker.remove(fd);
     try {
       closeSync(fd);
@@ -167,6 +171,7 @@ export class RunContext {
 
   /** Closes every descriptor the run still holds (called once the module has returned). */
   closeAll(): void {
+    this.dirStat.end();
     for (const fd of [...this.open]) this.closeHost(fd);
   }
 
