@@ -91,7 +91,7 @@ try {
       });
     }
   }
-  const results = await measureAll(cases, { n: N, warmup: WARMUP, pauseMs: PAUSE_MS });
+  const results = await measureAll(cases, { n: N, warmup: WARMUP, pauseMs: PAUSE_MS, rotate: true });
   const by = Object.fromEntries(results.map((r) => [r.name, r]));
   console.log(`serve --overlay (overlay: kernel driver; fuse: fuse driver; copy: copy driver) vs normal mode, whole MCP tool calls over stdio, median of ${N} round-robin rounds (ms)${PAUSE_MS > 0 ? `, ${PAUSE_MS} ms idle before each call` : ", calls back to back"}`);
   console.log("paired: the median over rounds of (view - normal) and of (view / normal) within one round, which load that drifts between rounds does not move");
