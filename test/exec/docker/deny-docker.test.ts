@@ -7,6 +7,7 @@ import type { ExecRequest } from "../../../src/exec/types.js";
 import { startDockerEngine, type DockerEngine } from "../../support/engines/docker-engine.js";
 import { engineUnsupported } from "../../support/engines/require-binary.js";
 import { canary, makeTempDir, removeDir, writeTree } from "../../support/tree.js";
+import { request } from "../support.js";
 
 const unsupported = engineUnsupported();
 const LIMITS = { memoryMb: 64, processes: 32, cpuS: 60, fileSizeMb: 16, network: false };
@@ -34,17 +35,9 @@ describe.skipIf(unsupported !== null)(`docker backend: filesystem.deny masks${un
     secrets.push(s);
     return `${s}\n`;
   };
-  const req = (script: string, extra: Partial<ExecRequest> = {}): ExecRequest => ({
-    argv: ["/bin/sh", "-c", script],
-    cwd: root,
-    env: { PATH: "/bin", LANG: "C" },
-    timeoutMs: 20_000,
-    outputCapBytes: 256 * 1024,
-    limits: LIMITS,
-    roots: [{ path: root, writable: true }],
-    denyGlobs: DENY,
-    ...extra,
-  });
+  // The shared request of test/exec/support.ts, with the busybox image's PATH and this file's limits and globs.
+  const req = (script: string, extra: Partial<ExecRequest> = {}): ExecRequest =>
+    request(root, ["/bin/sh", "-c", script], { env: { PATH: "/bin", LANG: "C" }, timeoutMs: 20_000, outputCapBytes: 256 * 1024, limits: LIMITS, denyGlobs: DENY, ...extra });
   /** Runs `script`; fails the test if any canary shows. Returns the output and the container that ran it. */
   async function run(script: string): Promise<{ out: string; container: string }> {
     const r = await backend.run(req(`hostname; ${script}`));
