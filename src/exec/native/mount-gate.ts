@@ -36,6 +36,7 @@ export type GateVerdict = { ok: true } | { ok: false; reason: string } | { ok: "
 export function openGate(streams: { info: Readable; ready: Readable; go: Writable }, exited: Promise<unknown>, mounts: readonly PlannedMount[]): Promise<GateVerdict> {
   return new Promise<GateVerdict>((resolve) => {
     let info = "";
+    let said = "";
     let ready = false;
     let settled = false;
     const settle = (v: GateVerdict) => {
@@ -62,8 +63,17 @@ export function openGate(streams: { info: Readable; ready: Readable; go: Writabl
       info += chunk.toString("utf8");
       maybe();
     };
+    // "ready" from the gate, or from the mask helper after it attached the masks (mask-attach.ts),
+    // which says "refused: <why>" instead when it could not: the gate then stays shut.
     const onReady = (chunk: Buffer) => {
-      if (chunk.toString("utf8").includes("ready")) ready = true;
+      said += chunk.toString("utf8");
+      const line = said.split("\n", 1)[0]!;
+      if (line.length === said.length) return; // not a whole line yet
+      if (line === "ready") ready = true;
+      else {
+        streams.go.destroy();
+        return settle({ ok: false, reason: line.startsWith("refused: ") ? `a deny mask could not be attached: ${line.slice(9)}` : `the gate said ${JSON.stringify(line.slice(0, 200))}` });
+      }
       maybe();
     };
     streams.info.on("data", onInfo);

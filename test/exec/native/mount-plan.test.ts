@@ -28,6 +28,38 @@ function triples(args: string[], flag: string): string[][] {
 const at = (args: string[], ...seq: string[]) => args.findIndex((_, i) => seq.every((s, j) => args[i + j] === s));
 
 describe("mountPlan", () => {
+  it("attaches the masks inside the roots by descriptor when asked: none is a bubblewrap bind, each names its holder", () => {
+    const input: MountPlanInput = {
+      ...base,
+      pins: [{ path: "/work/p/a", writable: true, id: id(200) }],
+      masks: { files: ["/work/p/.env", "/work/p/a/id_rsa"], dirs: ["/work/p/a/.ssh"] },
+      attachMasks: true,
+    };
+    const plan = mountPlan(input, layout);
+    expect(plan.attach).toEqual([
+      { kind: "dir", path: "/work/p/a/.ssh", holder: id(200) },
+      { kind: "file", path: "/work/p/.env", holder: id(100) },
+      { kind: "file", path: "/work/p/a/id_rsa", holder: id(200) },
+    ]);
+    expect(plan.sources).toBe(maskSources);
+    const bound = triples(plan.args, "--ro-bind").map((t) => t[1]);
+    for (const m of ["/work/p/.env", "/work/p/a/id_rsa", "/work/p/a/.ssh"]) expect(bound).not.toContain(m);
+    expect(bound).toContain("/etc/shadow"); // outside the roots: bubblewrap's, as before
+    // Still checked by the gate like any mount, and the same binds for a runtime that takes a list.
+    expect(plan.mounts).toContainEqual({ dest: "/work/p/.env", expect: id(1), self: false });
+    expect(plan.binds).toContainEqual({ source: "/m/empty", dest: "/work/p/a/id_rsa", writable: false });
+    // Without the helper, the same masks are bubblewrap binds.
+    const fallback = mountPlan({ ...input, attachMasks: false }, layout);
+    expect(fallback.attach).toEqual([]);
+    expect(triples(fallback.args, "--ro-bind")).toContainEqual(["/m/empty", "/work/p/a/id_rsa"]);
+  });
+
+  it("a root hidden whole stays a bubblewrap bind: no root or pin holds it", () => {
+    const plan = mountPlan({ ...base, masks: { files: [], dirs: ["/work/p"] }, attachMasks: true }, layout);
+    expect(plan.attach).toEqual([]);
+    expect(triples(plan.args, "--ro-bind")).toContainEqual(["/m/empty-dir", "/work/p"]);
+  });
+
   it("isolates by default: pid, ipc, net, caps, session, parent death", () => {
     const { args } = mountPlan(base, layout);
     for (const f of ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--die-with-parent", "--new-session"]) expect(args).toContain(f);
