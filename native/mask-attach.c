@@ -2,7 +2,7 @@
  * mask-attach: attaches mcp-warden's filesystem.deny masks inside a sandbox bubblewrap is starting,
  * by descriptor, before the sandbox's gate says it is ready.
  *
- *   mask-attach INFO_FD READY_FD FILE_SOURCE FILE_DEV FILE_INO DIR_SOURCE DIR_DEV DIR_INO \
+ *   mask-attach INFO_FD READY_FD STAGE FILE_DEV FILE_INO DIR_DEV DIR_INO \
  *               [KIND PATH HOLDER_DEV HOLDER_INO]... -- BWRAP ARGS...
  *   mask-attach --probe
  *
@@ -14,18 +14,22 @@
  *
  * KIND is 'f' (a file mask) or 'd' (a directory mask); PATH is absolute, in the sandbox;
  * HOLDER_DEV/HOLDER_INO are the identity of the directory holding it, as the deny check judged it.
- * For each mask, a read-only copy of the server's empty file or directory (checked to be the one
- * with FILE_DEV/FILE_INO, DIR_DEV/DIR_INO) is cloned here (open_tree); inside the sandbox's mount
- * namespace (setns) the holder is reached from the sandbox's root one component at a time without
+ * STAGE is where bubblewrap bound the server's empty file and directory in the sandbox (STAGE/file,
+ * STAGE/dir, checked to have FILE_DEV/FILE_INO and DIR_DEV/DIR_INO). Inside the sandbox's user (when
+ * needed) and mount namespaces (setns), for each mask a read-only copy of the source is cloned
+ * (open_tree); the holder is reached from the sandbox's root one component at a time without
  * following a symlink and must be the judged directory; the masked entry is opened there
  * (O_PATH|O_NOFOLLOW) and must be of the right kind; the copy is moved onto that very descriptor
- * (move_mount). No path is looked up twice and nothing is ever created, so a rename on the host
- * between the check and the mount cannot make a mask land on, create or truncate another file.
+ * (move_mount). Then STAGE is unmounted and removed: the command never sees it. No path is looked
+ * up twice and nothing is ever created inside a root, so a rename on the host between the check
+ * and the mount cannot make a mask land on, create or truncate another file. Cloning inside the
+ * sandbox is what lets an unprivileged user do it (the user owns bubblewrap's user namespace).
  *
  * Why not bubblewrap's own binds: bubblewrap makes a file mount point by path with stat() then
  * creat(), which truncates: a directory renamed on the host between the two emptied the real file.
  *
- * --probe exits 0 when this kernel and these privileges allow it (open_tree of a clone), else 4.
+ * --probe exits 0 when this kernel and these privileges allow it (in a new mount namespace, and a
+ * new user namespace unless root: open_tree of a clone, mount_setattr), else 4.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,10 +39,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/mount.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -63,7 +71,6 @@ struct record {
   char kind;
   char *path;
   unsigned long long holder_dev, holder_ino;
-  int tree;
 };
 
 /* In the child: the server's end of the gate's "ready" (mount-gate.ts), where a refusal is said. */
@@ -106,16 +113,21 @@ static int clone_source(int source) {
   return tree;
 }
 
-static int open_source(const char *path, const char *dev, const char *ino, int directory) {
-  int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) fail(EXIT_SYSTEM, "mask source %s: %s", path, strerror(errno));
+/* The staged source `name` in `stage` (inside the sandbox), checked to be the server's. */
+static int open_source(int stage, const char *name, const char *dev, const char *ino) {
+  int fd = openat(stage, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail(EXIT_SYSTEM, "the staged mask source %s: %s", name, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) < 0 || st.st_dev != number(dev, "a source device") || st.st_ino != number(ino, "a source inode"))
-    fail(EXIT_SYSTEM, "mask source %s is not the one the server holds", path);
+    fail(EXIT_SYSTEM, "the staged mask source %s is not the one the server holds", name);
   return fd;
 }
 
-/* Joins the sandbox's mount namespace (and its user namespace, when this process lacks the right otherwise). */
+/*
+ * Joins the sandbox's mount namespace. Root can at once; an unprivileged user first joins the user
+ * namespace that owns it (bubblewrap's outer one: the sandbox's pid runs in a nested one), where it
+ * holds every capability as that namespace's owner.
+ */
 static void enter(long pid) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%ld/ns/mnt", pid);
@@ -123,10 +135,10 @@ static void enter(long pid) {
   if (mnt < 0) fail(EXIT_SYSTEM, "%s: %s (the sandbox is gone?)", path, strerror(errno));
   if (setns(mnt, CLONE_NEWNS) == 0) return;
   if (errno != EPERM) fail(EXIT_SYSTEM, "setns(mnt): %s", strerror(errno));
-  snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
-  int user = open(path, O_RDONLY | O_CLOEXEC);
-  if (user < 0 || setns(user, CLONE_NEWUSER) < 0 || setns(mnt, CLONE_NEWNS) < 0)
-    fail(EXIT_SYSTEM, "cannot enter the sandbox's namespaces: %s", strerror(errno));
+  int owner = ioctl(mnt, NS_GET_USERNS);
+  if (owner < 0) fail(EXIT_SYSTEM, "the owner of the sandbox's mount namespace: %s", strerror(errno));
+  if (setns(owner, CLONE_NEWUSER) < 0) fail(EXIT_SYSTEM, "cannot enter the sandbox's user namespace: %s", strerror(errno));
+  if (setns(mnt, CLONE_NEWNS) < 0) fail(EXIT_SYSTEM, "cannot enter the sandbox's mount namespace: %s", strerror(errno));
 }
 
 /*
@@ -188,12 +200,12 @@ static void put(int fd, const char *buf, size_t len) {
 }
 
 /* Attaches every mask inside the sandbox of `pid`; refuses (and exits) on the first that cannot be. */
-static void attach(long pid, const char *const *sources, struct record *records, int count) {
-  int file_source = open_source(sources[0], sources[1], sources[2], 0);
-  int dir_source = open_source(sources[3], sources[4], sources[5], 1);
-  /* Cloned before entering the sandbox: the sources are the host's, out of its reach. */
-  for (int i = 0; i < count; i++) records[i].tree = clone_source(records[i].kind == 'f' ? file_source : dir_source);
+static void attach(long pid, const char *stage_path, const char *const *ids, struct record *records, int count) {
   enter(pid);
+  int stage = open(stage_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (stage < 0) fail(EXIT_SYSTEM, "the staged mask sources %s: %s", stage_path, strerror(errno));
+  int file_source = open_source(stage, "file", ids[0], ids[1]);
+  int dir_source = open_source(stage, "dir", ids[2], ids[3]);
   dirs[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirs[0] < 0) fail(EXIT_SYSTEM, "the sandbox's root: %s", strerror(errno));
   for (int i = 0; i < count; i++) {
@@ -211,11 +223,23 @@ static void attach(long pid, const char *const *sources, struct record *records,
     if (fstat(target, &st) < 0) fail(EXIT_SYSTEM, "fstat: %s", strerror(errno));
     if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) != (r->kind == 'd'))
       fail(EXIT_CHANGED, "%s is not a %s any more", whole(r->path, plen), r->kind == 'd' ? "directory" : "file");
-    if (syscall(SYS_move_mount, r->tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    int tree = clone_source(r->kind == 'f' ? file_source : dir_source);
+    if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
       fail(EXIT_SYSTEM, "move_mount onto %s: %s", whole(r->path, plen), strerror(errno));
     close(target);
-    close(r->tree);
+    close(tree);
   }
+  /* The stage goes: the command sees the sandbox the plan describes, nothing more. */
+  close(file_source);
+  close(dir_source);
+  close(stage);
+  char path[4096];
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", stage_path, i ? "dir" : "file");
+    if (umount2(path, MNT_DETACH) < 0) fail(EXIT_SYSTEM, "umount %s: %s", path, strerror(errno));
+    if ((i ? rmdir(path) : unlink(path)) < 0) fail(EXIT_SYSTEM, "removing %s: %s", path, strerror(errno));
+  }
+  if (rmdir(stage_path) < 0) fail(EXIT_SYSTEM, "removing %s: %s", stage_path, strerror(errno));
 }
 
 /* Reads from `fd` into buf (NUL-terminated) until `until` appears in it; false at end of file. */
@@ -232,22 +256,38 @@ static int read_until(int fd, char *buf, size_t cap, size_t *len, const char *un
   return 1;
 }
 
+/* What attach() needs, tried in a child in new namespaces (as bubblewrap makes them for this user). */
 static int probe(void) {
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (tree < 0) {
-    fprintf(stderr, "mask-attach: open_tree: %s\n", strerror(errno));
-    return EXIT_SYSTEM;
+  pid_t child = fork();
+  if (child < 0) return EXIT_SYSTEM;
+  if (child == 0) {
+    if (unshare(CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER)) < 0) {
+      fprintf(stderr, "mask-attach: unshare: %s\n", strerror(errno));
+      _exit(EXIT_SYSTEM);
+    }
+    /* Recursive: "/" has locked children in a user namespace (the helper clones a bind without any). */
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (tree < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+      fprintf(stderr, "mask-attach: %s: %s\n", tree < 0 ? "open_tree" : "mount_setattr", strerror(errno));
+      _exit(EXIT_SYSTEM);
+    }
+    _exit(0);
   }
-  return 0;
+  int status;
+  if (waitpid(child, &status, 0) < 0) return EXIT_SYSTEM;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SYSTEM;
 }
 
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--probe")) return probe();
-  const char *usage = "usage: mask-attach INFO_FD READY_FD FILE_SOURCE FILE_DEV FILE_INO DIR_SOURCE DIR_DEV DIR_INO [KIND PATH HOLDER_DEV HOLDER_INO]... -- BWRAP ARGS...";
-  if (argc < 10) fail(EXIT_USAGE, "%s", usage);
+  const char *usage = "usage: mask-attach INFO_FD READY_FD STAGE FILE_DEV FILE_INO DIR_DEV DIR_INO [KIND PATH HOLDER_DEV HOLDER_INO]... -- BWRAP ARGS...";
+  if (argc < 9) fail(EXIT_USAGE, "%s", usage);
+  if (argv[3][0] != '/') fail(EXIT_USAGE, "STAGE is not an absolute path: %s", argv[3]);
+  for (int i = 4; i < 8; i++) number(argv[i], "a source identity");
   int info_fd = (int)number(argv[1], "INFO_FD");
   int server_ready = (int)number(argv[2], "READY_FD");
-  int sep = 9, count = 0;
+  int sep = 8, count = 0;
   static struct record records[MAX_RECORDS];
   while (sep < argc && strcmp(argv[sep], "--")) {
     if (sep + 4 > argc) fail(EXIT_USAGE, "%s", usage);
@@ -286,7 +326,7 @@ int main(int argc, char **argv) {
   if (pid <= 0) fail(EXIT_SYSTEM, "bubblewrap's report has no child-pid");
   /* The sandbox is set up once its gate says so; a sandbox that ended first is no business of ours. */
   if (!read_until(ready[0], said, sizeof said, &slen, "ready", -1)) return 0;
-  attach(pid, (const char *const *)argv + 3, records, count);
+  attach(pid, argv[3], (const char *const *)argv + 4, records, count);
   put(ready_fd, "ready\n", 6);
   return 0;
 }

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { GATE_FD } from "./mount-gate.js";
-import type { MaskAttach, MaskSources } from "./mount-plan.js";
+import { MASK_STAGE, type MaskAttach, type MaskSources } from "./mount-plan.js";
 
 /**
  * The helper that attaches deny masks inside the roots by descriptor (native/mask-attach.c, built
@@ -16,7 +16,7 @@ export type MaskAttachMode = { helper: string } | { helper: null; why: string };
 
 /**
  * Checks once, at start, that the helper exists and this kernel and these privileges let it clone
- * mounts (`--probe`). Without it, masks stay bubblewrap binds by path, which a rename on the host
+ * mounts in namespaces like bubblewrap's (`--probe`). Without it, masks stay bubblewrap binds by path, which a rename on the host
  * at the wrong moment can turn into an emptied file (docs/CONFINEMENT.md); the reason is shown by
  * get_system_info.
  */
@@ -38,5 +38,5 @@ export function maskAttachWords(helper: string, plan: { attach: readonly MaskAtt
   if (masks.length === 0) return [];
   const { file, dir } = plan.sources;
   const records = masks.flatMap((m) => [m.kind === "file" ? "f" : "d", m.path, m.holder.dev, m.holder.ino]);
-  return [helper, String(GATE_FD.info), String(GATE_FD.ready), file.path, file.id.dev, file.id.ino, dir.path, dir.id.dev, dir.id.ino, ...records, "--"];
+  return [helper, String(GATE_FD.info), String(GATE_FD.ready), MASK_STAGE, file.id.dev, file.id.ino, dir.id.dev, dir.id.ino, ...records, "--"];
 }

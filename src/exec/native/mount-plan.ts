@@ -54,6 +54,13 @@ export interface MountPlanInput {
 }
 
 /**
+ * Where bubblewrap binds the empty file and directory (`/file`, `/dir`) for the mask helper to clone
+ * inside the sandbox; the helper removes it before the command starts. On bubblewrap's own root
+ * tmpfs, so only a root "/" could hold it (then the masks stay bubblewrap binds).
+ */
+export const MASK_STAGE = "/.warden-mask-sources";
+
+/**
  * A deny mask inside a root that the launcher attaches by descriptor (native/mask-attach.c): the
  * directory holding it must be `holder` (the root or pin bound there), the entry `path` of `kind`.
  */
@@ -151,9 +158,11 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   // after bubblewrap (native/mask-attach.c), they are made by no one and land on the judged entries.
   // A mask whose directory is no root or pin (a root hidden whole) stays a bubblewrap bind: it
   // covers a mount point bubblewrap made itself.
-  const by = input.attachMasks ? { dir: "dir" as const, file: "file" as const } : { dir: undefined, file: undefined };
+  const attaching = input.attachMasks === true && !input.roots.some((r) => r.path === "/");
+  const by = attaching ? { dir: "dir" as const, file: "file" as const } : { dir: undefined, file: undefined };
   for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id, false, dir.path, by.dir);
   for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id, false, file.path, by.file);
+  if (attach.length > 0) args.push("--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", dir.path, `${MASK_STAGE}/dir`);
   args.push("--chdir", input.cwd);
   return { args, mounts: visible(mounts), binds: visible(planBinds), attach, sources: input.maskSources };
 }

@@ -1,12 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecRefusal } from "../../../src/exec/errors.js";
+import { readHostLayout } from "../../../src/exec/native/host-layout.js";
 import { createNativeBackend } from "../../../src/exec/native/index.js";
 import { MASK_ATTACH_PATH, probeMaskAttach } from "../../../src/exec/native/mask-attach.js";
+import { MASK_STAGE } from "../../../src/exec/native/mount-plan.js";
 import { createMaskSources } from "../../../src/exec/native/mask-sources.js";
 import { whichSync } from "../../../src/exec/native/which.js";
 import { DEFAULT_DENY_GLOBS } from "../../../src/policy/schema/filesystem.js";
@@ -50,27 +53,33 @@ function secretState(dir: string, canary: string): { whole: number; emptied: str
 }
 
 /**
- * Runs the helper around a real bubblewrap the way the launcher does (gate descriptors 3-5) and
- * returns what it told the gate: "ready" or "refused: <why>". The sandbox binds `dir` by path.
+ * Runs the helper around a real bubblewrap the way the launcher does (gate descriptors 3-5, the
+ * sources staged at MASK_STAGE) and returns what it told the gate ("ready" or "refused: <why>") and
+ * what the sandbox printed once let go: `after` runs there. The sandbox binds `dir` by path.
  */
-async function attachAround(dir: string, records: string[]): Promise<string> {
+async function attachAround(dir: string, records: string[], after = "true"): Promise<{ said: string; stdout: string }> {
   const bwrap = whichSync("bwrap", ["/usr/bin", "/usr/local/bin", "/bin"])!;
   const sources = createMaskSources();
   const { file, dir: empty } = sources.get();
-  const gate = 'echo ready >&4; exec 4>&-; read go <&5; echo "$go"';
-  const sub = spawn(MASK_ATTACH_PATH, ["3", "4", file.path, file.id.dev, file.id.ino, empty.path, empty.id.dev, empty.id.ino, ...records, "--", bwrap, "--info-fd", "3", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", dir, dir, "--", "/bin/sh", "-c", gate], {
+  const gate = `echo ready >&4; exec 4>&-; read go <&5; [ "$go" = go ] && { ${after}; }`;
+  const stage = ["--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", empty.path, `${MASK_STAGE}/dir`];
+  const system = readHostLayout().system.flatMap((e) => (e.symlink !== undefined ? ["--symlink", e.symlink, e.path] : ["--ro-bind", e.path, e.path]));
+  const sandbox = [bwrap, "--info-fd", "3", ...system, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", dir, dir, ...stage, "--", "/bin/sh", "-c", gate];
+  const sub = spawn(MASK_ATTACH_PATH, ["3", "4", MASK_STAGE, file.id.dev, file.id.ino, empty.id.dev, empty.id.ino, ...records, "--", ...sandbox], {
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
   });
   const stdio = sub.stdio as unknown as (Readable & Writable)[];
   const [info, ready, go] = [stdio[3]!, stdio[4]!, stdio[5]!];
   info.resume();
   let said = "";
+  let stdout = "";
   ready.on("data", (c: Buffer) => (said += c.toString()));
+  sub.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
   await new Promise((r) => ready.once("end", r));
-  go.end("stop\n");
+  go.end(said.trim() === "ready" ? "go\n" : "stop\n");
   await new Promise((r) => sub.once("exit", r));
   sources.dispose();
-  return said.trim();
+  return { said: said.trim(), stdout };
 }
 
 describe("deny masks attached by descriptor", () => {
@@ -104,16 +113,20 @@ describe("deny masks attached by descriptor", () => {
       return [String(st.dev), String(st.ino)];
     };
 
-    it("attaches a mask on the entry of the judged directory and says ready", async () => {
-      expect(await attachAround(dir, ["f", join(dir, "a", ".env"), ...id(join(dir, "a"))])).toBe("ready");
+    it("attaches a mask on the entry of the judged directory, removes its stage and says ready", async () => {
+      const r = await attachAround(dir, ["f", join(dir, "a", ".env"), ...id(join(dir, "a"))], `cat ${dir}/a/.env; ls -A /; echo end`);
+      expect(r.said).toBe("ready");
+      expect(r.stdout).not.toContain("SECRET");
+      expect(r.stdout).not.toContain(MASK_STAGE.slice(1));
+      expect(r.stdout).toContain("end");
     });
     it("refuses when the directory at the path is not the judged one (a rename on the host), creating nothing", async () => {
-      const said = await attachAround(dir, ["f", join(dir, "b", ".env"), ...id(join(dir, "a"))]);
+      const { said } = await attachAround(dir, ["f", join(dir, "b", ".env"), ...id(join(dir, "a"))]);
       expect(said).toMatch(/^refused: the directory holding .*\/b\/\.env is not the one the deny check judged$/);
       expect(readdirSync(join(dir, "b"))).toEqual([]);
     });
     it("refuses a masked file that is gone, where bubblewrap would have made an empty one", async () => {
-      const said = await attachAround(dir, ["f", join(dir, "b", ".env"), ...id(join(dir, "b"))]);
+      const { said } = await attachAround(dir, ["f", join(dir, "b", ".env"), ...id(join(dir, "b"))]);
       expect(said).toMatch(/^refused: .*\/b\/\.env cannot be opened \(No such file or directory\)$/);
       expect(readdirSync(join(dir, "b"))).toEqual([]);
     });
@@ -121,9 +134,9 @@ describe("deny masks attached by descriptor", () => {
       symlinkSync(join(dir, "a", ".env"), join(dir, "b", "link"));
       symlinkSync(join(dir, "a"), join(dir, "c"));
       try {
-        expect(await attachAround(dir, ["f", join(dir, "b", "link"), ...id(join(dir, "b"))])).toMatch(/^refused: .*\/b\/link is not a file any more$/);
-        expect(await attachAround(dir, ["f", join(dir, "c", ".env"), ...id(join(dir, "a"))])).toMatch(/^refused: the way to .*\/c\/\.env is not a directory any more/);
-        expect(await attachAround(dir, ["d", join(dir, "a", ".env"), ...id(join(dir, "a"))])).toMatch(/is not a directory any more$/);
+        expect((await attachAround(dir, ["f", join(dir, "b", "link"), ...id(join(dir, "b"))])).said).toMatch(/^refused: .*\/b\/link is not a file any more$/);
+        expect((await attachAround(dir, ["f", join(dir, "c", ".env"), ...id(join(dir, "a"))])).said).toMatch(/^refused: the way to .*\/c\/\.env is not a directory any more/);
+        expect((await attachAround(dir, ["d", join(dir, "a", ".env"), ...id(join(dir, "a"))])).said).toMatch(/is not a directory any more$/);
       } finally {
         unlinkSync(join(dir, "b", "link"));
         unlinkSync(join(dir, "c"));
@@ -131,7 +144,7 @@ describe("deny masks attached by descriptor", () => {
       expect(readFileSync(join(dir, "a", ".env"), "utf8")).toBe("SECRET\n");
     });
     it("says what is wrong with its arguments", async () => {
-      const r = spawnSync(MASK_ATTACH_PATH, ["3", "4", "/x", "1", "2", "/y", "3", "4", "q", "/p", "1", "2", "--", "/bin/true"], { encoding: "utf8" });
+      const r = spawnSync(MASK_ATTACH_PATH, ["3", "4", "/stage", "1", "2", "3", "4", "q", "/p", "1", "2", "--", "/bin/true"], { encoding: "utf8" });
       expect(r.status).toBe(2);
       expect(r.stderr).toBe("mask-attach: unknown mask kind: q\n");
     });
@@ -213,4 +226,70 @@ describe("deny masks attached by descriptor", () => {
       expect(t.ran).toBeGreaterThan(0);
     }, 600_000);
   });
+
+  /**
+   * An unprivileged user's server: bubblewrap makes a user namespace (two, nested), and the helper
+   * joins the one that owns the sandbox's mount namespace to attach the masks there. The package is
+   * bound at a world-readable place in a private mount namespace, so the checkout's own parents
+   * (/root, say) need not be.
+   */
+  it("as an unprivileged user (uid 65534): attached by descriptor, and the rename race never empties the secret", async () => {
+    const canary = `CANARY-${randomBytes(8).toString("hex")}`;
+    const dir = tempDir("mask-attach-user");
+    const view = tempDir("mask-attach-pkg");
+    const project = fileURLToPath(new URL("../../../", import.meta.url));
+    mkdirSync(join(dir, "a"));
+    mkdirSync(join(dir, "b"));
+    writeFileSync(join(dir, "a", ".env"), `${canary}\n`);
+    writeFileSync(join(dir, "b", "plain.txt"), "PLAIN\n");
+    const run = join(view, "..", `${view.split("/").pop()}-run.mjs`);
+    writeFileSync(
+      run,
+      `import { createNativeBackend } from ${JSON.stringify(join(view, "dist/exec/native/index.js"))};
+const b = createNativeBackend({ confinement: "bubblewrap", cgroups: false });
+const req = { argv: ["/bin/sh"], script: "cat a/.env b/.env t/.env a/plain.txt b/plain.txt 2>/dev/null; id -u", cwd: ${JSON.stringify(dir)}, env: { PATH: "/usr/bin:/bin" }, timeoutMs: 10000, outputCapBytes: 65536, limits: { memoryMb: 1024, processes: 64, cpuS: 60, fileSizeMb: 64, network: false }, roots: [{ path: ${JSON.stringify(dir)}, writable: true }], denyGlobs: ${JSON.stringify(DEFAULT_DENY_GLOBS)} };
+const t = { detail: b.describe().detail, ran: 0, refused: 0, rules: {}, outputs: [] };
+for (let i = 0; i < Number(process.argv[2]); i++) {
+  try { const r = await b.run(req); t.ran++; t.outputs.push(r.stdout + r.stderr); }
+  catch (e) { t.refused++; t.rules[e.rule] = (t.rules[e.rule] ?? 0) + 1; }
+}
+await b.close();
+console.log(JSON.stringify(t));
+`,
+    );
+    chmodSync(run, 0o644);
+    chownSync(dir, 65534, 65534);
+    for (const d of ["a", "b"]) chownSync(join(dir, d), 65534, 65534);
+    chmodSync(dir, 0o755);
+    const inner = 'mount --bind "$1" "$2" && exec setpriv --reuid 65534 --regid 65534 --clear-groups --reset-env "$3" "$4" "$5"';
+    const asNobody = (tries: number) => {
+      const out = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", inner, "sh", project, view, process.execPath, run, String(tries)], { encoding: "utf8", timeout: 300_000 });
+      if (out.status !== 0) throw new Error(`the unprivileged run failed (${out.status}): ${out.stderr}`);
+      return JSON.parse(out.stdout) as { detail: string; ran: number; refused: number; rules: Record<string, number>; outputs: string[] };
+    };
+    // Calm: every command runs as that user and sees the secret masked.
+    const calm = asNobody(3);
+    expect(calm.detail).toContain("deny masks attached by descriptor");
+    expect(calm.outputs).toHaveLength(3);
+    for (const o of calm.outputs) {
+      expect(o).toContain("65534");
+      expect(o).toContain("PLAIN");
+      expect(o).not.toContain(canary);
+    }
+    // Under the rename race: never shown, never emptied.
+    const m = mover(dir);
+    try {
+      const t = asNobody(60);
+      // bubblewrap itself may fail to bind a pin the mover just took away (its path is gone): nothing ran then.
+      const inside = t.outputs.filter((o) => o.includes("65534")).length;
+      console.log(`mask attach race as uid 65534: 60 tries, ${inside} ran, ${t.ran - inside} stopped by bubblewrap (a pin's path gone), ${t.refused} refused ${JSON.stringify(t.rules)}, ${t.outputs.filter((o) => o.includes(canary)).length} leaks`);
+      expect(t.outputs.filter((o) => !o.includes("65534") && !o.startsWith("bwrap: "))).toEqual([]);
+      expect(t.outputs.filter((o) => o.includes(canary))).toEqual([]);
+    } finally {
+      m.kill("SIGKILL");
+      await new Promise((r) => m.once("exit", r));
+    }
+    expect(secretState(dir, canary)).toEqual({ whole: 1, emptied: [] });
+    cleanup(dir, view, run);
+  }, 600_000);
 });

@@ -45,6 +45,9 @@ describe("mountPlan", () => {
     const bound = triples(plan.args, "--ro-bind").map((t) => t[1]);
     for (const m of ["/work/p/.env", "/work/p/a/id_rsa", "/work/p/a/.ssh"]) expect(bound).not.toContain(m);
     expect(bound).toContain("/etc/shadow"); // outside the roots: bubblewrap's, as before
+    // The sources, staged last for the helper to clone inside the sandbox (it removes the stage).
+    expect(plan.args.slice(-8, -2)).toEqual(["--ro-bind", "/m/empty", "/.warden-mask-sources/file", "--ro-bind", "/m/empty-dir", "/.warden-mask-sources/dir"]);
+    expect(plan.mounts.some((m) => m.dest.startsWith("/.warden"))).toBe(false);
     // Still checked by the gate like any mount, and the same binds for a runtime that takes a list.
     expect(plan.mounts).toContainEqual({ dest: "/work/p/.env", expect: id(1), self: false });
     expect(plan.binds).toContainEqual({ source: "/m/empty", dest: "/work/p/a/id_rsa", writable: false });
@@ -54,10 +57,14 @@ describe("mountPlan", () => {
     expect(triples(fallback.args, "--ro-bind")).toContainEqual(["/m/empty", "/work/p/a/id_rsa"]);
   });
 
-  it("a root hidden whole stays a bubblewrap bind: no root or pin holds it", () => {
+  it("a root hidden whole stays a bubblewrap bind: no root or pin holds it; so do all masks under a root /", () => {
     const plan = mountPlan({ ...base, masks: { files: [], dirs: ["/work/p"] }, attachMasks: true }, layout);
     expect(plan.attach).toEqual([]);
     expect(triples(plan.args, "--ro-bind")).toContainEqual(["/m/empty-dir", "/work/p"]);
+    expect(plan.args.join(" ")).not.toContain("/.warden-mask-sources");
+    const all = mountPlan({ ...base, roots: [{ path: "/", writable: false, slot: 6, id: id(100) }], masks: { files: ["/.env"], dirs: [] }, attachMasks: true }, layout);
+    expect(all.attach).toEqual([]);
+    expect(triples(all.args, "--ro-bind")).toContainEqual(["/m/empty", "/.env"]);
   });
 
   it("isolates by default: pid, ipc, net, caps, session, parent death", () => {
