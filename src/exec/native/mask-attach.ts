@@ -16,9 +16,9 @@ export type MaskAttachMode = { helper: string } | { helper: null; why: string };
 
 /**
  * Checks once, at start, that the helper exists and this kernel and these privileges let it clone
- * mounts in namespaces like bubblewrap's (`--probe`). Without it, masks stay bubblewrap binds by path, which a rename on the host
- * at the wrong moment can turn into an emptied file (docs/CONFINEMENT.md); the reason is shown by
- * get_system_info.
+ * mounts in namespaces like bubblewrap's (`--probe`). Without it, masks stay bubblewrap binds by
+ * path, which a rename on the host at the wrong moment can turn into an emptied file
+ * (docs/CONFINEMENT.md); get_system_info shows why.
  */
 export function probeMaskAttach(path = MASK_ATTACH_PATH): MaskAttachMode {
   if (!existsSync(path)) return { helper: null, why: `${path} was not built (npm run build needs a C compiler: cc, gcc or clang)` };

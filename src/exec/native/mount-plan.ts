@@ -159,9 +159,8 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   // A mask whose directory is no root or pin (a root hidden whole) stays a bubblewrap bind: it
   // covers a mount point bubblewrap made itself.
   const attaching = input.attachMasks === true && !input.roots.some((r) => r.path === "/");
-  const by = attaching ? { dir: "dir" as const, file: "file" as const } : { dir: undefined, file: undefined };
-  for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id, false, dir.path, by.dir);
-  for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id, false, file.path, by.file);
+  for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id, false, dir.path, attaching ? "dir" : undefined);
+  for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id, false, file.path, attaching ? "file" : undefined);
   if (attach.length > 0) args.push("--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", dir.path, `${MASK_STAGE}/dir`);
   args.push("--chdir", input.cwd);
   return { args, mounts: visible(mounts), binds: visible(planBinds), attach, sources: input.maskSources };
