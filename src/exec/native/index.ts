@@ -176,7 +176,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     const { plan: mounts, binds } = await sandboxPlan(request, lift);
     const fds = binds.roots.map((r) => r.fd);
     const gate = { mounts: mounts.mounts, fds, release: binds.release };
-    const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command)];
+    const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command, request.cwd)];
     // bubblewrap runs under the mask helper when there are masks inside the roots to attach.
     const attach = mode.masks.helper ? maskAttachWords(mode.masks.helper, mounts) : [];
     const bwrapFile = [...enter, ...attach, mode.bwrap];

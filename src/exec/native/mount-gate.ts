@@ -15,15 +15,20 @@ export const MOUNTS_RULE = "sandbox.mounts";
  * What runs first inside the sandbox, instead of the command: it says it is ready, waits for the
  * server's verdict and only then execs the command (with the gate's descriptors closed). Anything
  * but "go" (the server gone, a refusal) ends it before the command's first instruction.
+ *
+ * It enters the working directory ($1) only then: bubblewrap starts in / (mount-plan.ts), because
+ * a working directory taken before a mount covers it stays in the directory underneath (a masked
+ * one's real content; the deny masks are attached after bubblewrap, mask-attach.ts). Looked up
+ * now, it is the directory the checked mounts show. `cd` sets OLDPWD: put back as the request had it.
  */
-const GATE_SCRIPT = `echo ready >&${GATE_FD.ready} && exec ${GATE_FD.ready}>&- && IFS= read -r go <&${GATE_FD.go} && exec ${GATE_FD.go}<&- && [ "$go" = go ] && exec "$@"; exit 125`;
+const GATE_SCRIPT = `echo ready >&${GATE_FD.ready} && exec ${GATE_FD.ready}>&- && IFS= read -r go <&${GATE_FD.go} && exec ${GATE_FD.go}<&- && [ "$go" = go ] && o=\${OLDPWD+set} && v=\${OLDPWD-} && cd -P -- "$1" && { if [ -n "$o" ]; then OLDPWD=$v; else unset OLDPWD; fi; } && shift && exec "$@"; exit 125`;
 
 /** bubblewrap options of the gate (before the plan's own). */
 export const GATE_BWRAP_ARGS = ["--info-fd", String(GATE_FD.info)];
 
-/** The command line inside the sandbox: the gate, then the command. */
-export function gatedCommand(command: string[]): string[] {
-  return ["/bin/sh", "-c", GATE_SCRIPT, "warden-gate", ...command];
+/** The command line inside the sandbox: the gate, then the command in `cwd` (an absolute path in the sandbox). */
+export function gatedCommand(command: string[], cwd: string): string[] {
+  return ["/bin/sh", "-c", GATE_SCRIPT, "warden-gate", cwd, ...command];
 }
 
 export type GateVerdict = { ok: true } | { ok: false; reason: string } | { ok: "exited" };

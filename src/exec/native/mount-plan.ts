@@ -162,7 +162,11 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id, false, dir.path, attaching ? "dir" : undefined);
   for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id, false, file.path, attaching ? "file" : undefined);
   if (attach.length > 0) args.push("--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", dir.path, `${MASK_STAGE}/dir`);
-  args.push("--chdir", input.cwd);
+  // bubblewrap starts in /, on its own tmpfs, never in a root: a process entering a directory
+  // before a mount covers it keeps the directory underneath (and the sandbox's pid 1, bubblewrap,
+  // would keep it as /proc/1/cwd for the command to read). The gate enters `cwd` once every mount
+  // is in place (mount-gate.ts gatedCommand).
+  args.push("--chdir", "/");
   return { args, mounts: visible(mounts), binds: visible(planBinds), attach, sources: input.maskSources };
 }
 

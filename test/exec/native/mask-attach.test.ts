@@ -185,6 +185,18 @@ describe("deny masks attached by descriptor", () => {
       expect(readdirSync(join(dir, "a", ".ssh"))).toEqual(["id_rsa"]);
     });
 
+    it("a working directory inside a masked directory shows it masked, and pid 1 (bubblewrap) holds no directory of a root", async () => {
+      const dir = join(root, "cwd");
+      mkdirSync(join(dir, ".ssh"), { recursive: true });
+      writeFileSync(join(dir, ".ssh", "id_rsa"), `${canary}\n`);
+      writeFileSync(join(dir, ".env"), `${canary}\n`);
+      for (const b of [backend(), backend(true)]) {
+        const r = await b.run(script(join(dir, ".ssh"), "pwd; ls -A; cat id_rsa; readlink /proc/1/cwd; cat /proc/1/cwd/id_rsa /proc/1/cwd/.env /proc/1/cwd/../.env", { denyGlobs: DEFAULT_DENY_GLOBS, roots: [{ path: dir, writable: true }] }));
+        expect(r.stdout + r.stderr).not.toContain(canary);
+        expect(r.stdout.split("\n").slice(0, 2)).toEqual([join(dir, ".ssh"), "/"]); // in the masked (empty) directory; pid 1 in /
+      }
+    });
+
     /**
      * The data-loss race: the secret is never emptied on the host and never shown. With the
      * helper removed (masks bound by bubblewrap), the same race empties it (the test's break on

@@ -121,7 +121,7 @@ describe("the mount gate (real bubblewrap)", () => {
     const proc = launch(
       {
         file: helper[0] ?? bwrap,
-        args: [...helper.slice(1), ...(helper.length ? [bwrap] : []), ...GATE_BWRAP_ARGS, ...plan.args, "--", ...gatedCommand(req.argv)],
+        args: [...helper.slice(1), ...(helper.length ? [bwrap] : []), ...GATE_BWRAP_ARGS, ...plan.args, "--", ...gatedCommand(req.argv, base)],
         cwd: base,
         sandboxed: true,
         gate: { mounts: tamper(plan.mounts), fds: [rootFd], release: () => released++ },
