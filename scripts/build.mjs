@@ -8,7 +8,7 @@
 //       TypeScript (a clone without `npm ci`, an install that skipped dev dependencies) an existing
 //       dist/ is kept, with a warning when src/ is newer; with no dist/ it fails saying what to run.
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,15 @@ if (r.status !== 0) process.exit(r.status ?? 1);
 chmodSync(cli, 0o755);
 // The dashboard's static files (not TypeScript) go beside the module that serves them.
 cpSync(join(root, "src/server/http/dashboard/static"), join(dist, "server/http/dashboard/static"), { recursive: true });
+// The launcher spawner (native/spawner.c, src/exec/native/spawner.ts): with a C compiler. Without
+// one, commands are forked by the server itself (slower on a busy server, same confinement).
+{
+  const cc = ["cc", "gcc", "clang"].find((c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0);
+  const out = join(dist, "native", "warden-spawner");
+  mkdirSync(dirname(out), { recursive: true });
+  const built = cc ? spawnSync(cc, ["-O2", "-Wall", "-o", out, join(root, "native", "spawner.c")], { stdio: "inherit" }).status === 0 : false;
+  if (!built) say(`no launcher spawner (${cc ? `${cc} failed on native/spawner.c` : "no C compiler: cc, gcc or clang"}): commands are forked by the server itself`);
+}
 
 /** The newest modification time of any file below `dir`. */
 function newest(dir) {

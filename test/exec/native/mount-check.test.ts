@@ -97,7 +97,7 @@ describe("the mount gate (real bubblewrap)", () => {
     cleanup(base);
   });
 
-  function start(tamper: (mounts: PlannedMount[]) => PlannedMount[], marker: string) {
+  async function start(tamper: (mounts: PlannedMount[]) => PlannedMount[], marker: string) {
     const st = statSync(base, { bigint: true });
     const sub = statSync(join(base, "sub"), { bigint: true });
     const plan = mountPlan(
@@ -114,7 +114,7 @@ describe("the mount gate (real bubblewrap)", () => {
     let released = 0;
     const bwrap = whichSync("bwrap", ["/usr/bin", "/bin", "/usr/local/bin"])!;
     const req = request(base, ["/bin/sh", "-c", `touch ${marker}; cat sub/.env; echo ran`]);
-    const proc = launch(
+    const proc = await launch(
       {
         file: bwrap,
         args: [...GATE_BWRAP_ARGS, ...plan.args, "--", ...gatedCommand(req.argv)],
@@ -129,7 +129,7 @@ describe("the mount gate (real bubblewrap)", () => {
   }
 
   it("opens when every mount matches: the command runs and sees the mask", async () => {
-    const { proc, released } = start((m) => m, "ok-marker");
+    const { proc, released } = await start((m) => m, "ok-marker");
     await proc.ready;
     const r = await proc.done;
     expect(r.stdout).toBe("ran\n"); // the masked .env reads as empty
@@ -138,7 +138,7 @@ describe("the mount gate (real bubblewrap)", () => {
   });
 
   it("stays shut when a destination shows something else than planned: the command never starts", async () => {
-    const { proc, released } = start((m) => m.map((x) => (x.dest.endsWith("/.env") ? { ...x, expect: { dev: "1", ino: "1" } } : x)), "bad-marker");
+    const { proc, released } = await start((m) => m.map((x) => (x.dest.endsWith("/.env") ? { ...x, expect: { dev: "1", ino: "1" } } : x)), "bad-marker");
     await expect(proc.ready).rejects.toBeInstanceOf(ExecRefusal);
     await expect(proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts" });
     await proc.done;
@@ -150,12 +150,12 @@ describe("the mount gate (real bubblewrap)", () => {
     const sub = statSync(join(base, "sub"), { bigint: true });
     const withCtime = (m: PlannedMount[], ctime: string) => m.map((x) => (x.dest === join(base, "sub") ? { ...x, expect: { ...x.expect, ctime } } : x));
     // As judged: it opens.
-    const same = start((m) => withCtime(m, String(sub.ctimeNs)), "same-ctime-marker");
+    const same = await start((m) => withCtime(m, String(sub.ctimeNs)), "same-ctime-marker");
     await same.proc.ready;
     await same.proc.done;
     expect(existsSync(join(base, "same-ctime-marker"))).toBe(true);
     // An entry renamed since: another ctime, it stays shut.
-    const changed = start((m) => withCtime(m, String(sub.ctimeNs - 1n)), "changed-ctime-marker");
+    const changed = await start((m) => withCtime(m, String(sub.ctimeNs - 1n)), "changed-ctime-marker");
     await expect(changed.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("entries changed") });
     await changed.proc.done;
     expect(existsSync(join(base, "changed-ctime-marker"))).toBe(false);
@@ -163,7 +163,7 @@ describe("the mount gate (real bubblewrap)", () => {
 
   it("stays shut when a self-bind is not on its own directory", async () => {
     // Planned as a bind of `sub` onto itself at the root's place: the relation cannot hold.
-    const { proc } = start((m) => m.map((x) => (x.dest === base ? { ...x, self: true } : x)), "self-marker");
+    const { proc } = await start((m) => m.map((x) => (x.dest === base ? { ...x, self: true } : x)), "self-marker");
     await expect(proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts" });
     await proc.done;
     expect(existsSync(join(base, "self-marker"))).toBe(false);
