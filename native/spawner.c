@@ -71,7 +71,11 @@ static void child(int errfd, const char *cwd, int *target, int ntarget, char **a
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
   sigprocmask(SIG_SETMASK, &all, NULL);
   int err = 0;
-  if (setsid() < 0) err = errno;
+  /* The error pipe goes above every target first: a dup2 below must not replace it. */
+  int moved_err = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
+  if (moved_err < 0) err = errno;
+  else errfd = moved_err;
+  if (!err && setsid() < 0) err = errno;
   /* Move every source descriptor above the targets first, so dup2 never clobbers one still needed. */
   for (int k = 0; !err && k < ntarget; k++) {
     if (target[k] < 0) continue;
@@ -83,7 +87,7 @@ static void child(int errfd, const char *cwd, int *target, int ntarget, char **a
     int fd = target[k] >= 0 ? target[k] : open("/dev/null", O_RDWR);
     if (fd < 0 || dup2(fd, k) < 0) err = errno;
   }
-  if (!err && syscall(SYS_close_range, (unsigned)ntarget, ~0U, 0) < 0) {
+  if (!err && (syscall(SYS_close_range, (unsigned)ntarget, (unsigned)errfd - 1, 0) < 0 || syscall(SYS_close_range, (unsigned)errfd + 1, ~0U, 0) < 0)) {
     for (int fd = ntarget; fd < 1024; fd++) if (fd != errfd) close(fd);
   }
   if (!err && cwd[0] && chdir(cwd) < 0) err = errno;

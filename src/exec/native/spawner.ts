@@ -48,6 +48,7 @@ class RemoteChild extends EventEmitter {
   stderr: Readable | null = null;
   stdio: (Readable | Writable | null)[] = [];
   private failure: string | undefined;
+  private ended = false;
   private readonly settled: Promise<{ failed: boolean; shortMessage?: string; exitCode: number | null }>;
   private finish!: () => void;
 
@@ -67,21 +68,31 @@ class RemoteChild extends EventEmitter {
     return this.settled.then(ok, bad);
   }
 
+  /**
+   * Its end is told on a later turn, never in the one that handed it out: whoever awaited the
+   * spawn has then attached its listeners (a ChildProcess, returned synchronously, never emits early).
+   */
   exited(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.exitCode !== null || this.signalCode !== null || this.failure !== undefined) return;
-    this.exitCode = code;
-    this.signalCode = signal;
-    this.emit("exit", code, signal);
-    this.finish();
+    if (this.ended) return;
+    this.ended = true;
+    setImmediate(() => {
+      this.exitCode = code;
+      this.signalCode = signal;
+      this.emit("exit", code, signal);
+      this.finish();
+    });
   }
 
   failed(message: string): void {
-    if (this.exitCode !== null || this.signalCode !== null || this.failure !== undefined) return;
+    if (this.ended) return;
+    this.ended = true;
     this.failure = message;
     for (const s of this.stdio) s?.destroy();
-    const err = Object.assign(new Error(message), { shortMessage: message });
-    if (this.listenerCount("error") > 0) this.emit("error", err);
-    this.finish();
+    setImmediate(() => {
+      const err = Object.assign(new Error(message), { shortMessage: message });
+      if (this.listenerCount("error") > 0) this.emit("error", err);
+      this.finish();
+    });
   }
 }
 
@@ -153,7 +164,7 @@ export function createSpawner(binary = spawnerBinary()): Spawner | null {
         pending.delete(id);
         const child = new RemoteChild();
         waiting.resolve({ sub: child as unknown as Spawned });
-        queueMicrotask(() => child.failed(message));
+        child.failed(message);
       }
       for (const [pid, child] of live) {
         live.delete(pid);
@@ -181,19 +192,17 @@ export function createSpawner(binary = spawnerBinary()): Spawner | null {
         const errno = Number(rest[0]);
         const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
         waiting.resolve({ sub: child as unknown as Spawned });
-        queueMicrotask(() => child.failed(`spawn ${waiting.spec.file} ${code}`));
+        child.failed(`spawn ${waiting.spec.file} ${code}`);
         return;
       }
       const [pid, ...fds] = rest.map(Number);
       child.pid = pid;
       live.set(pid!, child);
       try {
-        child.stdio = fds.map((fd, i) => {
-          if (fd < 0) return null;
-          const reads = i === 0 || waiting.spec.extra[i - 3] === "in";
-          const s = reopen(p.pid!, fd, reads);
-          s.on("error", () => {});
-          return s;
+        fds.forEach((fd, i) => {
+          const s = fd < 0 ? null : reopen(p.pid!, fd, i === 0 || waiting.spec.extra[i - 3] === "in");
+          s?.on("error", () => {});
+          child.stdio.push(s);
         });
       } catch (err) {
         // Could not take its pipes: it must not run unwatched.
@@ -203,7 +212,7 @@ export function createSpawner(binary = spawnerBinary()): Spawner | null {
           // gone
         }
         live.delete(pid!);
-        queueMicrotask(() => child.failed(`the launcher spawner's pipes could not be opened (${(err as Error).message})`));
+        child.failed(`the launcher spawner's pipes could not be opened (${(err as Error).message})`);
       }
       p.stdin!.write(encode(["R", a!]));
       [child.stdin, child.stdout, child.stderr] = child.stdio as [Writable | null, Readable | null, Readable | null];
@@ -224,6 +233,10 @@ export function createSpawner(binary = spawnerBinary()): Spawner | null {
     },
     spawn(spec: SpawnSpec): Promise<{ sub: Spawned }> {
       if (closed) throw new Error("the launcher spawner is closed");
+      // Fields travel NUL-ended; execa refuses such arguments the same way.
+      if ([spec.file, spec.cwd ?? "", ...spec.args, ...Object.keys(spec.env), ...Object.values(spec.env)].some((f) => f.includes("\0"))) {
+        return Promise.reject(new TypeError("an argument, the working directory or an environment variable contains a NUL byte"));
+      }
       const p = ensure();
       const id = String(++seq);
       const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
