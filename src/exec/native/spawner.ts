@@ -32,8 +32,8 @@ export interface Spawner {
   close(): void;
 }
 
-/** Where `npm run build` puts the spawner (scripts/build.mjs); absent without a C compiler. */
-export const spawnerBinary = (): string => join(packageRoot(import.meta.url), "dist", "native", "warden-spawner");
+/** Where `npm run build` puts the spawner (scripts/build.mjs, beside mask-attach); absent without a C compiler. */
+export const spawnerBinary = (): string => join(packageRoot(import.meta.url), "native", "build", "spawner");
 
 const signalName = (n: number): NodeJS.Signals | null =>
   (Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null;
