@@ -255,7 +255,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     name: "native",
     mode,
     describe() {
-      const limits = [bases.memory ? "memory: cgroup" : "memory: rlimit AS", bases.pids ? "processes: cgroup" : "processes: rlimit NPROC"].join(", ");
+      const limits = [
+        bases.memory ? "memory: cgroup" : "memory: rlimit AS",
+        bases.pids ? "processes: cgroup" : "processes: rlimit NPROC",
+        spawner ? "launchers forked by the spawner" : "launchers forked by the server (native/build/spawner not built)",
+      ].join(", ");
       if (mode.confinement === "bubblewrap") {
         const masks = "why" in mode.masks ? `deny masks as bubblewrap binds by path: ${mode.masks.why}` : "deny masks attached by descriptor";
         return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}; ${masks}` };
