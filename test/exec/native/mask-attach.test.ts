@@ -26,6 +26,13 @@ import { cleanup, script, tempDir } from "../support.js";
 const TRIES = Number(process.env.WARDEN_MASK_RACE_TRIES ?? 150);
 
 /**
+ * The unprivileged user of the last test: a uid of its own, not nobody (65534), which the docker
+ * tests run as at the same time; without cgroups the command's process limit (RLIMIT_NPROC) counts
+ * every process of the uid, theirs included.
+ */
+const USER = 47_211;
+
+/**
  * A host process moving two directories around with plain renames (a -> t, b -> a, t -> b): the
  * path a/.env keeps appearing and disappearing, the window bubblewrap's stat-then-creat falls into.
  */
@@ -245,7 +252,7 @@ describe("deny masks attached by descriptor", () => {
    * bound at a world-readable place in a private mount namespace, so the checkout's own parents
    * (/root, say) need not be.
    */
-  it("as an unprivileged user (uid 65534): attached by descriptor, and the rename race never empties the secret", async () => {
+  it(`as an unprivileged user (uid ${USER}): attached by descriptor, and the rename race never empties the secret`, async () => {
     const canary = `CANARY-${randomBytes(8).toString("hex")}`;
     const dir = tempDir("mask-attach-user");
     const view = tempDir("mask-attach-pkg");
@@ -270,10 +277,10 @@ console.log(JSON.stringify(t));
 `,
     );
     chmodSync(run, 0o644);
-    chownSync(dir, 65534, 65534);
-    for (const d of ["a", "b"]) chownSync(join(dir, d), 65534, 65534);
+    chownSync(dir, USER, USER);
+    for (const d of ["a", "b"]) chownSync(join(dir, d), USER, USER);
     chmodSync(dir, 0o755);
-    const inner = 'mount --bind "$1" "$2" && exec setpriv --reuid 65534 --regid 65534 --clear-groups --reset-env "$3" "$4" "$5"';
+    const inner = `mount --bind "$1" "$2" && exec setpriv --reuid ${USER} --regid ${USER} --clear-groups --reset-env "$3" "$4" "$5"`;
     const asNobody = (tries: number) => {
       const out = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", inner, "sh", project, view, process.execPath, run, String(tries)], { encoding: "utf8", timeout: 300_000 });
       if (out.status !== 0) throw new Error(`the unprivileged run failed (${out.status}): ${out.stderr}`);
@@ -284,7 +291,7 @@ console.log(JSON.stringify(t));
     expect(calm.detail).toContain("deny masks attached by descriptor");
     expect(calm.outputs).toHaveLength(3);
     for (const o of calm.outputs) {
-      expect(o).toContain("65534");
+      expect(o).toContain(String(USER));
       expect(o).toContain("PLAIN");
       expect(o).not.toContain(canary);
     }
@@ -293,9 +300,9 @@ console.log(JSON.stringify(t));
     try {
       const t = asNobody(60);
       // bubblewrap itself may fail to bind a pin the mover just took away (its path is gone): nothing ran then.
-      const inside = t.outputs.filter((o) => o.includes("65534")).length;
-      console.log(`mask attach race as uid 65534: 60 tries, ${inside} ran, ${t.ran - inside} stopped by bubblewrap (a pin's path gone), ${t.refused} refused ${JSON.stringify(t.rules)}, ${t.outputs.filter((o) => o.includes(canary)).length} leaks`);
-      expect(t.outputs.filter((o) => !o.includes("65534") && !o.startsWith("bwrap: "))).toEqual([]);
+      const inside = t.outputs.filter((o) => o.includes(String(USER))).length;
+      console.log(`mask attach race as uid ${USER}: 60 tries, ${inside} ran, ${t.ran - inside} stopped by bubblewrap (a pin's path gone), ${t.refused} refused ${JSON.stringify(t.rules)}, ${t.outputs.filter((o) => o.includes(canary)).length} leaks`);
+      expect(t.outputs.filter((o) => !o.includes(String(USER)) && !o.startsWith("bwrap: "))).toEqual([]);
       expect(t.outputs.filter((o) => o.includes(canary))).toEqual([]);
     } finally {
       m.kill("SIGKILL");
