@@ -12,6 +12,7 @@ import { createMaskSources } from "./mask-sources.js";
 import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "./mount-gate.js";
 import { workspaceNamespace, type WorkspaceNamespace } from "./namespace.js";
 import { createCommandCgroups, detectCgroups, limitsPrologue, type CgroupBases } from "./limits.js";
+import { createSpawner } from "./spawner.js";
 import { whichSync } from "./which.js";
 import { limitsKey, spawnZygote, ZYGOTE_MAX_FDS, zygoteFeed, type Zygote } from "./zygote.js";
 
@@ -32,6 +33,8 @@ export interface NativeBackendOptions {
   denyMaskCache?: DenyMaskCache;
   /** The deny-mask helper (mask-attach.ts); default: the one built beside the package, if it works here. */
   maskAttach?: MaskAttachMode;
+  /** Fork launchers and commands in the spawner (spawner.ts), off the event loop, when it is built. Default true. */
+  spawner?: boolean;
 }
 
 export { WORKSPACE_GONE_RULE } from "./namespace.js";
@@ -74,6 +77,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   const denyMasks = options.denyMaskCache ?? createDenyMaskCache();
   const maskSources = createMaskSources();
   const instance = randomBytes(3).toString("hex");
+  // Started now, while this process is small: one fork here, then none per command.
+  const spawner = options.spawner === false || mode.confinement === "unavailable" ? null : createSpawner();
   /** Found on the first command in a workspace's view (namespace.ts). */
   let nsenter: string | null | undefined;
   let seq = 0;
@@ -119,7 +124,13 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       if (cgroups) onDispose(cgroups.dispose());
       return;
     }
-    const z = spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, key, ns?.enter);
+    const z = await spawnZygote(limitsPrologue(limits, cgroups, bases, prlimit), cgroups, key, ns?.enter, spawner);
+    if (closed) {
+      z.used = true;
+      discard(z);
+      if (cgroups) onDispose(cgroups.dispose());
+      return;
+    }
     ready.set(key, z);
     // The least recently used key's launcher goes (its exit handler below forgets it).
     if (ready.size > MAX_READY) discard(ready.values().next().value!);
@@ -219,7 +230,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       const ended = new Promise<void>((resolve) => (end = resolve));
       let proc: BackendProcess;
       try {
-        proc = track(launch(await plan(request, lift, ended), request, { interactive, killGraceMs, onDispose }));
+        proc = track(await launch(await plan(request, lift, ended), request, { interactive, killGraceMs, onDispose, spawner }));
       } catch (err) {
         end();
         throw err;
@@ -244,7 +255,11 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     name: "native",
     mode,
     describe() {
-      const limits = [bases.memory ? "memory: cgroup" : "memory: rlimit AS", bases.pids ? "processes: cgroup" : "processes: rlimit NPROC"].join(", ");
+      const limits = [
+        bases.memory ? "memory: cgroup" : "memory: rlimit AS",
+        bases.pids ? "processes: cgroup" : "processes: rlimit NPROC",
+        spawner ? "launchers forked by the spawner" : "launchers forked by the server (native/build/spawner not built)",
+      ].join(", ");
       if (mode.confinement === "bubblewrap") {
         const masks = "why" in mode.masks ? `deny masks as bubblewrap binds by path: ${mode.masks.why}` : "deny masks attached by descriptor";
         return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}; ${masks}` };
@@ -281,6 +296,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       await Promise.all(procs.map((p) => p.kill("SIGKILL")));
       await Promise.all(procs.map((p) => p.done.catch(() => undefined)));
       await Promise.all([...disposing]);
+      spawner?.close();
       denyMasks.close();
       maskSources.dispose();
       // Bases made inside someone else's cgroup (a Slurm step's) are ours to remove: left there,

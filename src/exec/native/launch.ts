@@ -6,6 +6,7 @@ import type { CommandCgroups } from "./limits.js";
 import { GATE_FD, MOUNTS_RULE, openGate } from "./mount-gate.js";
 import type { PlannedMount } from "./mount-plan.js";
 import { spawnGroup, type Spawned } from "./spawn-group.js";
+import type { Spawner } from "./spawner.js";
 
 /** The host command line that runs one request (wrapper, bubblewrap, the command itself). */
 export interface LaunchPlan {
@@ -33,6 +34,8 @@ export interface LaunchOptions {
   killGraceMs: number;
   /** Receives the pending cgroup cleanup so the backend can await it at close. */
   onDispose?: (pending: Promise<void>) => void;
+  /** Starts the process off this event loop (spawner.ts); without one it is spawned here. */
+  spawner?: Spawner | null;
 }
 
 /** The gate's pipes as this side sees them (descriptors 3-5 of the process). */
@@ -46,15 +49,22 @@ function gateStreams(sub: Spawned): { info: Readable; ready: Readable; go: Writa
  * to the group and the cgroup after a grace period), cancellation, leftover processes of the group or its cgroup after the main process
  * exits, and bounded capture of stdout and stderr (head and tail kept, never the whole flood).
  */
-export function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): BackendProcess {
+export async function launch(plan: LaunchPlan, request: ExecRequest, options: LaunchOptions): Promise<BackendProcess> {
   const sub =
     plan.zygote?.sub ??
-    spawnGroup(plan.file, plan.args, {
-      cwd: plan.cwd,
-      env: request.env,
-      stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
-      ...(plan.gate ? { extra: ["pipe", "pipe", "pipe", ...plan.gate.fds] } : {}),
-    });
+    (
+      await spawnGroup(
+      plan.file,
+      plan.args,
+      {
+        cwd: plan.cwd,
+        env: request.env,
+        stdin: options.interactive || request.stdin !== undefined ? "pipe" : "ignore",
+        ...(plan.gate ? { extra: ["out", "out", "in", ...plan.gate.fds] } : {}),
+      },
+        options.spawner,
+      )
+    ).sub;
   if (plan.zygote) sub.stdin?.write(plan.zygote.feed);
   const pid = sub.pid;
   const output = new OutputCollector(request);

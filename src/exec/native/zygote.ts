@@ -3,6 +3,7 @@ import { shellJoin } from "../shell-quote.js";
 import type { ExecRequest } from "../types.js";
 import type { CommandCgroups } from "./limits.js";
 import { spawnGroup, type Spawned } from "./spawn-group.js";
+import type { Spawner } from "./spawner.js";
 
 /**
  * A launcher started ahead of time: a `/bin/sh` that has already joined a fresh set of cgroups and
@@ -52,7 +53,7 @@ export function zygoteFeed(words: string[], terminator: string, fds: number[] = 
  * serves only commands for that namespace (its `key` says so). One shell, not one on each side of
  * nsenter: each exec of a shell costs about as much as the rest of a launcher.
  */
-export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefined, key: string, enter: string[] = []): Zygote {
+export async function spawnZygote(prologue: string, cgroups: CommandCgroups | undefined, key: string, enter: string[] = [], spawner?: Spawner | null): Promise<Zygote> {
   const terminator = `__warden_${randomBytes(8).toString("hex")}__`;
   const reader = `s= && ok= && while IFS= read -r l; do if [ "$l" = '${terminator}' ]; then ok=1; break; fi; s="$s$l
 "; done && [ -n "$ok" ] && eval "exec $s"`;
@@ -62,9 +63,9 @@ export function spawnZygote(prologue: string, cgroups: CommandCgroups | undefine
   const shell = ["/bin/sh", ...(plain ?? ["-c", prologue, "warden-zygote", "/bin/sh", "-c", reader, "warden-zygote"])];
   const [file, ...args] = [...enter, ...shell];
   // Descriptors 3-5 are the pipes of the sandbox's gate (mount-gate.ts), made now for the command to come.
-  const sub = spawnGroup(file!, args, { env: {}, stdin: "pipe", extra: ["pipe", "pipe", "pipe"] });
+  const { sub } = await spawnGroup(file!, args, { env: {}, stdin: "pipe", extra: ["out", "out", "in"] }, spawner);
   sub.stdin?.on("error", () => {});
   // A zygote discarded unused has its gate pipes torn down with it: never an uncaught error.
-  for (const stream of sub.stdio.slice(3)) stream?.on("error", () => {});
+  for (const stream of sub.stdio.slice(3) as (NodeJS.EventEmitter | null)[]) stream?.on("error", () => {});
   return { sub, cgroups, key, terminator, used: false };
 }

@@ -99,7 +99,7 @@ describe("the mount gate (real bubblewrap)", () => {
   });
 
   /** `attach`: the masks are attached by the helper (mask-attach.ts), their records changed by it first. */
-  function start(tamper: (mounts: PlannedMount[]) => PlannedMount[], marker: string, attach?: (masks: MaskAttach[]) => MaskAttach[]) {
+  async function start(tamper: (mounts: PlannedMount[]) => PlannedMount[], marker: string, attach?: (masks: MaskAttach[]) => MaskAttach[]) {
     const st = statSync(base, { bigint: true });
     const sub = statSync(join(base, "sub"), { bigint: true });
     const plan = mountPlan(
@@ -118,7 +118,7 @@ describe("the mount gate (real bubblewrap)", () => {
     let released = 0;
     const bwrap = whichSync("bwrap", ["/usr/bin", "/bin", "/usr/local/bin"])!;
     const req = request(base, ["/bin/sh", "-c", `touch ${marker}; cat sub/.env; echo ran`]);
-    const proc = launch(
+    const proc = await launch(
       {
         file: helper[0] ?? bwrap,
         args: [...helper.slice(1), ...(helper.length ? [bwrap] : []), ...GATE_BWRAP_ARGS, ...plan.args, "--", ...gatedCommand(req.argv, base)],
@@ -133,7 +133,7 @@ describe("the mount gate (real bubblewrap)", () => {
   }
 
   it("opens when every mount matches: the command runs and sees the mask", async () => {
-    const { proc, released } = start((m) => m, "ok-marker");
+    const { proc, released } = await start((m) => m, "ok-marker");
     await proc.ready;
     const r = await proc.done;
     expect(r.stdout).toBe("ran\n"); // the masked .env reads as empty
@@ -142,7 +142,7 @@ describe("the mount gate (real bubblewrap)", () => {
   });
 
   it("stays shut when a destination shows something else than planned: the command never starts", async () => {
-    const { proc, released } = start((m) => m.map((x) => (x.dest.endsWith("/.env") ? { ...x, expect: { dev: "1", ino: "1" } } : x)), "bad-marker");
+    const { proc, released } = await start((m) => m.map((x) => (x.dest.endsWith("/.env") ? { ...x, expect: { dev: "1", ino: "1" } } : x)), "bad-marker");
     await expect(proc.ready).rejects.toBeInstanceOf(ExecRefusal);
     await expect(proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts" });
     await proc.done;
@@ -154,23 +154,23 @@ describe("the mount gate (real bubblewrap)", () => {
     const sub = statSync(join(base, "sub"), { bigint: true });
     const withCtime = (m: PlannedMount[], ctime: string) => m.map((x) => (x.dest === join(base, "sub") ? { ...x, expect: { ...x.expect, ctime } } : x));
     // As judged: it opens.
-    const same = start((m) => withCtime(m, String(sub.ctimeNs)), "same-ctime-marker");
+    const same = await start((m) => withCtime(m, String(sub.ctimeNs)), "same-ctime-marker");
     await same.proc.ready;
     await same.proc.done;
     expect(existsSync(join(base, "same-ctime-marker"))).toBe(true);
     // An entry renamed since: another ctime, it stays shut.
-    const changed = start((m) => withCtime(m, String(sub.ctimeNs - 1n)), "changed-ctime-marker");
+    const changed = await start((m) => withCtime(m, String(sub.ctimeNs - 1n)), "changed-ctime-marker");
     await expect(changed.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("entries changed") });
     await changed.proc.done;
     expect(existsSync(join(base, "changed-ctime-marker"))).toBe(false);
   });
 
   it("with the masks attached by the helper: opens when they are, stays shut when one cannot be", async () => {
-    const ok = start((m) => m, "attach-ok-marker", (a) => a);
+    const ok = await start((m) => m, "attach-ok-marker", (a) => a);
     await ok.proc.ready;
     expect((await ok.proc.done).stdout).toBe("ran\n");
     // The holder is not the judged directory: the helper refuses, the gate never opens.
-    const bad = start((m) => m, "attach-bad-marker", (a) => a.map((x) => ({ ...x, holder: { dev: x.holder.dev, ino: "1" } })));
+    const bad = await start((m) => m, "attach-bad-marker", (a) => a.map((x) => ({ ...x, holder: { dev: x.holder.dev, ino: "1" } })));
     await expect(bad.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("a deny mask could not be attached: the directory holding") });
     await bad.proc.done;
     expect(existsSync(join(base, "attach-bad-marker"))).toBe(false);
@@ -179,7 +179,7 @@ describe("the mount gate (real bubblewrap)", () => {
 
   it("stays shut when a self-bind is not on its own directory", async () => {
     // Planned as a bind of `sub` onto itself at the root's place: the relation cannot hold.
-    const { proc } = start((m) => m.map((x) => (x.dest === base ? { ...x, self: true } : x)), "self-marker");
+    const { proc } = await start((m) => m.map((x) => (x.dest === base ? { ...x, self: true } : x)), "self-marker");
     await expect(proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts" });
     await proc.done;
     expect(existsSync(join(base, "self-marker"))).toBe(false);

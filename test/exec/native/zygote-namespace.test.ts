@@ -24,8 +24,13 @@ const parentOf = (pid: number) => {
     return null;
   }
 };
+/** Started by this process, or by its launcher spawner (spawner.ts). */
+const ours = (pid: number) => {
+  const parent = parentOf(pid);
+  return parent === process.pid || (parent !== null && parentOf(parent) === process.pid);
+};
 /** Waiting launchers of this test process living in `ns` (a mount namespace's link text). */
-const zygotesIn = (ns: string) => processesWith("warden-zygote").filter((pid) => parentOf(pid) === process.pid && mountNs(pid) === ns);
+const zygotesIn = (ns: string) => processesWith("warden-zygote").filter((pid) => ours(pid) && mountNs(pid) === ns);
 
 // serve --overlay: the launcher kept ready enters the workspace's namespace ahead of time, so no
 // nsenter runs on a command's path. It must serve that namespace only, and go with its holder.

@@ -5,10 +5,15 @@ import { zygoteFeed } from "../../../src/exec/native/zygote.js";
 import type { ExecBackend } from "../../../src/exec/types.js";
 import { cleanup, processesWith, request, sandboxNode, tempDir } from "../support.js";
 
+const parentOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+};
+/** Started by this process, or by its launcher spawner (spawner.ts). */
 const childrenNamed = (name: string) =>
   processesWith(name).filter((pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid;
+    const parent = parentOf(pid);
+    return parent === process.pid || (parent > 0 && parentOf(parent) === process.pid);
   });
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
