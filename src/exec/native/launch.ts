@@ -4,6 +4,7 @@ import { OutputCollector } from "../output/output-collector.js";
 import type { BackendProcess, ExecRequest, ExecResult } from "../types.js";
 import type { CommandCgroups } from "./limits.js";
 import { GATE_FD, MOUNTS_RULE, openGate } from "./mount-gate.js";
+import { CHANGED_RULE } from "./open-binds.js";
 import type { PlannedMount } from "./mount-plan.js";
 import { spawnGroup, type Spawned } from "./spawn-group.js";
 import type { Spawner } from "./spawner.js";
@@ -36,6 +37,12 @@ export interface LaunchOptions {
   onDispose?: (pending: Promise<void>) => void;
   /** Starts the process off this event loop (spawner.ts); without one it is spawned here. */
   spawner?: Spawner | null;
+}
+
+/** The first line of a sandbox set-up failure (bubblewrap's or the mask helper's), or null. */
+function setupFailure(stderr: string): string | null {
+  const line = stderr.split("\n", 1)[0]!;
+  return /^(bwrap|mask-attach): /.test(line) ? line.slice(0, 500) : null;
 }
 
 /** The gate's pipes as this side sees them (descriptors 3-5 of the process). */
@@ -140,12 +147,19 @@ export async function launch(plan: LaunchPlan, request: ExecRequest, options: La
         gateStreams(sub),
         exit,
         plan.gate.mounts,
-      ).then((verdict) => {
+      ).then(async (verdict) => {
         plan.gate!.release();
         if (verdict.ok === false) {
           refusal = new ExecRefusal(MOUNTS_RULE, `the sandbox did not match its plan, so the command was not started: ${verdict.reason}. A directory inside a root was probably moved or replaced while the command was being prepared; run it again`);
           killAll("SIGKILL");
           throw refusal;
+        }
+        if (verdict.ok === "exited" && !timedOut && !cancelled) {
+          // Ended before its gate: the command never ran. When bubblewrap (or the mask helper) said
+          // why, that is a refusal to prepare again (a pin's path taken away on the host), never
+          // the command's own output.
+          const why = setupFailure((await done).stderr);
+          if (why !== null) throw (refusal = new ExecRefusal(CHANGED_RULE, `the sandbox could not be set up, so the command was not started (${why}). A directory inside a root was probably moved or removed while the command was being prepared; run it again`));
         }
       })
     : Promise.resolve();

@@ -177,6 +177,25 @@ describe("the mount gate (real bubblewrap)", () => {
     expect(readFileSync(join(base, "sub", ".env"), "utf8")).toBe("SECRET=1\n");
   });
 
+  it("bubblewrap failing before the gate is a refusal to prepare again, with its reason, never the command's output", async () => {
+    const bwrap = whichSync("bwrap", ["/usr/bin", "/bin", "/usr/local/bin"])!;
+    const req = request(base, ["/bin/sh", "-c", "touch never-marker"]);
+    const proc = await launch(
+      {
+        file: bwrap,
+        args: [...GATE_BWRAP_ARGS, "--ro-bind", join(base, "gone"), join(base, "gone"), "--", ...gatedCommand(req.argv, "/")],
+        cwd: base,
+        sandboxed: true,
+        gate: { mounts: [], fds: [], release: () => undefined },
+      },
+      req,
+      { interactive: false, killGraceMs: 200 },
+    );
+    await expect(proc.ready).rejects.toMatchObject({ rule: "sandbox.changed", message: expect.stringContaining("the sandbox could not be set up, so the command was not started (bwrap: Can't find source path") });
+    await proc.done;
+    expect(existsSync(join(base, "never-marker"))).toBe(false);
+  });
+
   it("stays shut when a self-bind is not on its own directory", async () => {
     // Planned as a bind of `sub` onto itself at the root's place: the relation cannot hold.
     const { proc } = await start((m) => m.map((x) => (x.dest === base ? { ...x, self: true } : x)), "self-marker");
