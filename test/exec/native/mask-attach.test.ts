@@ -217,6 +217,9 @@ describe("deny masks attached by descriptor", () => {
       writeFileSync(join(dir, "b", "plain.txt"), "PLAIN\n");
       const b = backend(process.env.WARDEN_MASK_RACE_FALLBACK === "1");
       const t = { ran: 0, refused: 0, leaks: 0, emptied: 0, rules: {} as Record<string, number> };
+      // Calm first: it runs and the secret is masked (under the race most tries may be refused: fail closed).
+      const calm = await b.run(script(dir, "cat a/.env b/plain.txt", { denyGlobs: DEFAULT_DENY_GLOBS }));
+      expect(calm.stdout).toBe("PLAIN\n");
       const m = mover(dir);
       try {
         for (let i = 0; i < TRIES && t.emptied === 0; i++) {
@@ -242,7 +245,6 @@ describe("deny masks attached by descriptor", () => {
       expect(t.leaks).toBe(0);
       expect(t.emptied).toBe(0);
       expect(end).toEqual({ whole: 1, emptied: [] });
-      expect(t.ran).toBeGreaterThan(0);
     }, 600_000);
   });
 
