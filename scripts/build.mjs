@@ -1,14 +1,16 @@
 // Builds dist/ from src/: removes the old dist/ (no stale files from renamed sources), compiles
 // with TypeScript (tsconfig.build.json: no source maps, since the package ships dist/ and not src/,
 // and Node only reads maps with --enable-source-maps anyway), and marks the CLI executable (npm
-// links bin targets, but a direct `./dist/cli/main.js` needs +x).
+// links bin targets, but a direct `./dist/cli/main.js` needs +x). Also compiles the native helpers
+// (native/*.c, into native/build/) with the first C compiler found; without one, a warning says
+// what is lost (each helper's TypeScript side has a fallback and says which is in use).
 //
 //   node scripts/build.mjs                 `npm run build`: TypeScript must be installed
 //   node scripts/build.mjs --if-possible   `prepare` (npm ci, npm pack, a git install): without
 //       TypeScript (a clone without `npm ci`, an install that skipped dev dependencies) an existing
 //       dist/ is kept, with a warning when src/ is newer; with no dist/ it fails saying what to run.
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +19,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 const cli = join(dist, "cli", "main.js");
 const say = (message) => process.stderr.write(`build: ${message}\n`);
+
+buildNative();
 
 let tsc = null;
 try {
@@ -46,6 +50,30 @@ if (r.status !== 0) process.exit(r.status ?? 1);
 chmodSync(cli, 0o755);
 // The dashboard's static files (not TypeScript) go beside the module that serves them.
 cpSync(join(root, "src/server/http/dashboard/static"), join(dist, "server/http/dashboard/static"), { recursive: true });
+
+/**
+ * native/NAME.c -> native/build/NAME: static when the C library allows it (no loader to run per
+ * command), else dynamic. A helper that cannot be built is left out with a warning.
+ */
+function buildNative() {
+  const dir = join(root, "native");
+  if (!existsSync(dir)) return;
+  const sources = readdirSync(dir).filter((f) => f.endsWith(".c"));
+  const cc = ["cc", "gcc", "clang"].find((c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0);
+  if (!cc) {
+    say(`WARNING: no C compiler (cc, gcc or clang): ${sources.join(", ")} not built. Commands then mask filesystem.deny matches with bubblewrap's binds by path (docs/CONFINEMENT.md says what that risks); apt-get install gcc libc6-dev and build again`);
+    return;
+  }
+  mkdirSync(join(dir, "build"), { recursive: true });
+  for (const source of sources) {
+    const out = join(dir, "build", source.slice(0, -2));
+    rmSync(out, { force: true }); // never a stale helper beside new code
+    const flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-o", out, join(dir, source)];
+    let r = spawnSync(cc, ["-static", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+    if (r.status !== 0) r = spawnSync(cc, flags, { stdio: ["ignore", "ignore", "pipe"] });
+    if (r.status !== 0) say(`WARNING: ${source} did not compile with ${cc}: ${r.stderr.toString().trim().split("\n").slice(0, 5).join(" | ")}`);
+  }
+}
 
 /** The newest modification time of any file below `dir`. */
 function newest(dir) {

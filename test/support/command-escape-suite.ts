@@ -40,13 +40,13 @@ while time.time() < end:
  * docker, the deny case). The attacks made from commands run in each of `modes` (test/support/modes.ts);
  * in overlay mode the attacker's tree is the workspace's view. `cases` narrows the suite (default: all).
  */
-export type EscapeCase = "pin-swap" | "deny-race" | "nested-root" | "host-moves";
+export type EscapeCase = "pin-swap" | "deny-race" | "nested-root" | "host-moves" | "cwd";
 export function commandEscapeSuite(
   title: string,
   start: (args: string[]) => Promise<WardenClient>,
   allTries: number,
   modes: Mode[] = MODES,
-  cases: readonly EscapeCase[] = ["pin-swap", "deny-race", "nested-root", "host-moves"],
+  cases: readonly EscapeCase[] = ["pin-swap", "deny-race", "nested-root", "host-moves", "cwd"],
 ): void {
   const has = (c: EscapeCase) => cases.includes(c);
   describe(title, () => {
@@ -138,6 +138,29 @@ export function commandEscapeSuite(
         expect(readFileSync(join(root, "pre", "x", ".env"), "utf8")).toBe(`${secret}\n`);
         await w.close();
       }, 600_000);
+
+      if (has("cwd")) it("a command started in a masked directory sees it empty, and nothing hidden through the sandbox's pid 1 (/proc/1/cwd)", async () => {
+        const root = join(base, mode, "cwd");
+        writeTree(base, { [`${mode}/cwd/.ssh/id_rsa`]: `${secret}\n`, [`${mode}/cwd/.env`]: `${secret}\n`, [`${mode}/cwd/sub/keep.txt`]: "KEEP\n" });
+        w = await start(["--root", root, ...modeArgs(mode, join(base, mode))]);
+        // Every place a secret could show from there: its own directory, the root, and pid 1's (bubblewrap's) view.
+        const reader = `python3 -c 'import os
+for p in ["id_rsa", "../.env", "/proc/1/cwd/id_rsa", "/proc/1/cwd/.env", "/proc/1/cwd/.ssh/id_rsa", "/proc/1/cwd/../.env", "/proc/1/cwd/../.ssh/id_rsa"]:
+    try:
+        print(p, open(p).read())
+    except OSError as e:
+        print(p, "unreadable", e.errno)
+print("cwd:" + os.getcwd(), sorted(os.listdir(".")))'`;
+        for (const dir of [".ssh", "sub"]) {
+          const r = await w.call("execute_command", { command: reader, working_directory: join(root, dir) });
+          const text = w.text(r);
+          expect(text).not.toContain(secret);
+          // It ran (or the policy refused the working directory outright): never a secret either way.
+          if (!r.isError) expect(text).toContain(`cwd:${join(root, dir)}`);
+          if (!r.isError && dir === "sub") expect(text).toContain("'keep.txt'");
+        }
+        await w.close();
+      }, 120_000);
 
       if (has("nested-root")) it("a nested read-only root: its parent cannot be moved from a command, nor replaced by a symlink to /", async () => {
         const root = join(base, mode, "a");

@@ -18,6 +18,8 @@ export interface CommandMountsDeps {
   layout: HostLayout;
   /** Descriptor number of the first root in the launcher (native: mount-gate.ts GATE_FD.firstRoot). */
   firstSlot: number;
+  /** The launcher attaches the masks inside the roots by descriptor (native, with mask-attach.ts's helper). */
+  attachMasks?: boolean;
 }
 
 /** Tries at preparing a command before a refusal because something inside a root moved reaches the caller. */
@@ -75,6 +77,7 @@ export async function commandMounts(
         maskSources: deps.maskSources.get(),
         cwd: request.cwd,
         network: request.limits.network,
+        attachMasks: deps.attachMasks,
       },
       deps.layout,
     );

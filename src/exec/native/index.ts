@@ -7,6 +7,7 @@ import { commandMounts, prepareAgainWhenMoved, warmMounts } from "./command-moun
 import { createDenyMaskCache, type DenyMaskCache } from "./deny-masks.js";
 import { readHostLayout, type HostLayout } from "./host-layout.js";
 import { launch, type LaunchPlan } from "./launch.js";
+import { maskAttachWords, probeMaskAttach, type MaskAttachMode } from "./mask-attach.js";
 import { createMaskSources } from "./mask-sources.js";
 import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "./mount-gate.js";
 import { workspaceNamespace, type WorkspaceNamespace } from "./namespace.js";
@@ -29,12 +30,14 @@ export interface NativeBackendOptions {
   prestart?: boolean;
   /** The filesystem.deny index (deny-masks.ts); default: one of its own (tests pass theirs to watch it). */
   denyMaskCache?: DenyMaskCache;
+  /** The deny-mask helper (mask-attach.ts); default: the one built beside the package, if it works here. */
+  maskAttach?: MaskAttachMode;
 }
 
 export { WORKSPACE_GONE_RULE } from "./namespace.js";
 
 /** What the native backend will actually do, for describe() and get_system_info. */
-export type NativeMode = { confinement: "bubblewrap"; bwrap: string } | { confinement: "none" } | { confinement: "unavailable"; why: string };
+export type NativeMode = { confinement: "bubblewrap"; bwrap: string; masks: MaskAttachMode } | { confinement: "none" } | { confinement: "unavailable"; why: string };
 
 const WRAPPER_SHELL = "/bin/sh";
 /** How often a zygote waiting in a workspace's namespace checks that the workspace's holder still runs. */
@@ -157,7 +160,8 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
   }
 
   /** What the command will see (command-mounts.ts: the one place shared with the docker backend). */
-  const sandboxPlan = (request: ExecRequest, lift: number) => commandMounts(request, { denyMasks, maskSources, layout, firstSlot: GATE_FD.firstRoot }, lift);
+  const attachMasks = mode.confinement === "bubblewrap" && mode.masks.helper !== null;
+  const sandboxPlan = (request: ExecRequest, lift: number) => commandMounts(request, { denyMasks, maskSources, layout, firstSlot: GATE_FD.firstRoot, attachMasks }, lift);
 
   /** `ended`: settles when the command has ended (or never started); a used launcher is replaced then. */
   async function plan(request: ExecRequest, lift: number, ended: Promise<unknown>): Promise<LaunchPlan> {
@@ -172,8 +176,10 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     const { plan: mounts, binds } = await sandboxPlan(request, lift);
     const fds = binds.roots.map((r) => r.fd);
     const gate = { mounts: mounts.mounts, fds, release: binds.release };
-    const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command)];
-    const bwrapFile = [...enter, mode.bwrap];
+    const bwrap = [...GATE_BWRAP_ARGS, ...mounts.args, "--", ...gatedCommand(command, request.cwd)];
+    // bubblewrap runs under the mask helper when there are masks inside the roots to attach.
+    const attach = mode.masks.helper ? maskAttachWords(mode.masks.helper, mounts) : [];
+    const bwrapFile = [...enter, ...attach, mode.bwrap];
     // The launcher starts in the working directory on this side; in a workspace's view it may exist only there.
     const hostCwd = enter.length > 0 ? "/" : request.cwd;
     try {
@@ -181,7 +187,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
       if (z) {
         // The zygote has an empty environment: bubblewrap sets the command's. It is already in the namespace.
         const env = Object.entries(request.env).flatMap(([k, v]) => ["--setenv", k, v]);
-        const feed = zygoteFeed([mode.bwrap, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
+        const feed = zygoteFeed([...attach, mode.bwrap, "--clearenv", ...env, ...bwrap], z.terminator, fds, GATE_FD.firstRoot);
         if (feed) return { file: "", args: [], cwd: hostCwd, cgroups: z.cgroups, sandboxed: true, zygote: { sub: z.sub, feed }, gate: { ...gate, fds: [] } };
         discard(z);
       }
@@ -239,7 +245,10 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
     mode,
     describe() {
       const limits = [bases.memory ? "memory: cgroup" : "memory: rlimit AS", bases.pids ? "processes: cgroup" : "processes: rlimit NPROC"].join(", ");
-      if (mode.confinement === "bubblewrap") return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}` };
+      if (mode.confinement === "bubblewrap") {
+        const masks = "why" in mode.masks ? `deny masks as bubblewrap binds by path: ${mode.masks.why}` : "deny masks attached by descriptor";
+        return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}; ${masks}` };
+      }
       if (mode.confinement === "none") return { backend: "native", confinement: "none", detail: `unconfined by policy; ${limits}` };
       return { backend: "native", confinement: "unavailable", detail: mode.why };
     },
@@ -298,5 +307,5 @@ function probeMode(options: NativeBackendOptions): NativeMode {
     const why = (probe.stderr?.toString() ?? "").trim().split("\n")[0] || String(probe.error ?? `exit ${probe.status}`);
     return { confinement: "unavailable", why: `bubblewrap cannot create a sandbox here (${why})` };
   }
-  return { confinement: "bubblewrap", bwrap };
+  return { confinement: "bubblewrap", bwrap, masks: options.maskAttach ?? probeMaskAttach() };
 }

@@ -1,4 +1,5 @@
 import type { HostLayout } from "./host-layout.js";
+import { parentOf } from "./mask-bound.js";
 
 /** Where HOME points inside the sandbox: an empty directory, so no dotfile or credential of the user is visible. */
 export const SANDBOX_HOME = "/home/warden";
@@ -45,6 +46,28 @@ export interface MountPlanInput {
   maskSources: MaskSources;
   cwd: string;
   network: boolean;
+  /**
+   * Attach the masks inside the roots by descriptor (mask-attach.ts) instead of bubblewrap binds
+   * by path. Default false (the docker backend's binds, a host without the helper).
+   */
+  attachMasks?: boolean;
+}
+
+/**
+ * Where bubblewrap binds the empty file and directory (`/file`, `/dir`) for the mask helper to clone
+ * inside the sandbox; the helper removes it before the command starts. On bubblewrap's own root
+ * tmpfs, so only a root "/" could hold it (then the masks stay bubblewrap binds).
+ */
+export const MASK_STAGE = "/.warden-mask-sources";
+
+/**
+ * A deny mask inside a root that the launcher attaches by descriptor (native/mask-attach.c): the
+ * directory holding it must be `holder` (the root or pin bound there), the entry `path` of `kind`.
+ */
+export interface MaskAttach {
+  kind: "file" | "dir";
+  path: string;
+  holder: FileId;
 }
 
 /**
@@ -76,6 +99,10 @@ export interface MountPlan {
   mounts: PlannedMount[];
   /** The binds that stay visible (none covered by a later one), in the order they are made. */
   binds: PlanBind[];
+  /** Masks inside the roots left out of `args`, to attach by descriptor (`attachMasks`), in order. */
+  attach: MaskAttach[];
+  /** The sources the masks were planned with (what `mounts` expects to find on them). */
+  sources: MaskSources;
 }
 
 /**
@@ -92,8 +119,13 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   const planBinds: PlanBind[] = [];
   const bound: string[] = [];
   /** `onto`: the source is the directory at `dest` itself (a root or a pin), not a mask over it. `path`: the source by path. */
-  const bind = (flag: string, source: string, dest: string, expect: FileId | undefined, onto = false, path = source) => {
-    args.push(flag, source, dest);
+  const attach: MaskAttach[] = [];
+  const held = new Map<string, FileId>([...input.pins.map((p) => [p.path, p.id] as const), ...input.roots.map((r) => [r.path, r.id] as const)]);
+  /** `attached`: a mask the launcher attaches by descriptor, not a bubblewrap argument. */
+  const bind = (flag: string, source: string, dest: string, expect: FileId | undefined, onto = false, path = source, attached?: MaskAttach["kind"]) => {
+    const holder = attached && held.get(parentOf(dest));
+    if (holder) attach.push({ kind: attached, path: dest, holder });
+    else args.push(flag, source, dest);
     if (expect) mounts.push({ dest, expect, self: onto && bound.some((b) => isStrictlyUnder(b, dest)) });
     planBinds.push({ source: path, dest, writable: flag === "--bind" || flag === "--bind-fd" });
     bound.push(dest);
@@ -121,10 +153,21 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   const { file, dir } = input.maskSources;
   for (const f of layout.maskedFiles) bind("--ro-bind", file.path, f, file.id);
   for (const d of layout.maskedDirs) bind("--ro-bind", dir.path, d, dir.id);
-  for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id);
-  for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id);
-  args.push("--chdir", input.cwd);
-  return { args, mounts: visible(mounts), binds: visible(planBinds) };
+  // Inside the roots, bubblewrap would make a missing mount point by path, with creat() (which
+  // truncates): a rename on the host at that moment emptied a real file. Attached by descriptor
+  // after bubblewrap (native/mask-attach.c), they are made by no one and land on the judged entries.
+  // A mask whose directory is no root or pin (a root hidden whole) stays a bubblewrap bind: it
+  // covers a mount point bubblewrap made itself.
+  const attaching = input.attachMasks === true && !input.roots.some((r) => r.path === "/");
+  for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id, false, dir.path, attaching ? "dir" : undefined);
+  for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id, false, file.path, attaching ? "file" : undefined);
+  if (attach.length > 0) args.push("--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", dir.path, `${MASK_STAGE}/dir`);
+  // bubblewrap starts in /, on its own tmpfs, never in a root: a process entering a directory
+  // before a mount covers it keeps the directory underneath (and the sandbox's pid 1, bubblewrap,
+  // would keep it as /proc/1/cwd for the command to read). The gate enters `cwd` once every mount
+  // is in place (mount-gate.ts gatedCommand).
+  args.push("--chdir", "/");
+  return { args, mounts: visible(mounts), binds: visible(planBinds), attach, sources: input.maskSources };
 }
 
 /**

@@ -43,6 +43,6 @@ describe.skipIf(unsupported !== null)(`docker backend: shared escape suite${unsu
     Number(process.env.WARDEN_ESCAPE_TRIES ?? 40),
     // --overlay needs the native backend (docs/EVALUATION.md).
     ["normal"],
-    ["deny-race"],
+    ["deny-race", "cwd"],
   );
 });

@@ -1,13 +1,14 @@
-import { constants, existsSync, mkdirSync, openSync, closeSync, statSync, writeFileSync } from "node:fs";
+import { constants, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecRefusal } from "../../../src/exec/errors.js";
 import { readHostLayout } from "../../../src/exec/native/host-layout.js";
 import { launch } from "../../../src/exec/native/launch.js";
+import { MASK_ATTACH_PATH, maskAttachWords } from "../../../src/exec/native/mask-attach.js";
 import { createMaskSources } from "../../../src/exec/native/mask-sources.js";
 import { checkSelfBinds, parseMountinfo, type MountinfoLine } from "../../../src/exec/native/mount-check.js";
 import { GATE_BWRAP_ARGS, GATE_FD, gatedCommand } from "../../../src/exec/native/mount-gate.js";
-import { mountPlan, type PlannedMount } from "../../../src/exec/native/mount-plan.js";
+import { mountPlan, type MaskAttach, type PlannedMount } from "../../../src/exec/native/mount-plan.js";
 import { whichSync } from "../../../src/exec/native/which.js";
 import { requireBinary } from "../../support/engines/require-binary.js";
 import { cleanup, request, tempDir } from "../support.js";
@@ -97,7 +98,8 @@ describe("the mount gate (real bubblewrap)", () => {
     cleanup(base);
   });
 
-  function start(tamper: (mounts: PlannedMount[]) => PlannedMount[], marker: string) {
+  /** `attach`: the masks are attached by the helper (mask-attach.ts), their records changed by it first. */
+  function start(tamper: (mounts: PlannedMount[]) => PlannedMount[], marker: string, attach?: (masks: MaskAttach[]) => MaskAttach[]) {
     const st = statSync(base, { bigint: true });
     const sub = statSync(join(base, "sub"), { bigint: true });
     const plan = mountPlan(
@@ -108,16 +110,18 @@ describe("the mount gate (real bubblewrap)", () => {
         maskSources: masks.get(),
         cwd: base,
         network: false,
+        attachMasks: attach !== undefined,
       },
       readHostLayout(),
     );
+    const helper = attach ? maskAttachWords(MASK_ATTACH_PATH, { ...plan, attach: attach(plan.attach) }) : [];
     let released = 0;
     const bwrap = whichSync("bwrap", ["/usr/bin", "/bin", "/usr/local/bin"])!;
     const req = request(base, ["/bin/sh", "-c", `touch ${marker}; cat sub/.env; echo ran`]);
     const proc = launch(
       {
-        file: bwrap,
-        args: [...GATE_BWRAP_ARGS, ...plan.args, "--", ...gatedCommand(req.argv)],
+        file: helper[0] ?? bwrap,
+        args: [...helper.slice(1), ...(helper.length ? [bwrap] : []), ...GATE_BWRAP_ARGS, ...plan.args, "--", ...gatedCommand(req.argv, base)],
         cwd: base,
         sandboxed: true,
         gate: { mounts: tamper(plan.mounts), fds: [rootFd], release: () => released++ },
@@ -159,6 +163,18 @@ describe("the mount gate (real bubblewrap)", () => {
     await expect(changed.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("entries changed") });
     await changed.proc.done;
     expect(existsSync(join(base, "changed-ctime-marker"))).toBe(false);
+  });
+
+  it("with the masks attached by the helper: opens when they are, stays shut when one cannot be", async () => {
+    const ok = start((m) => m, "attach-ok-marker", (a) => a);
+    await ok.proc.ready;
+    expect((await ok.proc.done).stdout).toBe("ran\n");
+    // The holder is not the judged directory: the helper refuses, the gate never opens.
+    const bad = start((m) => m, "attach-bad-marker", (a) => a.map((x) => ({ ...x, holder: { dev: x.holder.dev, ino: "1" } })));
+    await expect(bad.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("a deny mask could not be attached: the directory holding") });
+    await bad.proc.done;
+    expect(existsSync(join(base, "attach-bad-marker"))).toBe(false);
+    expect(readFileSync(join(base, "sub", ".env"), "utf8")).toBe("SECRET=1\n");
   });
 
   it("stays shut when a self-bind is not on its own directory", async () => {

@@ -48,7 +48,7 @@ describe("prestarted launchers (zygotes)", () => {
   it("passes exactly the request's environment", async () => {
     await settle();
     const r = await backend.run(request(root, ["/usr/bin/env"], { env: { A: "1", PATH: "/usr/bin", HOME: "/home/warden" } }));
-    // PWD (the working directory, set by bubblewrap's --chdir) is the only addition.
+    // PWD (the working directory, set when the gate enters it) is the only addition.
     const lines = r.stdout.trim().split("\n").sort();
     expect(lines.filter((l) => !l.startsWith("PWD="))).toEqual(["A=1", "HOME=/home/warden", "PATH=/usr/bin"]);
     expect(lines.filter((l) => l.startsWith("PWD="))).toEqual([`PWD=${root}`]);
