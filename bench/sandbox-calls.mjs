@@ -3,7 +3,7 @@
 // the same load. Prints medians and the ratio. Not a test: nothing here asserts a time.
 //   npm run build && node bench/sandbox-calls.mjs --baseline DIR [--iterations N]
 // Cases: a 600-entry listing with sizes and a 4 KB read (both on the main thread, as the tools ask),
-// and a two-shard content search of the bench tree (worker pool). Needs the tree of bench/fs.mjs.
+// a 2 MB read (asked inline, answered by the pool), and a two-shard content search of the bench tree (worker pool). Needs the tree of bench/fs.mjs.
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,9 @@ const cases = {
     b.sandbox.run({ module: "list", args: ["--depth=1", "--max=10000", join(TREE, "bench-list")], scope, inline: true, deadlineMs: 10_000, maxStdoutBytes: 1 << 26 }),
   "read 4 KB (main thread)": (b) =>
     b.sandbox.run({ module: "read", args: ["--length=1048576", join(TREE, "bench-4k.txt")], scope, inline: true, deadlineMs: 10_000, maxStdoutBytes: (1 << 20) + 4096 }),
+  // As read_file asks (inline, its cap, 3 MiB as bench/fs.mjs's policy): too large for the main thread, answered by the pool.
+  "read 2 MB (inline asked, pool answers)": (b) =>
+    b.sandbox.run({ module: "read", args: ["--length=3145728", join(TREE, "bench-2m.txt")], scope, inline: true, deadlineMs: 10_000, maxStdoutBytes: 3145728 + 4096 }),
   "content search /pthread_mutex_lock/ (2 shards, pool)": (b) => {
     const claims = b.claims();
     const args = (i) => [`--shard=${i}/2`, "--content=pthread_mutex_lock", "--max=10000", "--exclude=bench-*.txt", TREE];

@@ -1,4 +1,6 @@
 /* Shared helpers of the mcp-warden WASI modules; see common.h. */
+#include <wasi/api.h>
+
 #include "common.h"
 
 #include <errno.h>
@@ -154,6 +156,12 @@ void out_write(const void *p, size_t n) {
 }
 
 void out_str(const char *s) { out_write(s, strlen(s)); }
+
+void out_reserve(uint64_t total) {
+  /* fd_allocate on stdout: the host makes room for the whole output at once, or stops the run
+   * here when it exceeds the host's cap. Any error (an older host) only loses the hint. */
+  (void)__wasi_fd_allocate(1, 0, (__wasi_filesize_t)total);
+}
 
 void out_printf(const char *fmt, ...) {
   char tmp[8192];

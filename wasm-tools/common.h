@@ -52,6 +52,9 @@ void out_write(const void *p, size_t n);
 void out_str(const char *s);
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void out_flush(void);
+/* Tells the host the whole output (from its first byte) will be `total` bytes, before any of it is
+ * written: one buffer of that size, or the run stopped at once when it is over the host's cap. */
+void out_reserve(uint64_t total);
 
 /** write(2) until done; 0 or an errno. */
 int write_all(int fd, const void *p, size_t n);

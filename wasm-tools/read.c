@@ -9,8 +9,21 @@
 #include "common.h"
 
 #define CHUNK ((size_t)256 * 1024)
+#define OUT_BUFFER ((uint64_t)64 * 1024) /* common.c's stdout buffer */
+
+/* The header line's length, for out_reserve. */
+static size_t header_len(uint64_t size, uint64_t offset, uint64_t n) {
+  char tmp[96];
+  return (size_t)snprintf(tmp, sizeof tmp, "size=%llu offset=%llu length=%llu\n", (unsigned long long)size, (unsigned long long)offset, (unsigned long long)n);
+}
+
+/* Announces a reply larger than the output buffer, so it goes out in more than one write. */
+static void reserve_reply(uint64_t size, uint64_t offset, uint64_t n) {
+  if (n >= OUT_BUFFER) out_reserve(header_len(size, offset, n) + n);
+}
 
 static void emit(uint64_t size, uint64_t offset, const char *data, size_t n) {
+  reserve_reply(size, offset, n);
   out_printf("size=%llu offset=%llu length=%zu\n", (unsigned long long)size, (unsigned long long)offset, n);
   out_write(data, n);
   out_flush();
@@ -82,6 +95,8 @@ int main(int argc, char **argv) {
   if (want > SIZE_MAX / 2) fail("TOOBIG", "%s: length too large", path);
   if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) fail_errno(errno, "%s", path);
   if (!has_head && want > CHUNK) {
+    /* Announced before the first byte is read: a reply over the host's cap stops here. */
+    reserve_reply(size, offset, want);
     char *chunk = xmalloc(CHUNK); /* not static: small reads keep a small memory */
     out_printf("size=%llu offset=%llu length=%llu\n", (unsigned long long)size, (unsigned long long)offset, (unsigned long long)want);
     uint64_t left = want;

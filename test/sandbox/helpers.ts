@@ -66,10 +66,19 @@ export function openFdCount(): number {
 export function meteredWasmDir(): string {
   const src = probeWasmDir();
   const dir = join(src, "metered");
-  if (existsSync(join(dir, "probe.wasm"))) return dir;
   mkdirSync(dir, { recursive: true });
+  // The shipped modules change with the checkout (this directory is shared by every checkout whose
+  // probe is the same): copied again whenever they differ, through a rename (tests run in parallel).
   const shipped = new URL("../../wasm-tools/build/", import.meta.url).pathname;
-  for (const m of ["read", "list"]) copyFileSync(join(shipped, `${m}.wasm`), join(dir, `${m}.wasm`));
+  for (const m of ["read", "list"]) {
+    const want = readFileSync(join(shipped, `${m}.wasm`));
+    const at = join(dir, `${m}.wasm`);
+    if (existsSync(at) && readFileSync(at).equals(want)) continue;
+    const tmpCopy = join(dir, `${m}.${process.pid}.${Date.now()}.wasm`);
+    copyFileSync(join(shipped, `${m}.wasm`), tmpCopy);
+    renameSync(tmpCopy, at);
+  }
+  if (existsSync(join(dir, "probe.wasm"))) return dir;
   const tmp = join(dir, `probe.${process.pid}.${Date.now()}.wasm`);
   execFileSync(process.execPath, [new URL("../../wasm-tools/meter.mjs", import.meta.url).pathname, join(src, "probe.wasm"), tmp], { stdio: "pipe" });
   renameSync(tmp, join(dir, "probe.wasm"));

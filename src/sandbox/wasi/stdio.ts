@@ -76,6 +76,28 @@ export class OutputFd extends Fd {
     return data.byteLength;
   }
 
+  /**
+   * fd_allocate on stdout: the module announces its whole output (`offset + len` bytes from the
+   * first). Over the cap the run stops here, before it reads or writes more (a main-thread run of a
+   * large read goes to the pool without reading the file first); within it, one buffer of that size
+   * is made, so the writes need no further buffers and the result no final copy. stderr: no-op.
+   */
+  override fd_allocate(offset: bigint, len: bigint): number {
+    if (!this.stopAtLimit) return wasi.ERRNO_NOTSUP;
+    const total = offset + len;
+    if (total > BigInt(this.limit)) {
+      this.truncated = true;
+      throw new OutputLimitExceeded(this.limit);
+    }
+    const want = Number(total);
+    if (this.chunks.length === 0 && want > this.current.byteLength) {
+      const next = new Uint8Array(want);
+      next.set(this.current.subarray(0, this.used));
+      this.current = next;
+    }
+    return 0;
+  }
+
   private push(data: Uint8Array): void {
     let at = 0;
     while (at < data.byteLength) {

@@ -97,6 +97,17 @@ describe("inline runs (main thread, fuel budget)", () => {
     expect(text(large.stdout)).toBe(text((await call(poolOnly, "read", ["--length=1000000", join(root, "large.txt")])).stdout));
   });
 
+  test("read announces a large reply before reading it: a run whose cap is too small stops there, with nothing read or kept", async () => {
+    writeFileSync(join(root, "large.txt"), "0123456789abcdef".repeat(20_000)); // 320,000 bytes
+    const small = await call(poolOnly, "read", ["--length=1000000", join(root, "large.txt")], { maxStdoutBytes: 300_000 });
+    expect(small).toMatchObject({ exitCode: 1, stdoutTruncated: true });
+    expect(small.stdout.byteLength).toBe(0); // before: the first 300,000 bytes, read and copied for nothing
+    expect(small.stderr).toMatch(/EFBIG: output exceeded 300000 bytes/);
+    const whole = await call(poolOnly, "read", ["--length=1000000", join(root, "large.txt")]);
+    expect(whole).toMatchObject({ exitCode: 0 });
+    expect(text(whole.stdout)).toBe("size=320000 offset=0 length=320000\n" + "0123456789abcdef".repeat(20_000));
+  });
+
   test("an inline run cannot write, even on a writable root", async () => {
     const r = await call(sandbox, "probe", ["write", join(root, "new.txt"), "data"]);
     expect(r.ranOn).toBe("main");

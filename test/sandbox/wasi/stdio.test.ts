@@ -39,6 +39,38 @@ describe("OutputFd (stdout: head up to the cap, then stop)", () => {
   });
 });
 
+describe("OutputFd (stdout: fd_allocate announces the whole output)", () => {
+  test("over the cap: the run stops at the announcement, with nothing kept", () => {
+    const out = new OutputFd(100, true);
+    expect(() => out.fd_allocate(0n, 101n)).toThrow(OutputLimitExceeded);
+    expect(out.truncated).toBe(true);
+    expect(out.bytes().byteLength).toBe(0);
+  });
+  test("within the cap: the writes after it fill one buffer of that size, in order", () => {
+    const out = new OutputFd(1 << 24, true);
+    out.append(bytes("head\n"));
+    expect(out.fd_allocate(0n, BigInt(5 + 3 * 100_000))).toBe(0);
+    for (const c of ["a", "b", "c"]) out.append(bytes(c.repeat(100_000)));
+    const all = out.bytes();
+    expect(all.byteLength).toBe(5 + 300_000);
+    expect(all.buffer.byteLength).toBe(all.byteLength); // no chunks, no final copy
+    expect(text(all)).toBe("head\n" + "a".repeat(100_000) + "b".repeat(100_000) + "c".repeat(100_000));
+    expect(out.truncated).toBe(false);
+  });
+  test("an announcement short of the output only sizes the first buffer: the rest still arrives", () => {
+    const out = new OutputFd(1 << 24, true);
+    expect(out.fd_allocate(0n, 10n)).toBe(0);
+    out.append(bytes("x".repeat(70_000)));
+    out.append(bytes("y".repeat(70_000)));
+    expect(text(out.bytes())).toBe("x".repeat(70_000) + "y".repeat(70_000));
+  });
+  test("stderr ignores it (ENOTSUP)", () => {
+    const err = new OutputFd(10, false);
+    expect(err.fd_allocate(0n, 1000n)).not.toBe(0);
+    expect(err.truncated).toBe(false);
+  });
+});
+
 describe("OutputFd (stderr: keeps the tail)", () => {
   test("keeps the last `limit` bytes, so the last line survives", () => {
     const err = new OutputFd(100, false);
