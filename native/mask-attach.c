@@ -1,6 +1,7 @@
 /*
- * mask-attach: attaches mcp-warden's filesystem.deny masks inside a sandbox bubblewrap is starting,
- * by descriptor, before the sandbox's gate says it is ready.
+ * mask-attach: attaches mcp-warden's mounts inside the roots of a sandbox bubblewrap is starting (the
+ * filesystem.deny masks, and the pins: directories bound onto themselves), by descriptor, before
+ * the sandbox's gate says it is ready.
  *
  *   mask-attach INFO_FD READY_FD STAGE FILE_DEV FILE_INO DIR_DEV DIR_INO \
  *               [KIND PATH HOLDER_DEV HOLDER_INO]... -- BWRAP ARGS...
@@ -12,15 +13,20 @@
  * waits for the gate's "ready", attaches every mask, and only then writes "ready" to READY_FD; if
  * a mask cannot be attached it writes "refused: <why>" instead, and the server never opens the gate.
  *
- * KIND is 'f' (a file mask) or 'd' (a directory mask); PATH is absolute, in the sandbox;
- * HOLDER_DEV/HOLDER_INO are the identity of the directory holding it, as the deny check judged it.
+ * KIND is 'f' (a file mask), 'd' (a directory mask) or 'p' (a pin); PATH is absolute, in the
+ * sandbox. For a mask, HOLDER_DEV/HOLDER_INO are the identity of the directory holding it, as the
+ * deny check judged it; for a pin, the identity of the pinned directory itself. Pins come first,
+ * shallow before deep (the server orders them), so the masks land on the pinned view.
  * STAGE is where bubblewrap bound the server's empty file and directory in the sandbox (STAGE/file,
  * STAGE/dir, checked to have FILE_DEV/FILE_INO and DIR_DEV/DIR_INO). Inside the sandbox's user (when
  * needed) and mount namespaces (setns), for each mask a read-only copy of the source is cloned
  * (open_tree); the holder is reached from the sandbox's root one component at a time without
  * following a symlink and must be the judged directory; the masked entry is opened there
  * (O_PATH|O_NOFOLLOW) and must be of the right kind; the copy is moved onto that very descriptor
- * (move_mount). Then STAGE is unmounted and removed: the command never sees it. No path is looked
+ * (move_mount). A pin is the judged directory, reached the same way, cloned with everything mounted
+ * below it and moved onto itself: a mount point the command cannot rename (bubblewrap would have
+ * bound it by its host path, resolved with symlinks followed). Then STAGE (needed only for masks)
+ * is unmounted and removed: the command never sees it. No path is looked
  * up twice and nothing is ever created inside a root, so a rename on the host between the check
  * and the mount cannot make a mask land on, create or truncate another file. Cloning inside the
  * sandbox is what lets an unprivileged user do it (the user owns bubblewrap's user namespace).
@@ -78,6 +84,7 @@ static int ready_fd = -1;
 static int in_child;
 
 static void put(int fd, const char *buf, size_t len);
+static void pin(int holder, const char *leaf, const struct record *r, const char *path);
 
 /* Ends with a line saying why: on stderr, and in the child to the server as "refused: <why>" instead of "ready". */
 static void fail(int status, const char *fmt, ...) {
@@ -202,10 +209,15 @@ static void put(int fd, const char *buf, size_t len) {
 /* Attaches every mask inside the sandbox of `pid`; refuses (and exits) on the first that cannot be. */
 static void attach(long pid, const char *stage_path, const char *const *ids, struct record *records, int count) {
   enter(pid);
-  int stage = open(stage_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (stage < 0) fail(EXIT_SYSTEM, "the staged mask sources %s: %s", stage_path, strerror(errno));
-  int file_source = open_source(stage, "file", ids[0], ids[1]);
-  int dir_source = open_source(stage, "dir", ids[2], ids[3]);
+  int masks = 0;
+  for (int i = 0; i < count; i++) masks += records[i].kind != 'p';
+  int stage = -1, file_source = -1, dir_source = -1;
+  if (masks > 0) {
+    stage = open(stage_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (stage < 0) fail(EXIT_SYSTEM, "the staged mask sources %s: %s", stage_path, strerror(errno));
+    file_source = open_source(stage, "file", ids[0], ids[1]);
+    dir_source = open_source(stage, "dir", ids[2], ids[3]);
+  }
   dirs[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirs[0] < 0) fail(EXIT_SYSTEM, "the sandbox's root: %s", strerror(errno));
   for (int i = 0; i < count; i++) {
@@ -215,6 +227,10 @@ static void attach(long pid, const char *stage_path, const char *const *ids, str
     int holder = walk(r->path, &leaf);
     if (holder < 0) fail(EXIT_CHANGED, "the way to %s is not a directory any more (%s)", whole(r->path, plen), strerror(errno));
     struct stat st;
+    if (r->kind == 'p') {
+      pin(holder, leaf, r, whole(r->path, plen));
+      continue;
+    }
     if (fstat(holder, &st) < 0) fail(EXIT_SYSTEM, "fstat: %s", strerror(errno));
     if (st.st_dev != r->holder_dev || st.st_ino != r->holder_ino)
       fail(EXIT_CHANGED, "the directory holding %s is not the one the deny check judged", whole(r->path, plen));
@@ -230,6 +246,7 @@ static void attach(long pid, const char *stage_path, const char *const *ids, str
     close(tree);
   }
   /* The stage goes: the command sees the sandbox the plan describes, nothing more. */
+  if (masks == 0) return;
   close(file_source);
   close(dir_source);
   close(stage);
@@ -240,6 +257,29 @@ static void attach(long pid, const char *stage_path, const char *const *ids, str
     if ((i ? rmdir(path) : unlink(path)) < 0) fail(EXIT_SYSTEM, "removing %s: %s", path, strerror(errno));
   }
   if (rmdir(stage_path) < 0) fail(EXIT_SYSTEM, "removing %s: %s", stage_path, strerror(errno));
+}
+
+/*
+ * Pins the directory `leaf` in `holder`: it must be the judged one (r's identity), not a symlink;
+ * a clone of it with everything mounted below (a deeper root bubblewrap bound) is moved onto it.
+ * A directory the walk opened before may lie under the new mount: the next record walks again
+ * from the root (the server's order, pins first and shallow before deep, already avoids reusing one).
+ */
+static void pin(int holder, const char *leaf, const struct record *r, const char *path) {
+  int target = openat(holder, leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (target < 0) fail(EXIT_CHANGED, "the pinned directory %s cannot be opened (%s)", path, strerror(errno));
+  struct stat st;
+  if (fstat(target, &st) < 0) fail(EXIT_SYSTEM, "fstat: %s", strerror(errno));
+  if (st.st_dev != r->holder_dev || st.st_ino != r->holder_ino)
+    fail(EXIT_CHANGED, "%s is not the directory the server judged", path);
+  int tree = (int)syscall(SYS_open_tree, target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  if (tree < 0) fail(EXIT_SYSTEM, "open_tree of %s: %s", path, strerror(errno));
+  if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    fail(EXIT_SYSTEM, "move_mount onto %s: %s", path, strerror(errno));
+  close(tree);
+  close(target);
+  for (int i = 0; i < depth; i++) close(dirs[i + 1]);
+  depth = 0;
 }
 
 /* Reads from `fd` into buf (NUL-terminated) until `until` appears in it; false at end of file. */
@@ -293,7 +333,7 @@ int main(int argc, char **argv) {
     if (sep + 4 > argc) fail(EXIT_USAGE, "%s", usage);
     if (count == MAX_RECORDS) fail(EXIT_USAGE, "more than %d masks", MAX_RECORDS);
     struct record *r = &records[count++];
-    if (strcmp(argv[sep], "f") && strcmp(argv[sep], "d")) fail(EXIT_USAGE, "unknown mask kind: %s", argv[sep]);
+    if (strcmp(argv[sep], "f") && strcmp(argv[sep], "d") && strcmp(argv[sep], "p")) fail(EXIT_USAGE, "unknown mask kind: %s", argv[sep]);
     r->kind = argv[sep][0];
     r->path = argv[sep + 1];
     r->holder_dev = number(argv[sep + 2], "a holder device");

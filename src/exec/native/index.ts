@@ -261,7 +261,7 @@ export function createNativeBackend(options: NativeBackendOptions): ExecBackend 
         spawner ? "launchers forked by the spawner" : "launchers forked by the server (native/build/spawner not built)",
       ].join(", ");
       if (mode.confinement === "bubblewrap") {
-        const masks = "why" in mode.masks ? `deny masks as bubblewrap binds by path: ${mode.masks.why}` : "deny masks attached by descriptor";
+        const masks = "why" in mode.masks ? `pins and deny masks as bubblewrap binds by path: ${mode.masks.why}` : "pins and deny masks inside the roots attached by descriptor";
         return { backend: "native", confinement: "bubblewrap", detail: `${mode.bwrap}; ${limits}; ${masks}` };
       }
       if (mode.confinement === "none") return { backend: "native", confinement: "none", detail: `unconfined by policy; ${limits}` };

@@ -28,15 +28,18 @@ export function probeMaskAttach(path = MASK_ATTACH_PATH): MaskAttachMode {
   return { helper: null, why: `${path} cannot attach mounts here (${why})` };
 }
 
+/** The helper's letter for each kind of record. */
+const KIND_LETTER: Record<MaskAttach["kind"], string> = { file: "f", dir: "d", pin: "p" };
+
 /**
- * The words that run bubblewrap (the words after them) through the helper, which attaches `masks`
- * once the sandbox is set up and before its gate reports ready (mount-gate.ts). Empty when there is
+ * The words that run bubblewrap (the words after them) through the helper, which attaches the pins and masks
+ * inside the roots once the sandbox is set up and before its gate reports ready (mount-gate.ts). Empty when there is
  * nothing to attach.
  */
 export function maskAttachWords(helper: string, plan: { attach: readonly MaskAttach[]; sources: MaskSources }): string[] {
   const masks = plan.attach;
   if (masks.length === 0) return [];
   const { file, dir } = plan.sources;
-  const records = masks.flatMap((m) => [m.kind === "file" ? "f" : "d", m.path, m.holder.dev, m.holder.ino]);
+  const records = masks.flatMap((m) => [KIND_LETTER[m.kind], m.path, m.holder.dev, m.holder.ino]);
   return [helper, String(GATE_FD.info), String(GATE_FD.ready), MASK_STAGE, file.id.dev, file.id.ino, dir.id.dev, dir.id.ino, ...records, "--"];
 }

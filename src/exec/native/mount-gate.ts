@@ -77,7 +77,7 @@ export function openGate(streams: { info: Readable; ready: Readable; go: Writabl
       if (line === "ready") ready = true;
       else {
         streams.go.destroy();
-        return settle({ ok: false, reason: line.startsWith("refused: ") ? `a deny mask could not be attached: ${line.slice(9)}` : `the gate said ${JSON.stringify(line.slice(0, 200))}` });
+        return settle({ ok: false, reason: line.startsWith("refused: ") ? `a mount inside a root (a pin or a deny mask) could not be attached: ${line.slice(9)}` : `the gate said ${JSON.stringify(line.slice(0, 200))}` });
       }
       maybe();
     };

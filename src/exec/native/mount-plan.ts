@@ -47,8 +47,8 @@ export interface MountPlanInput {
   cwd: string;
   network: boolean;
   /**
-   * Attach the masks inside the roots by descriptor (mask-attach.ts) instead of bubblewrap binds
-   * by path. Default false (the docker backend's binds, a host without the helper).
+   * Attach the pins and masks inside the roots by descriptor (mask-attach.ts) instead of bubblewrap
+   * binds by path. Default false (the docker backend's binds, a host without the helper).
    */
   attachMasks?: boolean;
 }
@@ -61,11 +61,13 @@ export interface MountPlanInput {
 export const MASK_STAGE = "/.warden-mask-sources";
 
 /**
- * A deny mask inside a root that the launcher attaches by descriptor (native/mask-attach.c): the
- * directory holding it must be `holder` (the root or pin bound there), the entry `path` of `kind`.
+ * A mount inside a root that the launcher attaches by descriptor (native/mask-attach.c). A deny
+ * mask (`file`, `dir`): the directory holding it must be `holder` (the root or pin bound there), the
+ * entry `path` of `kind`. A `pin`: the directory `path` itself must be `holder`, and is bound onto
+ * itself with whatever is mounted below it.
  */
 export interface MaskAttach {
-  kind: "file" | "dir";
+  kind: "file" | "dir" | "pin";
   path: string;
   holder: FileId;
 }
@@ -99,7 +101,7 @@ export interface MountPlan {
   mounts: PlannedMount[];
   /** The binds that stay visible (none covered by a later one), in the order they are made. */
   binds: PlanBind[];
-  /** Masks inside the roots left out of `args`, to attach by descriptor (`attachMasks`), in order. */
+  /** Pins and masks inside the roots left out of `args`, to attach by descriptor (`attachMasks`), in order. */
   attach: MaskAttach[];
   /** The sources the masks were planned with (what `mounts` expects to find on them). */
   sources: MaskSources;
@@ -121,9 +123,9 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   /** `onto`: the source is the directory at `dest` itself (a root or a pin), not a mask over it. `path`: the source by path. */
   const attach: MaskAttach[] = [];
   const held = new Map<string, FileId>([...input.pins.map((p) => [p.path, p.id] as const), ...input.roots.map((r) => [r.path, r.id] as const)]);
-  /** `attached`: a mask the launcher attaches by descriptor, not a bubblewrap argument. */
+  /** `attached`: a mount the launcher attaches by descriptor, not a bubblewrap argument (a pin is its own holder). */
   const bind = (flag: string, source: string, dest: string, expect: FileId | undefined, onto = false, path = source, attached?: MaskAttach["kind"]) => {
-    const holder = attached && held.get(parentOf(dest));
+    const holder = attached && held.get(attached === "pin" ? dest : parentOf(dest));
     if (holder) attach.push({ kind: attached, path: dest, holder });
     else args.push(flag, source, dest);
     if (expect) mounts.push({ dest, expect, self: onto && bound.some((b) => isStrictlyUnder(b, dest)) });
@@ -137,7 +139,10 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   // HOME and /var/tmp are plain directories on bubblewrap's own root tmpfs: private and empty.
   args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/var/tmp", "--dir", SANDBOX_HOME);
   // Roots and pins, shallow before deep: a deeper read-only root must come after a pin or root
-  // above it, or that recursive bind would cover it read-write.
+  // above it, or that recursive bind would cover it read-write. With the helper, pins are attached
+  // by descriptor after bubblewrap (each a clone of the judged directory with what is mounted below
+  // it, a deeper root included), so bubblewrap never resolves a path inside a root for them.
+  const attaching = input.attachMasks === true && !input.roots.some((r) => r.path === "/");
   const rootPaths = new Set(input.roots.map((r) => r.path));
   const binds: ({ kind: "root"; root: PlanRoot } | { kind: "pin"; pin: PlanPin })[] = [
     ...input.roots.map((root) => ({ kind: "root" as const, root })),
@@ -146,7 +151,7 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   binds.sort((a, b) => depth(pathOf(a)) - depth(pathOf(b)));
   for (const b of binds) {
     if (b.kind === "root") bind(b.root.writable ? "--bind-fd" : "--ro-bind-fd", String(b.root.slot), b.root.path, b.root.id, true, b.root.path);
-    else bind(b.pin.writable ? "--bind" : "--ro-bind", b.pin.path, b.pin.path, b.pin.id, true);
+    else bind(b.pin.writable ? "--bind" : "--ro-bind", b.pin.path, b.pin.path, b.pin.id, true, b.pin.path, attaching ? "pin" : undefined);
   }
   // Masks last, so a root covering /etc cannot uncover the host's secrets, and a root cannot
   // uncover a deny match inside another.
@@ -158,10 +163,9 @@ export function mountPlan(input: MountPlanInput, layout: HostLayout): MountPlan 
   // after bubblewrap (native/mask-attach.c), they are made by no one and land on the judged entries.
   // A mask whose directory is no root or pin (a root hidden whole) stays a bubblewrap bind: it
   // covers a mount point bubblewrap made itself.
-  const attaching = input.attachMasks === true && !input.roots.some((r) => r.path === "/");
   for (const d of input.masks.dirs) bind("--ro-bind", dir.path, d, dir.id, false, dir.path, attaching ? "dir" : undefined);
   for (const f of input.masks.files) bind("--ro-bind", file.path, f, file.id, false, file.path, attaching ? "file" : undefined);
-  if (attach.length > 0) args.push("--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", dir.path, `${MASK_STAGE}/dir`);
+  if (attach.some((a) => a.kind !== "pin")) args.push("--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", dir.path, `${MASK_STAGE}/dir`);
   // bubblewrap starts in /, on its own tmpfs, never in a root: a process entering a directory
   // before a mount covers it keeps the directory underneath (and the sandbox's pid 1, bubblewrap,
   // would keep it as /proc/1/cwd for the command to read). The gate enters `cwd` once every mount

@@ -64,14 +64,14 @@ function secretState(dir: string, canary: string): { whole: number; emptied: str
  * sources staged at MASK_STAGE) and returns what it told the gate ("ready" or "refused: <why>") and
  * what the sandbox printed once let go: `after` runs there. The sandbox binds `dir` by path.
  */
-async function attachAround(dir: string, records: string[], after = "true"): Promise<{ said: string; stdout: string }> {
+async function attachAround(dir: string, records: string[], after = "true", extra: string[] = []): Promise<{ said: string; stdout: string }> {
   const bwrap = whichSync("bwrap", ["/usr/bin", "/usr/local/bin", "/bin"])!;
   const sources = createMaskSources();
   const { file, dir: empty } = sources.get();
   const gate = `echo ready >&4; exec 4>&-; read go <&5; [ "$go" = go ] && { ${after}; }`;
   const stage = ["--ro-bind", file.path, `${MASK_STAGE}/file`, "--ro-bind", empty.path, `${MASK_STAGE}/dir`];
   const system = readHostLayout().system.flatMap((e) => (e.symlink !== undefined ? ["--symlink", e.symlink, e.path] : ["--ro-bind", e.path, e.path]));
-  const sandbox = [bwrap, "--info-fd", "3", ...system, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", dir, dir, ...stage, "--", "/bin/sh", "-c", gate];
+  const sandbox = [bwrap, "--info-fd", "3", ...system, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", dir, dir, ...extra, ...stage, "--", "/bin/sh", "-c", gate];
   const sub = spawn(MASK_ATTACH_PATH, ["3", "4", MASK_STAGE, file.id.dev, file.id.ino, empty.id.dev, empty.id.ino, ...records, "--", ...sandbox], {
     stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
   });
@@ -100,7 +100,7 @@ describe("deny masks attached by descriptor", () => {
     expect(mode).toMatchObject({ helper: null, why: expect.stringContaining("was not built") });
     const backend = createNativeBackend({ confinement: "bubblewrap", maskAttach: mode });
     try {
-      expect(backend.describe().detail).toContain("deny masks as bubblewrap binds by path");
+      expect(backend.describe().detail).toContain("pins and deny masks as bubblewrap binds by path");
     } finally {
       await backend.close();
     }
@@ -150,6 +150,30 @@ describe("deny masks attached by descriptor", () => {
       }
       expect(readFileSync(join(dir, "a", ".env"), "utf8")).toBe("SECRET\n");
     });
+    it("pins the judged directory onto itself, keeping what is mounted below it, and masks inside it land on the pin", async () => {
+      mkdirSync(join(dir, "a", "ro"), { recursive: true });
+      const r = await attachAround(
+        dir,
+        ["p", join(dir, "a"), ...id(join(dir, "a")), "f", join(dir, "a", ".env"), ...id(join(dir, "a"))],
+        `cd ${dir}; cat a/.env; mv a z || echo mv-refused; touch a/ro/x || echo ro-kept; touch a/w && echo rw-kept; rm -f a/w; grep -c " ${dir}/a " /proc/self/mountinfo`,
+        ["--ro-bind", join(dir, "a", "ro"), join(dir, "a", "ro")],
+      );
+      expect(r.said).toBe("ready");
+      expect(r.stdout).not.toContain("SECRET");
+      expect(r.stdout.split("\n")).toEqual(expect.arrayContaining(["mv-refused", "ro-kept", "rw-kept"]));
+      expect(Number(r.stdout.trim().split("\n").pop())).toBeGreaterThanOrEqual(1); // the pin is a mount
+      expect(readdirSync(join(dir, "a")).sort()).toEqual([".env", "ro"]);
+    });
+    it("refuses a pin that is not the judged directory, or a symlink in its place, creating nothing", async () => {
+      expect((await attachAround(dir, ["p", join(dir, "b"), ...id(join(dir, "a"))])).said).toMatch(/^refused: .*\/b is not the directory the server judged$/);
+      symlinkSync(join(dir, "a"), join(dir, "c"));
+      try {
+        expect((await attachAround(dir, ["p", join(dir, "c"), ...id(join(dir, "a"))])).said).toMatch(/^refused: the pinned directory .*\/c cannot be opened/);
+      } finally {
+        unlinkSync(join(dir, "c"));
+      }
+      expect(readdirSync(join(dir, "b"))).toEqual([]);
+    });
     it("says what is wrong with its arguments", async () => {
       const r = spawnSync(MASK_ATTACH_PATH, ["3", "4", "/stage", "1", "2", "3", "4", "q", "/p", "1", "2", "--", "/bin/true"], { encoding: "utf8" });
       expect(r.status).toBe(2);
@@ -181,7 +205,7 @@ describe("deny masks attached by descriptor", () => {
       writeFileSync(join(dir, "a", ".ssh", "id_rsa"), `${canary}\n`);
       writeFileSync(join(dir, "a", "notes.txt"), "PLAIN\n");
       const b = backend();
-      expect(b.describe().detail).toContain("deny masks attached by descriptor");
+      expect(b.describe().detail).toContain("pins and deny masks inside the roots attached by descriptor");
       const r = await b.run(script(dir, "cat a/.env a/notes.txt; ls -A a/.ssh; echo x > a/.env || echo write-refused; rm a/.env || echo rm-refused; mv a b || echo mv-refused", { denyGlobs: DEFAULT_DENY_GLOBS }));
       expect(r.stdout + r.stderr).not.toContain(canary);
       expect(r.stdout).toContain("PLAIN");
@@ -290,7 +314,7 @@ console.log(JSON.stringify(t));
     };
     // Calm: every command runs as that user and sees the secret masked.
     const calm = asNobody(3);
-    expect(calm.detail).toContain("deny masks attached by descriptor");
+    expect(calm.detail).toContain("pins and deny masks inside the roots attached by descriptor");
     expect(calm.outputs).toHaveLength(3);
     for (const o of calm.outputs) {
       expect(o).toContain(String(USER));

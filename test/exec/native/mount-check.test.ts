@@ -170,10 +170,15 @@ describe("the mount gate (real bubblewrap)", () => {
     await ok.proc.ready;
     expect((await ok.proc.done).stdout).toBe("ran\n");
     // The holder is not the judged directory: the helper refuses, the gate never opens.
-    const bad = await start((m) => m, "attach-bad-marker", (a) => a.map((x) => ({ ...x, holder: { dev: x.holder.dev, ino: "1" } })));
-    await expect(bad.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("a deny mask could not be attached: the directory holding") });
+    const bad = await start((m) => m, "attach-bad-marker", (a) => a.map((x) => (x.kind === "pin" ? x : { ...x, holder: { dev: x.holder.dev, ino: "1" } })));
+    await expect(bad.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("a mount inside a root (a pin or a deny mask) could not be attached: the directory holding") });
     await bad.proc.done;
     expect(existsSync(join(base, "attach-bad-marker"))).toBe(false);
+    // The pin is not the judged directory: the same.
+    const pin = await start((m) => m, "attach-pin-marker", (a) => a.map((x) => (x.kind === "pin" ? { ...x, holder: { dev: x.holder.dev, ino: "1" } } : x)));
+    await expect(pin.proc.ready).rejects.toMatchObject({ rule: "sandbox.mounts", message: expect.stringContaining("is not the directory the server judged") });
+    await pin.proc.done;
+    expect(existsSync(join(base, "attach-pin-marker"))).toBe(false);
     expect(readFileSync(join(base, "sub", ".env"), "utf8")).toBe("SECRET=1\n");
   });
 

@@ -37,6 +37,7 @@ describe("mountPlan", () => {
     };
     const plan = mountPlan(input, layout);
     expect(plan.attach).toEqual([
+      { kind: "pin", path: "/work/p/a", holder: id(200) },
       { kind: "dir", path: "/work/p/a/.ssh", holder: id(200) },
       { kind: "file", path: "/work/p/.env", holder: id(100) },
       { kind: "file", path: "/work/p/a/id_rsa", holder: id(200) },
@@ -44,6 +45,9 @@ describe("mountPlan", () => {
     expect(plan.sources).toBe(maskSources);
     const bound = triples(plan.args, "--ro-bind").map((t) => t[1]);
     for (const m of ["/work/p/.env", "/work/p/a/id_rsa", "/work/p/a/.ssh"]) expect(bound).not.toContain(m);
+    // The pin too: bubblewrap resolves no path inside a root (it would follow a symlink planted there).
+    expect(triples(plan.args, "--bind").map((t) => t[1])).not.toContain("/work/p/a");
+    expect(plan.mounts).toContainEqual({ dest: "/work/p/a", expect: id(200), self: true });
     expect(bound).toContain("/etc/shadow"); // outside the roots: bubblewrap's, as before
     // The sources, staged last for the helper to clone inside the sandbox (it removes the stage).
     expect(plan.args.slice(-8, -2)).toEqual(["--ro-bind", "/m/empty", "/.warden-mask-sources/file", "--ro-bind", "/m/empty-dir", "/.warden-mask-sources/dir"]);
@@ -55,6 +59,27 @@ describe("mountPlan", () => {
     const fallback = mountPlan({ ...input, attachMasks: false }, layout);
     expect(fallback.attach).toEqual([]);
     expect(triples(fallback.args, "--ro-bind")).toContainEqual(["/m/empty", "/work/p/a/id_rsa"]);
+    expect(triples(fallback.args, "--bind")).toContainEqual(["/work/p/a", "/work/p/a"]);
+  });
+
+  it("pins alone are attached too, shallow before deep, with no stage; a nested root stays bubblewrap's, by descriptor", () => {
+    const input: MountPlanInput = {
+      ...base,
+      roots: [...base.roots, { path: "/work/p/x/ro", writable: false, slot: 7, id: id(300) }],
+      pins: [
+        { path: "/work/p/x/ro/deep", writable: false, id: id(302) },
+        { path: "/work/p/x", writable: true, id: id(301) },
+      ],
+      attachMasks: true,
+    };
+    const plan = mountPlan(input, layout);
+    expect(plan.attach).toEqual([
+      { kind: "pin", path: "/work/p/x", holder: id(301) },
+      { kind: "pin", path: "/work/p/x/ro/deep", holder: id(302) },
+    ]);
+    expect(triples(plan.args, "--ro-bind-fd")).toContainEqual(["7", "/work/p/x/ro"]);
+    expect(plan.args.join(" ")).not.toContain("/.warden-mask-sources");
+    expect(plan.args.join(" ")).not.toContain("/work/p/x/ro/deep");
   });
 
   it("a root hidden whole stays a bubblewrap bind: no root or pin holds it; so do all masks under a root /", () => {
