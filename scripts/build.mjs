@@ -61,7 +61,7 @@ function buildNative() {
   const sources = readdirSync(dir).filter((f) => f.endsWith(".c"));
   const cc = ["cc", "gcc", "clang"].find((c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0);
   if (!cc) {
-    say(`WARNING: no C compiler (cc, gcc or clang): ${sources.join(", ")} not built. Commands then mask filesystem.deny matches with bubblewrap's binds by path (docs/CONFINEMENT.md says what that risks); apt-get install gcc libc6-dev and build again`);
+    say(`WARNING: no C compiler (cc, gcc or clang): ${sources.join(", ")} not built. Commands then get their pins and filesystem.deny masks from bubblewrap's binds by path (docs/CONFINEMENT.md says what that risks) and the server forks every command launcher itself (slower under load); apt-get install gcc libc6-dev and build again`);
     return;
   }
   mkdirSync(join(dir, "build"), { recursive: true });
