@@ -44,7 +44,7 @@ export const searchFilesTool = defineTool({
     if (icase) flags.push("--icase");
     if (args.gitignore === false) flags.push("--no-gitignore");
     if (args.content === undefined) {
-      const call = await callModule(ctx, "search", args.path, flags);
+      const call = await callModule(ctx, "search", args.path, flags, { readOnly: true });
       if (!call.ok) return call.outcome;
       const truncated = keyValues(call.stderr).truncated === "1";
       const files = nulFields(call.stdout);
@@ -58,7 +58,7 @@ export const searchFilesTool = defineTool({
     const claims = shards > 1 ? newClaimTable() : undefined;
     const calls = await Promise.all(
       Array.from({ length: shards }, (_, i) =>
-        callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags, claims ? { claims } : {}),
+        callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags, { readOnly: true, ...(claims ? { claims } : {}) }),
       ),
     );
     const parts: Match[][] = [];
