@@ -44,7 +44,7 @@ export const searchFilesTool = defineTool({
     if (icase) flags.push("--icase");
     if (args.gitignore === false) flags.push("--no-gitignore");
     if (args.content === undefined) {
-      const call = await callModule(ctx, "search", args.path, flags, { readOnly: true });
+      const call = await callModule(ctx, "search", args.path, flags);
       if (!call.ok) return call.outcome;
       const truncated = keyValues(call.stderr).truncated === "1";
       const files = nulFields(call.stdout);
@@ -53,7 +53,8 @@ export const searchFilesTool = defineTool({
     }
     // Content search reads every file: one run per worker, sharing the tree's units through one
     // claim table (a shard that finishes early takes more), merged back into the order (and the
-    // first max_results) one run would give.
+    // first max_results) one run would give. Its runs are read-only: in a copy-on-write workspace
+    // they read the files no layer holds from the lower layer (sandbox/host/lower-twin.ts).
     const shards = Math.max(1, Math.min(ctx.sandbox.workers ?? 1, 4));
     const claims = shards > 1 ? newClaimTable() : undefined;
     const calls = await Promise.all(
