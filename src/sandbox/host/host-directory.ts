@@ -60,15 +60,17 @@ export class HostDirectory extends Fd {
     /** Physical components from the root to this directory. */
     readonly rel: readonly string[],
     private readonly preopen = false,
-    twin: DirTwin | null = null,
+    /** The twin the listed fast path opened with it; undefined: found on first need (host/lower-twin.ts). */
+    twin?: DirTwin | null,
   ) {
     super();
     this.start = { door, fd, rel };
-    this.twin = preopen && door.lower ? undefined : twin;
+    this.twin = door.lower ? twin : null;
   }
 
+  /** Its lower twin, in a read-only run over a copy-on-write workspace's merged view; null otherwise. */
   private lowerTwin(): DirTwin | null {
-    if (this.twin === undefined) this.twin = this.door.lower?.root() ?? null;
+    if (this.twin === undefined) this.twin = (this.preopen ? this.door.lower?.root() : this.door.lower?.twinAt(this.rel, this.fd)) ?? null;
     return this.twin;
   }
 
@@ -351,6 +353,7 @@ export class HostDirectory extends Fd {
     if (!this.preopen) {
       this.ctx.closeHost(this.fd);
       if (this.twin) this.ctx.closeHost(this.twin.fd);
+      this.twin = null;
     }
     return 0;
   }

@@ -39,6 +39,8 @@ export class LowerView {
   /** The lower directory's device (every twin must be on it), set once the view is open. */
   private dev: bigint | null = null;
   private layerFds: number[] | null = null;
+  /** The lower directory at the root's place, reopened for this run. */
+  private rootFd: number | null = null;
   private failed = false;
 
   constructor(
@@ -47,12 +49,60 @@ export class LowerView {
   ) {}
 
   /**
-   * The twin of the root's own directory, or null when the held directories cannot be reopened as
-   * themselves. Which lower directory pairs with the merged root was checked when the root was held
-   * (config/merged-roots.ts), and the run's door is the held merged directory (its identity checked).
+   * The twin of the root's own directory (the preopen's, kept until the run ends), or null when the
+   * held directories cannot be reopened as themselves. Which lower directory pairs with the merged
+   * root was checked when the root was held (config/merged-roots.ts), and the run's door is the held
+   * merged directory (its identity checked).
    */
   root(): DirTwin | null {
-    if (this.failed) return null;
+    return this.open() ? new DirTwin(this, this.rootFd!, [], false) : null;
+  }
+
+  /**
+   * The twin of a directory the resolver opened by a walk (`mergedFd`, at `rel` below the root): the
+   * lower directory at `rel`, walked name by name from the root's twin, paired by inode (the root
+   * itself needs no pairing: the walk ended where it started). It is pure when some directory on the
+   * way has no layer holding the next name.
+   */
+  twinAt(rel: readonly string[], mergedFd: number): DirTwin | null {
+    if (!this.open()) return null;
+    let fd: number;
+    try {
+      fd = this.ctx.openHost(fdPath(this.rootFd!), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch {
+      return null;
+    }
+    let pure = false;
+    for (let i = 0; i < rel.length; i++) {
+      if (!pure) {
+        const shadowed = this.shadowedAt(rel.slice(0, i));
+        if (shadowed === "all") {
+          this.ctx.closeHost(fd);
+          return null;
+        }
+        pure = !shadowed.has(rel[i]!);
+      }
+      let next: number;
+      try {
+        next = this.ctx.openHost(anchored(fd, rel[i]!), DIR_OPEN);
+      } catch {
+        this.ctx.closeHost(fd);
+        return null;
+      }
+      this.ctx.closeHost(fd);
+      fd = next;
+    }
+    if (rel.length > 0 && !this.sameInode(fd, mergedFd)) {
+      this.ctx.closeHost(fd);
+      return null;
+    }
+    return new DirTwin(this, fd, rel, pure);
+  }
+
+  /** Reopens the held lower directory and layers once per run; false when any is not the one held. */
+  private open(): boolean {
+    if (this.rootFd !== null) return true;
+    if (this.failed) return false;
     const dir = this.reopen(this.held.dir);
     const layers: number[] = [];
     for (const layer of this.held.layers) {
@@ -64,11 +114,12 @@ export class LowerView {
       this.failed = true;
       if (dir !== null) this.ctx.closeHost(dir.fd);
       for (const fd of layers) this.ctx.closeHost(fd);
-      return null;
+      return false;
     }
     this.dev = dir.dev;
+    this.rootFd = dir.fd;
     this.layerFds = layers;
-    return new DirTwin(this, dir.fd, [], false);
+    return true;
   }
 
   /** A twin's child directory, kept only on the lower layer's device with the merged child's inode. */
