@@ -21,12 +21,14 @@ import { anchored, DIR_OPEN, fdPath, type RunContext } from "./run-context.js";
  *
  * What it opens, and how. The lower layer is the holder's bind of the real root (nothing is mounted
  * below it), held by descriptor and checked by identity in every run; a directory's twin is opened
- * one plain name at a time with O_DIRECTORY|O_NOFOLLOW from its parent's twin and kept only when its
- * device is the lower layer's and its inode is the merged directory's (overlayfs gives a directory
- * that comes from the lower layer, or was copied up from it, the lower directory's inode; a directory
- * made in the upper layer keeps its own, so it gets no twin); a file is opened with O_NOFOLLOW and kept
- * only when it is a regular file. The layers are read the same way, by descriptor, name by name.
- * The lower layer is the real tree inside the root: nothing there is outside what the root shows.
+ * one plain name at a time with O_DIRECTORY|O_NOFOLLOW from its parent's twin. A directory some layer
+ * holds (copied up, or made in a layer) keeps its twin only when the twin's device is the lower
+ * layer's and its inode is the merged directory's: overlayfs gives a directory copied up from the
+ * lower layer the lower directory's inode, and one made in a layer its own, so that one gets none. A
+ * directory no layer holds needs no such check: overlayfs finds it nowhere but in the lower layer, at
+ * the same path. A file is opened with O_NOFOLLOW and kept only when it is a regular file. The
+ * layers are read the same way, by descriptor, name by name. The lower layer is the real tree inside
+ * the root: nothing there is outside what the root shows.
  *
  * The race, and what a reader sees. Which names a layer holds is read once per directory and run; a
  * file copied up (written) by a command after that is read as it was when this run looked, or as it
@@ -92,7 +94,7 @@ export class LowerView {
       this.ctx.closeHost(fd);
       fd = next;
     }
-    if (rel.length > 0 && !this.sameInode(fd, mergedFd)) {
+    if (rel.length > 0 && !pure && !this.sameInode(fd, mergedFd)) {
       this.ctx.closeHost(fd);
       return null;
     }
@@ -122,15 +124,19 @@ export class LowerView {
     return true;
   }
 
-  /** A twin's child directory, kept only on the lower layer's device with the merged child's inode. */
-  openChild(parentFd: number, name: string, mergedFd: number): number | null {
+  /**
+   * A twin's child directory. One no layer holds is the merged child by construction (no layer entry,
+   * so no redirect, nothing mounted below the lower bind); one a layer holds is kept only on the
+   * lower layer's device with the merged child's inode.
+   */
+  openChild(parentFd: number, name: string, mergedFd: number, pure: boolean): number | null {
     let fd: number;
     try {
       fd = this.ctx.openHost(anchored(parentFd, name), DIR_OPEN);
     } catch {
       return null;
     }
-    if (this.sameInode(fd, mergedFd)) return fd;
+    if (pure || this.sameInode(fd, mergedFd)) return fd;
     this.ctx.closeHost(fd);
     return null;
   }
@@ -228,7 +234,8 @@ export class DirTwin {
       this.shadowed ??= this.view.shadowedAt(this.rel);
       if (this.shadowed === "all") return null;
     }
-    const fd = this.view.openChild(this.fd, name, mergedFd);
-    return fd === null ? null : new DirTwin(this.view, fd, [...this.rel, name], this.lowerOwns(name));
+    const pure = this.lowerOwns(name);
+    const fd = this.view.openChild(this.fd, name, mergedFd, pure);
+    return fd === null ? null : new DirTwin(this.view, fd, [...this.rel, name], pure);
   }
 }

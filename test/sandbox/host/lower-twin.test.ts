@@ -276,9 +276,11 @@ describe("lower twin: reads of files no layer holds go to the lower layer, and r
     }
   });
 
-  test("a directory whose lower twin is not the merged directory's (another inode) gets no twin", async () => {
+  test("a directory a layer holds, whose lower twin is not the merged directory's (another inode), gets no twin", async () => {
     const root = makeTree();
-    const { held: dir } = await open(root, "inode");
+    const { ws: w, held: dir } = await open(root, "inode");
+    // "a" copied up: the upper layer holds it, so its twin must pair with the merged "a" by inode.
+    inView(w, root, "printf 'MARK a/one upper\\n' > a/one.txt");
     const h = new Harness({ preopens: [{ hostPath: root, writable: false, held: dir }], denyGlobs: [] });
     list(h.root);
     const lower = h.ctx.doors[0]!.lower!;
