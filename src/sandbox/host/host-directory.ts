@@ -156,7 +156,8 @@ export class HostDirectory extends Fd {
   private list(): Listing | number {
     let entries: Dirent[];
     try {
-      entries = readdirSync(fdPath(this.fd), { withFileTypes: true });
+      // A directory no layer holds lists exactly as its lower twin (host/lower-twin.ts): read it there.
+      entries = readdirSync(fdPath(this.twin?.pure ? this.twin.fd : this.fd), { withFileTypes: true });
     } catch (err) {
       return errnoOf(err);
     }

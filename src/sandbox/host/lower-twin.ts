@@ -217,8 +217,8 @@ export class DirTwin {
     readonly fd: number,
     /** Components from the held root to this directory. */
     private readonly rel: readonly string[],
-    /** No layer has this directory at all, so every name in it is the lower layer's own. */
-    private readonly pure: boolean,
+    /** No layer has this directory at all, so every name in it is the lower layer's own (and its listing is the lower one's). */
+    readonly pure: boolean,
   ) {}
 
   /** Whether `name` here is the lower layer's own: no layer holds it. */
