@@ -70,16 +70,22 @@ export class RootHolder {
 
   close(): void {
     this.closed = true;
-    for (const dir of this.held.values()) {
-      try {
-        closeSync(dir.fd);
-      } catch {
-        // already closed
-      }
-    }
+    for (const dir of this.held.values()) closeHeld(dir);
     this.held.clear();
   }
 }
+
+/** Closes the descriptors a held root keeps (HeldDir.fd and its lower layers). */
+export function closeHeld(dir: HeldDir): void {
+  for (const fd of [dir.fd, ...(dir.lower ? [dir.lower.dir.fd, ...dir.lower.layers.map((l) => l.fd)] : [])]) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
 
 /** The default RootOpener: the directory at `path` in this process's mount namespace. */
 export function openHostRoot(path: string): HeldDir {

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync } from "node:fs";
-import type { HeldDir } from "../policy/roots.js";
+import type { HeldDir, HeldIdentity, HeldLower } from "../policy/roots.js";
 import { identityOf, openHostRoot, RootMovedError, type RootOpener } from "./held-roots.js";
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
@@ -12,6 +12,19 @@ export interface MergedRoots {
   roots: readonly string[];
   /** statfs f_type of the merged view (the workspace driver's: overlayfs, FUSE). */
   fsType: number;
+  /** Per root (same order as `roots`): its overlay's lower layer and the layers above it (kernel driver only). */
+  layers?: readonly (LowerLayers | undefined)[];
+}
+
+/** Where a kernel overlay's layers are (workspace/open.ts MergedLayers). */
+export interface LowerLayers {
+  /** The lower layer from outside the holder's namespace (`/proc/<pid>/root<workspace>/roots/<i>/lower`). */
+  lowerViaProc: string;
+  /** The real root's identity, which the lower layer must have. */
+  dev: string;
+  ino: string;
+  /** Every layer directory above the lower one, top first. */
+  above: readonly string[];
 }
 
 const within = (outer: string, inner: string): boolean => inner === outer || inner.startsWith(outer === "/" ? "/" : `${outer}/`);
@@ -42,12 +55,45 @@ export function mergedRootOpener(view: MergedRoots): RootOpener {
         fd = next;
       }
       if (readlinkSync(`/proc/self/fd/${fd}`) !== path) throw new RootMovedError(`root ${path} changed while it was being opened`);
-      return { fd, ...identityOf(fstatSync(fd, { bigint: true })), via: view.via };
+      const merged = fstatSync(fd, { bigint: true });
+      const layers = view.layers?.[view.roots.indexOf(root)];
+      const lower = layers ? holdLower(layers, rest === "" ? [] : rest.split("/"), merged.ino) : null;
+      return { fd, ...identityOf(merged), via: view.via, ...(lower ? { lower } : {}) };
     } catch (err) {
       closeSync(fd);
       throw err;
     }
   };
+}
+
+/**
+ * The lower layer at a held root's place, and the layers above it, each held by descriptor
+ * (sandbox/host/lower-twin.ts). The lower layer must be the real root it was made from (the overlay's
+ * own root pairs with it by construction), and a directory below (walked name by name, never
+ * following a symlink) must be the merged directory's own lower one: overlayfs gives a directory from
+ * the lower layer, or copied up from it, the lower directory's inode (the overlay's root keeps the
+ * upper layer's, which is why it is not compared). Null, and
+ * the file tools read everything through the merged view, when any of that cannot be had.
+ */
+function holdLower(layers: LowerLayers, prefix: string[], mergedIno: bigint): HeldLower | null {
+  const opened: number[] = [];
+  const hold = (path: string): HeldIdentity => {
+    const fd = openSync(path, DIR_FLAGS);
+    opened.push(fd);
+    return { fd, ...identityOf(fstatSync(fd, { bigint: true })) };
+  };
+  try {
+    let dir = hold(layers.lowerViaProc);
+    if (dir.dev !== layers.dev || dir.ino !== layers.ino) throw new Error("the lower layer is not the real root");
+    for (const name of prefix) dir = hold(`/proc/self/fd/${dir.fd}/${name}`);
+    if (prefix.length > 0 && dir.ino !== String(mergedIno)) throw new Error("the merged root is not its lower directory");
+    const above = layers.above.map(hold);
+    for (const fd of opened) if (fd !== dir.fd && !above.some((l) => l.fd === fd)) closeSync(fd);
+    return { dir, layers: above, prefix };
+  } catch {
+    for (const fd of opened) closeSync(fd);
+    return null;
+  }
 }
 
 function sameDir(st: { dev: bigint; ino: bigint }, hostPath: string): boolean {

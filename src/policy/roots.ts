@@ -17,6 +17,29 @@ export interface HeldDir {
    * sits at the root's own path there. Identity checks of the path (roots.moved) look there.
    */
   via?: string;
+  /**
+   * serve --overlay with the kernel driver: the overlay's own lower layer and the layers above it,
+   * held beside the merged view, so that a read-only run opens a file no layer holds straight from
+   * the lower layer (sandbox/host/lower-twin.ts). Absent for every other root and driver.
+   */
+  lower?: HeldLower;
+}
+
+/** A directory held by descriptor, with the identity it had when it was opened. */
+export interface HeldIdentity {
+  fd: number;
+  dev: string;
+  ino: string;
+}
+
+/** The lower layer of a merged view (HeldDir.lower): where a file no layer holds really is. */
+export interface HeldLower {
+  /** The directory at the held root's place in the overlay's lower layer (the holder's bind of the real root, which has nothing mounted below it). */
+  dir: HeldIdentity;
+  /** Every layer above the lower one, top first (the upper, then frozen checkpoints), at the workspace root. */
+  layers: HeldIdentity[];
+  /** Components from the workspace root down to the held root (empty when they are the same). */
+  prefix: string[];
 }
 
 /** A client root after canonicalization, held like a configured one. */

@@ -1,3 +1,5 @@
+import type { HeldDir } from "../policy/roots.js";
+
 /**
  * The contract between the tool layer and the WASI runtime. The tool layer never touches the host
  * filesystem for a guest path: it asks the sandbox to run a module whose only doors are the preopens.
@@ -13,7 +15,7 @@ export interface Preopen {
    * directory through its descriptor, refuses the root when `hostPath` no longer leads to it, and
    * keeps a read-only root read-only wherever it was moved. Absent: opened by path (tests).
    */
-  held?: { fd: number; dev: string; ino: string; via?: string };
+  held?: HeldDir;
 }
 
 /** What one module run may see and how long it may take. Built from policy, never from tool input. */

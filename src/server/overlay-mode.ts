@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { exposedStateDir } from "../config/audit-files.js";
 import { RootHolder } from "../config/held-roots.js";
-import { mergedRootOpener } from "../config/merged-roots.js";
+import { mergedRootOpener, type MergedRoots } from "../config/merged-roots.js";
 import { whichSync } from "../exec/native/which.js";
 import type { BackendSelection } from "../exec/select-backend.js";
 import { isWithin, type EffectiveRoot } from "../policy/roots.js";
@@ -53,6 +53,15 @@ export function overlayWanted(flags: OverlayFlags | undefined, policy: Policy): 
 }
 
 /** A fresh workspace name when none is given: sortable by time, unique enough to never collide. */
+/**
+ * A workspace's merged views of `roots`, as the file tools open them (config/merged-roots.ts): in
+ * its holder's namespace, on its driver's filesystem, with each root's layers as the kernel driver
+ * mounted them (for reads of files no layer holds: sandbox/host/lower-twin.ts).
+ */
+export function mergedRootsOf(handle: WorkspaceHandle, roots: readonly string[]): MergedRoots {
+  return { via: `/proc/${handle.holderPid}/root`, roots, fsType: handle.fsType, layers: roots.map((r) => handle.merged.find((m) => m.root === r)?.layers) };
+}
+
 export function freshWorkspaceName(now = new Date()): string {
   return `ws-${now.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "")}-${randomBytes(3).toString("hex")}`;
 }
@@ -101,8 +110,7 @@ export async function openOverlayMode(input: {
   if (exposed) throw new WorkspaceError(exposed, "usage");
   const handle = await openWorkspace({ stateDir, name: input.flags?.workspace ?? freshWorkspaceName(), roots, driver, env: input.env });
   try {
-    const via = `/proc/${handle.holderPid}/root`;
-    const holder = new RootHolder(mergedRootOpener({ via, roots, fsType: handle.fsType }));
+    const holder = new RootHolder(mergedRootOpener(mergedRootsOf(handle, roots)));
     const rehold = (r: EffectiveRoot): EffectiveRoot => ({ ...r, held: holder.hold(r.path) });
     let configuredRoots: EffectiveRoot[];
     let fallbackRoot: EffectiveRoot;

@@ -6,7 +6,7 @@ import type { EffectiveRoot } from "../policy/roots.js";
 import { openWorkspace } from "../workspace/index.js";
 import { createWardenServer, type SessionInfo } from "./create-server.js";
 import type { WardenDeps } from "./deps.js";
-import type { OverlayFacts } from "./overlay-mode.js";
+import { mergedRootsOf, type OverlayFacts } from "./overlay-mode.js";
 
 /** How many workspaces are made or closed at once (mount work is serialized in the kernel anyway). */
 const DEFAULT_CONCURRENCY = 4;
@@ -27,7 +27,7 @@ export function sessionServerFactory(deps: WardenDeps, opts: { concurrency?: num
   return async (info) => {
     const name = `${overlay.workspace}-s${info.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}`;
     const handle = await slots.run(() => openWorkspace({ stateDir: overlay.state_dir, name, roots, driver: overlay.driver }));
-    const holder = new RootHolder(mergedRootOpener({ via: `/proc/${handle.holderPid}/root`, roots, fsType: handle.fsType }));
+    const holder = new RootHolder(mergedRootOpener(mergedRootsOf(handle, roots)));
     const unlist = deps.liveWorkspaces?.add(handle) ?? (() => {});
     let released = false;
     const release = () => {

@@ -53,12 +53,13 @@ export const searchFilesTool = defineTool({
     }
     // Content search reads every file: one run per worker, sharing the tree's units through one
     // claim table (a shard that finishes early takes more), merged back into the order (and the
-    // first max_results) one run would give.
+    // first max_results) one run would give. Its runs are read-only: in a copy-on-write workspace
+    // they read the files no layer holds from the lower layer (sandbox/host/lower-twin.ts).
     const shards = Math.max(1, Math.min(ctx.sandbox.workers ?? 1, 4));
     const claims = shards > 1 ? newClaimTable() : undefined;
     const calls = await Promise.all(
       Array.from({ length: shards }, (_, i) =>
-        callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags, claims ? { claims } : {}),
+        callModule(ctx, "search", args.path, shards > 1 ? [...flags, `--shard=${i}/${shards}`] : flags, { readOnly: true, ...(claims ? { claims } : {}) }),
       ),
     );
     const parts: Match[][] = [];

@@ -5,7 +5,7 @@ import { DRIVERS, driverByName, type DriverAttempt, type OverlayDriver } from ".
 import { WorkspaceError } from "./errors.js";
 import { isRoot, startHolder, verifyMounts, type Holder } from "./holder.js";
 import { isRunning } from "./proc.js";
-import { LOCK, mergedRel, wsDirOf } from "./layout.js";
+import { layerDirsTopFirst, LOCK, lowerRel, mergedRel, wsDirOf } from "./layout.js";
 import { readManifest, type WorkspaceManifest } from "./manifest.js";
 import { checkName } from "./names.js";
 import { tryLock } from "./lock.js";
@@ -43,6 +43,21 @@ export interface MergedRoot {
   viaProc: string;
   /** The upper layer's directory on disk (where writes land). */
   upperDir: string;
+  /**
+   * The kernel driver's lower layer and the layers above it, for the file tools' reads of files no
+   * layer holds (sandbox/host/lower-twin.ts). Absent for the other drivers.
+   */
+  layers?: MergedLayers;
+}
+
+export interface MergedLayers {
+  /** The holder's bind of the real root (nothing mounted below it), reached from outside: `/proc/<pid>/root<workspace>/roots/<i>/lower`. */
+  lowerViaProc: string;
+  /** The real root's identity, which the lower layer must have. */
+  dev: string;
+  ino: string;
+  /** Every layer directory above the lower one, top first (the upper, then the frozen checkpoints). */
+  above: string[];
 }
 
 export interface WorkspaceHandle {
@@ -196,6 +211,7 @@ function handleFor(dir: string, m: WorkspaceManifest, holder: Holder, driver: Ov
     mergedDir: join(dir, mergedRel(i)),
     viaProc: `/proc/${pid}/root${r.path}`,
     upperDir: join(dir, "roots", String(i), "layers", m.upper.id),
+    ...(driver.name === "kernel" ? { layers: { lowerViaProc: `/proc/${pid}/root${join(dir, lowerRel(i))}`, dev: r.dev, ino: r.ino, above: layerDirsTopFirst(dir, m, i) } } : {}),
   }));
   const enter = isRoot()
     ? ["nsenter", `--target=${pid}`, "--mount", "--"]

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import type { Preopen, SandboxScope } from "../../src/sandbox/types.js";
+import { closeHeld } from "../../src/config/held-roots.js";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
+import { mergedRootsOf } from "../../src/server/overlay-mode.js";
 import { openWorkspace } from "../../src/workspace/index.js";
 import { driverOf, isWorkspaceMode, MODES, triesFor, type Mode } from "../support/modes.js";
 import { tempTree } from "./helpers.js";
@@ -107,7 +109,7 @@ async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", view:
   if (view !== "fuse") makeFiles(dir);
   const ws = isWorkspaceMode(view) ? await openWorkspace({ stateDir: join(t.dir, `state-${name}-${view}`), name, roots: [root], driver: driverOf(view) }) : undefined;
   if (view === "fuse") makeFiles(join(ws!.merged[0]!.viaProc, "d"));
-  const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) } : {}) };
+  const preopen: Preopen = { hostPath: root, writable: false, ...(ws ? { held: mergedRootOpener(mergedRootsOf(ws, [root]))(root) } : {}) };
   const stop = join(t.dir, `STOP-${name}-${view}`);
   const target = mode === "symlink" ? join(outside, "secret.txt") : CANARY;
   const [file, ...pre] = [...(ws?.enterArgv() ?? []), process.execPath];
@@ -121,7 +123,7 @@ async function withFlipper(name: string, mode: "symlink" | "fifo" | "dir", view:
   } finally {
     writeFileSync(stop, "");
     await exited;
-    if (preopen.held) closeSync(preopen.held.fd);
+    if (preopen.held) closeHeld(preopen.held);
     await ws?.close();
   }
   return JSON.parse(out) as FlipperReport;

@@ -3,7 +3,9 @@ import { closeSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SandboxScope } from "../../src/sandbox/types.js";
+import { closeHeld } from "../../src/config/held-roots.js";
 import { mergedRootOpener } from "../../src/config/merged-roots.js";
+import { mergedRootsOf } from "../../src/server/overlay-mode.js";
 import { openWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
 import { driverOf, isWorkspaceMode, MODES, triesFor, type Mode } from "../support/modes.js";
 import { Harness } from "./host/harness.js";
@@ -66,7 +68,7 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
     let enter: string[] = [];
     if (isWorkspaceMode(mode)) {
       ws = await openWorkspace({ stateDir: join(t.dir, "state"), name: "race", roots: [root], driver: driverOf(mode) });
-      scope = { preopens: [{ hostPath: root, writable: true, held: mergedRootOpener({ via: `/proc/${ws.holderPid}/root`, roots: [root], fsType: ws.fsType })(root) }], denyGlobs: [] };
+      scope = { preopens: [{ hostPath: root, writable: true, held: mergedRootOpener(mergedRootsOf(ws, [root]))(root) }], denyGlobs: [] };
       enter = ws.enterArgv();
     }
     // Made where the flipper runs (in overlay mode: in the view, so it can rename them).
@@ -95,7 +97,7 @@ describe.each(MODES)("%s mode", (mode: Mode) => {
   afterAll(async () => {
     if (flipper.exitCode === null) await stopFlipper();
     const held = scope.preopens[0]!.held;
-    if (held) closeSync(held.fd);
+    if (held) closeHeld(held);
     await ws?.close();
     t.cleanup();
   });

@@ -18,6 +18,7 @@ import { HostDirent } from "./dirent.js";
 import { errnoOf } from "./errno.js";
 import { ALL_RIGHTS, filestatOf, filestatOfFd, isOpenable } from "./filestat.js";
 import { HostFile } from "./host-file.js";
+import type { DirTwin } from "./lower-twin.js";
 import { listedEntries, openListed, resolve, statListed, type HostStats, type OpenIntent, type Walk, type WalkStart } from "./resolve.js";
 import { anchored, DIR_OPEN, fdPath, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 import { setFdTimes, timesFor } from "./times.js";
@@ -49,6 +50,8 @@ export class HostDirectory extends Fd {
   private readonly start: WalkStart;
   /** This directory as the module would spell it (made on first use, for denials and file names). */
   private base: string | null = null;
+  /** Its lower twin (serve --overlay, read-only runs); a preopen's is opened on first need (undefined until then). */
+  private twin: DirTwin | null | undefined;
 
   constructor(
     private readonly ctx: RunContext,
@@ -57,9 +60,18 @@ export class HostDirectory extends Fd {
     /** Physical components from the root to this directory. */
     readonly rel: readonly string[],
     private readonly preopen = false,
+    /** The twin the listed fast path opened with it; undefined: found on first need (host/lower-twin.ts). */
+    twin?: DirTwin | null,
   ) {
     super();
     this.start = { door, fd, rel };
+    this.twin = door.lower ? twin : null;
+  }
+
+  /** Its lower twin, in a read-only run over a copy-on-write workspace's merged view; null otherwise. */
+  private lowerTwin(): DirTwin | null {
+    if (this.twin === undefined) this.twin = (this.preopen ? this.door.lower?.root() : this.door.lower?.twinAt(this.rel, this.fd)) ?? null;
+    return this.twin;
   }
 
   /** The path as the module would spell it (for denials). */
@@ -144,7 +156,8 @@ export class HostDirectory extends Fd {
   private list(): Listing | number {
     let entries: Dirent[];
     try {
-      entries = readdirSync(fdPath(this.fd), { withFileTypes: true });
+      // A directory no layer holds lists exactly as its lower twin (host/lower-twin.ts): read it there.
+      entries = readdirSync(fdPath(this.twin?.pure ? this.twin.fd : this.fd), { withFileTypes: true });
     } catch (err) {
       return errnoOf(err);
     }
@@ -176,10 +189,10 @@ export class HostDirectory extends Fd {
     const write = (rightsBase & WRITE_RIGHTS) !== 0n || trunc || append;
     const read = (rightsBase & READ_RIGHTS) !== 0n || !write;
     const intent: OpenIntent = { create, excl, trunc, append, write, wantDir };
-    const listed = openListed(this.ctx, this.start, this.listing?.openable ?? null, path, intent);
+    const listed = openListed(this.ctx, this.start, this.listing?.openable ?? null, path, intent, this.listing !== null ? this.lowerTwin() : null);
     if (listed !== null) {
       const rel = [...this.rel, path];
-      if (listed.dir) return { ret: 0, fd_obj: new HostDirectory(this.ctx, this.door, listed.fd, rel) };
+      if (listed.dir) return { ret: 0, fd_obj: new HostDirectory(this.ctx, this.door, listed.fd, rel, false, listed.twin ?? null) };
       return { ret: 0, fd_obj: new HostFile(this.ctx, this.ctx.writableAt(this.door, rel, listed.fd), listed.fd, this.guest(path), { read: true, write: false, append: false }) };
     }
     // O_CREAT|O_EXCL never follows a final symlink (POSIX).
@@ -338,7 +351,11 @@ export class HostDirectory extends Fd {
     // A root's descriptor belongs to the run, not to the module: walks re-rooted by absolute
     // symlinks or `..` use it after the module closed its preopen, so it stays open (and is
     // never a number the kernel could hand out again) until the run ends.
-    if (!this.preopen) this.ctx.closeHost(this.fd);
+    if (!this.preopen) {
+      this.ctx.closeHost(this.fd);
+      if (this.twin) this.ctx.closeHost(this.twin.fd);
+      this.twin = null;
+    }
     return 0;
   }
 }

@@ -2,6 +2,7 @@ import { constants, fstatSync, lstatSync, readlinkSync, type BigIntStats, type S
 import { wasi } from "@bjorn3/browser_wasi_shim";
 import { movedMessage } from "../../config/held-roots.js";
 import { codeOf, errnoOf } from "./errno.js";
+import type { DirTwin } from "./lower-twin.js";
 import { anchored, DIR_OPEN, SAFE_OPEN, type RootDoor, type RunContext } from "./run-context.js";
 
 /** Symlinks followed in one resolution before ELOOP (Linux's own limit). */
@@ -227,6 +228,8 @@ const LISTED_FILE_OPEN = constants.O_RDONLY | SAFE_OPEN;
 export interface ListedOpen {
   fd: number;
   dir: boolean;
+  /** A directory's lower twin (serve --overlay, read-only runs), to hand to the directory opened. */
+  twin?: DirTwin | null;
 }
 
 /**
@@ -254,8 +257,12 @@ export interface ListedOpen {
  * moved outside its root by another host process, lets the module read the regular files in it
  * (the full path re-checks every opened file; a listing cannot be trusted more than its descriptor,
  * since the module chooses when to list and when to open).
+ *
+ * `twin`: the directory's lower twin in a copy-on-write workspace (host/lower-twin.ts; only in a
+ * read-only run). A listed file no layer holds is opened there instead of through the merged view,
+ * the same way (O_NOFOLLOW, kept only when regular); a listed directory gets its own twin.
  */
-export function openListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMap<string, number> | null, path: string, intent: OpenIntent): ListedOpen | null {
+export function openListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMap<string, number> | null, path: string, intent: OpenIntent, twin: DirTwin | null = null): ListedOpen | null {
   if (listed === null || intent.create || intent.excl || intent.trunc || intent.append || intent.write) return null;
   const type = listed.get(path);
   if (type === undefined || !isPlainName(path)) return null;
@@ -266,14 +273,24 @@ export function openListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMa
     } catch {
       return null;
     }
-    if (ctx.isUnder(fd, start.door)) return { fd, dir: true };
+    if (ctx.isUnder(fd, start.door)) return { fd, dir: true, twin: twin?.child(path, fd) ?? null };
     ctx.closeHost(fd);
     return null;
   }
   if (intent.wantDir) return null;
+  if (twin !== null && twin.lowerOwns(path)) {
+    const fd = openRegular(ctx, twin.fd, path);
+    if (fd !== null) return { fd, dir: false };
+  }
+  const fd = openRegular(ctx, start.fd, path);
+  return fd === null ? null : { fd, dir: false };
+}
+
+/** A listed name opened read-only from `dirFd` (never a final symlink), kept only when it is a regular file. */
+function openRegular(ctx: RunContext, dirFd: number, name: string): number | null {
   let fd: number;
   try {
-    fd = ctx.openHost(anchored(start.fd, path), LISTED_FILE_OPEN);
+    fd = ctx.openHost(anchored(dirFd, name), LISTED_FILE_OPEN);
   } catch {
     return null;
   }
@@ -283,7 +300,7 @@ export function openListed(ctx: RunContext, start: WalkStart, listed: ReadonlyMa
   } catch {
     // unknown: take the full path
   }
-  if (regular) return { fd, dir: false };
+  if (regular) return fd;
   ctx.closeHost(fd);
   return null;
 }

@@ -6,12 +6,15 @@ import type { Preopen, SandboxDenial, SandboxScope } from "../types.js";
 import { DirStat } from "./dir-stat.js";
 import { errnoOf } from "./errno.js";
 import type { FdTracker } from "./fd-tracker.js";
+import { LowerView } from "./lower-twin.js";
 
 /** One preopen as the runtime holds it: the root's host path and an open descriptor on it. */
 export interface RootDoor {
   hostPath: string;
   writable: boolean;
   fd: number;
+  /** A read-only run's view of the root's lower layer (serve --overlay, kernel driver: host/lower-twin.ts). */
+  lower?: LowerView;
 }
 
 /** At most this many denials are kept per run (a module looping on refusals cannot grow memory). */
@@ -116,7 +119,8 @@ export class RunContext {
       this.refuse("roots.moved", p.hostPath, movedMessage(p.hostPath), 0);
       return null;
     }
-    return { hostPath: p.hostPath, writable: p.writable, fd };
+    // Only a run that cannot write reads from the lower layer: what it opens there it can only read.
+    return { hostPath: p.hostPath, writable: p.writable, fd, ...(held.lower && !p.writable ? { lower: new LowerView(this, held.lower) } : {}) };
   }
 
   /** Whether the location `rel` below `door` is (inside) a root that moved away from its path. */

@@ -18,7 +18,7 @@ export async function callModule(
   module: string,
   inputPath: string,
   args: string[],
-  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer; denyGlobs?: string[]; inline?: boolean } = {},
+  opts: { stdin?: Uint8Array; maxStdoutBytes?: number; claims?: SharedArrayBuffer; denyGlobs?: string[]; inline?: boolean; readOnly?: boolean } = {},
 ): Promise<ModuleCall> {
   const roots = await ctx.roots();
   const guest = toGuestPath(inputPath, roots);
@@ -30,7 +30,9 @@ export async function callModule(
     ...(opts.claims ? { claims: opts.claims } : {}),
     ...(opts.inline ? { inline: true } : {}),
     scope: {
-      preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable, ...(r.held ? { held: r.held } : {}) })),
+      // readOnly: a call that only reads sees every root read-only (in a copy-on-write workspace it
+      // may then read files no layer holds from the lower layer: sandbox/host/lower-twin.ts).
+      preopens: roots.map((r) => ({ hostPath: r.path, writable: r.writable && !opts.readOnly, ...(r.held ? { held: r.held } : {}) })),
       denyGlobs: opts.denyGlobs ?? ctx.policy.filesystem.deny,
     },
     deadlineMs: ctx.policy.filesystem.tool_timeout_ms,
