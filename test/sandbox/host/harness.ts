@@ -22,6 +22,19 @@ const NAMES = new Map<number, string>(
 NAMES.set(0, "OK");
 export const errName = (ret: number): string => NAMES.get(ret) ?? `E?${ret}`;
 
+/** Lists a directory the way wasi-libc does (cookie 0, then each entry's d_next); returns the names. */
+export function listNames(dir: HostDirectory): string[] {
+  const names: string[] = [];
+  for (let cookie = 0n; ; ) {
+    const r = dir.fd_readdir_single(cookie);
+    if (r.ret !== 0) throw new Error(`fd_readdir: ${errName(r.ret)}`);
+    if (!r.dirent) break;
+    names.push(new TextDecoder().decode(r.dirent.dir_name));
+    cookie = r.dirent.d_next;
+  }
+  return names;
+}
+
 /**
  * The runtime's Fd classes driven directly (no wasm): one RunContext per scope, the preopens as
  * HostDirectory objects, and the WASI operations as plain calls. Table tests run thousands of

@@ -8,7 +8,7 @@ import { HostFile } from "../../../src/sandbox/host/host-file.js";
 import { listedEntries, openListed, type OpenIntent } from "../../../src/sandbox/host/resolve.js";
 import type { SandboxScope } from "../../../src/sandbox/types.js";
 import { tempTree } from "../helpers.js";
-import { errName, Harness } from "./harness.js";
+import { errName, Harness, listNames } from "./harness.js";
 
 /*
  * The listed fast path (resolve.ts `openListed`): opening a name the directory's last listing typed
@@ -94,26 +94,13 @@ function scopeOf(root: string, writable: boolean): SandboxScope {
   return { preopens: [{ hostPath: root, writable }], denyGlobs: ["**/.env"] };
 }
 
-/** Lists a directory the way wasi-libc does (cookie 0, then each entry's d_next); returns the names. */
-function list(dir: HostDirectory): string[] {
-  const names: string[] = [];
-  for (let cookie = 0n; ; ) {
-    const r = dir.fd_readdir_single(cookie);
-    expect(r.ret).toBe(0);
-    if (!r.dirent) break;
-    names.push(new TextDecoder().decode(r.dirent.dir_name));
-    cookie = r.dirent.d_next;
-  }
-  return names;
-}
-
 /** Everything observable about one open: errno, object kind and what reading/writing it gives, denials. */
 function outcome(h: Harness, path: string, intent: Intent, at: HostDirectory = h.root): string {
   const r = h.open(path, intent, at);
   let what: string;
   if (r.ret !== 0 || !r.fd_obj) what = errName(r.ret);
   else if (r.fd_obj instanceof HostDirectory) {
-    what = `DIR ${list(r.fd_obj).sort().join(",")}`;
+    what = `DIR ${listNames(r.fd_obj).sort().join(",")}`;
     r.fd_obj.fd_close();
   } else if (r.fd_obj instanceof HostFile) {
     const rd = r.fd_obj.fd_read(256);
@@ -138,7 +125,7 @@ function unlisted(name: string, writable: boolean, now: State, path: string, int
 function listedThen(name: string, writable: boolean, listedAs: State, now: State, path: string, intent: Intent): string {
   const root = makeRoot(name, listedAs);
   const h = new Harness(scopeOf(root, writable));
-  const names = list(h.root);
+  const names = listNames(h.root);
   expect(names).not.toContain(".env");
   setState(root, now);
   const out = outcome(h, path, intent);
@@ -235,7 +222,7 @@ describe("listed fast path: deny globs and directories", () => {
     expect(want).toMatch(/^EACCES denials=.*deny/);
     const root = makeRoot("deny", "file");
     const h = new Harness(scopeOf(root, true));
-    expect(list(h.root)).not.toContain(".env");
+    expect(listNames(h.root)).not.toContain(".env");
     expect(outcome(h, ".env", {})).toBe(want);
     expect(h.close()).toBe(0);
   });
@@ -244,11 +231,11 @@ describe("listed fast path: deny globs and directories", () => {
     const root = makeRoot("deny-sub", "file");
     writeFileSync(join(root, "sub/.env"), CANARY);
     const h = new Harness(scopeOf(root, true));
-    list(h.root);
+    listNames(h.root);
     const sub = h.open("sub", { dir: true });
     expect(sub.fd_obj).toBeInstanceOf(HostDirectory);
     const dir = sub.fd_obj as HostDirectory;
-    expect(list(dir)).not.toContain(".env");
+    expect(listNames(dir)).not.toContain(".env");
     expect(outcome(h, ".env", {}, dir)).toMatch(/^EACCES /);
     dir.fd_close();
     expect(h.close()).toBe(0);
@@ -259,7 +246,7 @@ describe("listed fast path: deny globs and directories", () => {
     mkdirSync(join(root, "sub/inner"));
     const h = new Harness(scopeOf(root, true));
     const sub = h.open("sub", { dir: true }).fd_obj as HostDirectory;
-    expect(list(sub)).toContain("inner");
+    expect(listNames(sub)).toContain("inner");
     renameSync(join(root, "sub"), join(outside, "moved-sub"));
     try {
       const r = outcome(h, "inner", { dir: true }, sub);

@@ -12,7 +12,7 @@ import { mergedRootsOf } from "../../../src/server/overlay-mode.js";
 import { checkpointWorkspace, openWorkspace, type WorkspaceHandle } from "../../../src/workspace/index.js";
 import { requireBinary } from "../../support/engines/require-binary.js";
 import { tempTree } from "../helpers.js";
-import { errName, Harness } from "./harness.js";
+import { errName, Harness, listNames } from "./harness.js";
 
 /*
  * The lower twin (sandbox/host/lower-twin.ts): in a kernel-overlayfs workspace, a read-only run
@@ -99,19 +99,6 @@ const EXPECTED: Record<string, string | null> = {
 /** Files no layer holds after CHANGES: the twin opens these in the lower layer. */
 const LOWER_OWNED = ["top.txt", "a/one.txt", "a/b/deep.txt", "pure/p.txt", "pure/q/r.txt"];
 
-/** Lists a directory the way wasi-libc does, which is what lets the next open take the listed path. */
-function list(dir: HostDirectory): string[] {
-  const names: string[] = [];
-  for (let cookie = 0n; ; ) {
-    const r = dir.fd_readdir_single(cookie);
-    expect(r.ret).toBe(0);
-    if (!r.dirent) break;
-    names.push(new TextDecoder().decode(r.dirent.dir_name));
-    cookie = r.dirent.d_next;
-  }
-  return names;
-}
-
 interface Opened {
   code: string;
   data?: string;
@@ -126,7 +113,7 @@ function readListed(h: Harness, rel: string, from: HostDirectory = h.root): Open
   let dir = from;
   try {
     for (const [i, name] of parts.entries()) {
-      const names = list(dir);
+      const names = listNames(dir);
       if (!names.includes(name)) return { code: "ENOENT" };
       const r = h.open(name, i < parts.length - 1 ? { dir: true } : {}, dir);
       if (r.ret !== 0 || !r.fd_obj) return { code: errName(r.ret) };
@@ -286,7 +273,7 @@ describe("lower twin: reads of files no layer holds go to the lower layer, and r
     // "a" copied up: the upper layer holds it, so its twin must pair with the merged "a" by inode.
     inView(w, root, "printf 'MARK a/one upper\\n' > a/one.txt");
     const h = new Harness({ preopens: [{ hostPath: root, writable: false, held: dir }], denyGlobs: [] });
-    list(h.root);
+    listNames(h.root);
     const lower = h.ctx.doors[0]!.lower!;
     const rootTwin = lower.root()!;
     expect(rootTwin).not.toBeNull();
