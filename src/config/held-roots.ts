@@ -86,7 +86,6 @@ export function closeHeld(dir: HeldDir): void {
   }
 }
 
-
 /** The default RootOpener: the directory at `path` in this process's mount namespace. */
 export function openHostRoot(path: string): HeldDir {
   const fd = openSync(path, DIR_FLAGS);

@@ -72,8 +72,8 @@ export function mergedRootOpener(view: MergedRoots): RootOpener {
  * own root pairs with it by construction), and a directory below (walked name by name, never
  * following a symlink) must be the merged directory's own lower one: overlayfs gives a directory from
  * the lower layer, or copied up from it, the lower directory's inode (the overlay's root keeps the
- * upper layer's, which is why it is not compared). Null, and
- * the file tools read everything through the merged view, when any of that cannot be had.
+ * upper layer's, which is why it is not compared). Null, and the file tools read everything through
+ * the merged view, when any of that cannot be had.
  */
 function holdLower(layers: LowerLayers, prefix: string[], mergedIno: bigint): HeldLower | null {
   const opened: number[] = [];

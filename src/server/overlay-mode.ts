@@ -52,7 +52,6 @@ export function overlayWanted(flags: OverlayFlags | undefined, policy: Policy): 
   return flags?.overlay === true || flags?.perSession === true || policy.workspace.mode === "overlay";
 }
 
-/** A fresh workspace name when none is given: sortable by time, unique enough to never collide. */
 /**
  * A workspace's merged views of `roots`, as the file tools open them (config/merged-roots.ts): in
  * its holder's namespace, on its driver's filesystem, with each root's layers as the kernel driver
@@ -62,6 +61,7 @@ export function mergedRootsOf(handle: WorkspaceHandle, roots: readonly string[])
   return { via: `/proc/${handle.holderPid}/root`, roots, fsType: handle.fsType, layers: roots.map((r) => handle.merged.find((m) => m.root === r)?.layers) };
 }
 
+/** A fresh workspace name when none is given: sortable by time, unique enough to never collide. */
 export function freshWorkspaceName(now = new Date()): string {
   return `ws-${now.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "")}-${randomBytes(3).toString("hex")}`;
 }
