@@ -88,6 +88,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         maxStdoutBytes: request.maxStdoutBytes,
       };
       if (!request.inline || inline === null) return pool.run(input, module, request.deadlineMs);
+      pool.collect();
       if (busy()) return { ...(await pool.run(input, module, request.deadlineMs)), ranOn: "pool" };
       const first = inline.run(module, input);
       if (first !== null && !("fellBack" in first)) {

@@ -68,8 +68,16 @@ describe("one worker, many runs: nothing carries over", () => {
         expect((await probe(one, scope, ["scribble"])).out).toBe("ok");
         expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
       }
-      // A run whose memory grew: its memory is dropped, the next run gets a new one.
+      // A run whose memory grew past what a thread keeps: dropped, the next run gets a new one.
+      const initial = /pages=(\d+)/.exec((await probe(one, scope, ["peek-all"])).out)?.[1];
       expect((await probe(one, scope, ["scribble-grow"])).out).toBe("ok");
+      expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
+      expect((await probe(one, scope, ["peek-all"])).out).toBe(`ok pages=${initial} heap=clean`);
+      // One that grew a little is kept at its grown size, every page of it zeroed.
+      expect((await probe(one, scope, ["scribble-grow-some"])).out).toBe("ok");
+      const grown = (await probe(one, scope, ["peek-all"])).out;
+      expect(grown).toMatch(/^ok pages=\d+ heap=clean$/);
+      expect(Number(/pages=(\d+)/.exec(grown)?.[1])).toBeGreaterThan(Number(initial) + 8);
       expect((await probe(one, scope, ["peek"])).out).toBe("ok bss=clean heap=clean stack=clean");
       // A run stopped at its deadline takes its worker (and memory) with it.
       await probe(one, scope, ["scribble"]);

@@ -19,12 +19,12 @@ export const DEFAULT_INLINE_MAX_STDOUT = 256 * 1024;
  * with its real deadline is safe). Every root is given read-only here, whatever the policy says,
  * so a run on the main thread can never change anything, even when it is then run again.
  *
- * Like a pool worker it keeps one prepared instance and one zeroed spare memory per module; both
- * are made after the reply has left (setImmediate), off the request's path.
+ * Like a pool worker it keeps one prepared instance and one zeroed spare memory per module: the
+ * memory is wiped as soon as its run returns, the next instance is made after the reply has left
+ * (setImmediate), off the request's path.
  */
 export class InlineRunner {
   private readonly tracker = localFdTracker();
-  private readonly memories = new MemoryRecycler();
   private readonly spares = new Map<string, PreparedInstance>();
   private readonly denyRules = new DenyRulesCache();
   private readonly metered = new WeakMap<WebAssembly.Module, boolean>();
@@ -34,6 +34,7 @@ export class InlineRunner {
     private readonly roots: LocalRoots = new LocalRoots(),
     /** Largest reply a main-thread run may produce; a larger one is stopped there and run in the pool. */
     private readonly maxStdoutBytes = DEFAULT_INLINE_MAX_STDOUT,
+    private readonly memories = new MemoryRecycler(),
   ) {}
 
   run(module: SandboxModule, input: RunInput): (ModuleRunResult & { fuelUsed?: number }) | { fellBack: true; fuelUsed: number } | null {
@@ -44,10 +45,12 @@ export class InlineRunner {
     let prepared = this.spares.get(name);
     this.spares.delete(name);
     prepared ??= new PreparedInstance(module, RUNTIME_IMPORTS, this.memories.take(name, module.memory));
-    const used = prepared;
     const result = runModule(module, readOnly, this.tracker, { prepared, denyRules: this.denyRules.get(input.scope.denyGlobs), fuel: this.fuel });
+    // The run is over (its output was copied out): wipe its memory now, not later. Under load many
+    // calls run in one event-loop turn, before any setImmediate; a memory given back only then
+    // would leave each of them a fresh one, ten times the cost of instantiating on a recycled one.
+    this.memories.give(name, module.memory, prepared.memory);
     setImmediate(() => {
-      this.memories.give(name, module.memory, used.memory);
       if (this.spares.has(name)) return;
       try {
         this.spares.set(name, new PreparedInstance(module, RUNTIME_IMPORTS, this.memories.take(name, module.memory)));

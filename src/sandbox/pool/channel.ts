@@ -13,12 +13,16 @@ import type { ReplyMessage, RunMessage } from "./messages.js";
  *
  * Header (Int32 words):
  *   WAKE   the pool increments it for every run it hands over (the worker waits on it)
+ *   DONE   the id of the last run the worker answered, stored once its reply is complete (in the
+ *          channel or posted on the port): the pool can take a reply without waiting for the port
+ *          message (WorkerPool.collect)
  *   REQ    bytes of the run in the request area, or ON_PORT
  *   REP    bytes of the reply in the reply area, or ON_PORT
  * A slot has at most one run in flight, so each area holds one message at a time.
  * Message bytes: u32 length of a JSON header, the JSON, then raw bytes (stdin or stdout).
  */
 export const WAKE = 0;
+export const DONE = 1;
 const REQ = 2;
 const REP = 3;
 const HEADER_BYTES = 16;

@@ -5,7 +5,7 @@ import { MemoryRecycler } from "../wasi/memory-recycler.js";
 import { PreparedInstance } from "../wasi/prepared-instance.js";
 import { runModule, RUNTIME_IMPORTS } from "../wasi/run-module.js";
 import { DenyRulesCache } from "./deny-rules-cache.js";
-import { Channel, WAKE, type ReplyInChannel } from "./channel.js";
+import { Channel, DONE, WAKE, type ReplyInChannel } from "./channel.js";
 import type { ReplyMessage, RunMessage } from "./messages.js";
 
 /**
@@ -38,6 +38,8 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
   const reply = (msg: Exclude<ReplyMessage, { ready: true }>) => {
     if (channel.putReply(msg)) port.postMessage({ inChannel: msg.id } satisfies ReplyInChannel);
     else port.postMessage(msg, "result" in msg ? [msg.result.stdout.buffer as ArrayBuffer] : []);
+    // Last: the reply is whole (a port message is queued on the pool's side once postMessage returns).
+    Atomics.store(channel.words, DONE, msg.id);
   };
 
   const run = (msg: RunMessage) => {

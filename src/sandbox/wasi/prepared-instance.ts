@@ -15,9 +15,9 @@ function unbound(): never {
  * run's imports only once `bind` is called, and it can be bound exactly once: an instance never
  * carries anything from one run to the next, it has simply not been run yet.
  *
- * `memory` is the memory the module imports: all zeros at exactly the module's initial size (new,
+ * `memory` is the memory the module imports: all zeros, at least the module's initial size (new,
  * or recycled and zeroed by MemoryRecycler); instantiation writes the module's data segments into
- * it, so the instance starts exactly as one with a memory of its own would.
+ * it, so the instance starts as one with a memory of its own would (possibly with more zero pages).
  */
 export class PreparedInstance {
   readonly instance: WebAssembly.Instance;

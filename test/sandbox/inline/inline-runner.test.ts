@@ -3,6 +3,11 @@ import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, symlinkSync, w
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createSandbox } from "../../../src/sandbox/index.js";
+import { InlineRunner } from "../../../src/sandbox/inline/inline-runner.js";
+import { LocalRoots } from "../../../src/sandbox/inline/local-roots.js";
+import { ModuleCache } from "../../../src/sandbox/module-cache.js";
+import type { MemoryLimits } from "../../../src/sandbox/wasi/memory-import.js";
+import { MemoryRecycler } from "../../../src/sandbox/wasi/memory-recycler.js";
 import type { ModuleRunRequest, Sandbox, SandboxScope } from "../../../src/sandbox/types.js";
 import { meteredWasmDir, probeWasmDir, tempTree } from "../helpers.js";
 
@@ -247,5 +252,28 @@ describe("a saturated main thread", () => {
     } finally {
       await gated.close();
     }
+  });
+});
+
+describe("memory of main-thread runs", () => {
+  test("runs in one turn of the event loop share one memory: each is wiped and given back as its run returns", async () => {
+    // Under load many calls run between two turns; a memory given back only on the next turn
+    // would leave each of them a new one (an instance on a new memory costs ten times as much).
+    class Recording extends MemoryRecycler {
+      readonly taken = new Set<WebAssembly.Memory>();
+      override take(name: string, limits: MemoryLimits): WebAssembly.Memory {
+        const m = super.take(name, limits);
+        this.taken.add(m);
+        return m;
+      }
+    }
+    const memories = new Recording();
+    const runner = new InlineRunner({ budget: BigInt(BUDGET), hostCallCost: 2_000n }, new LocalRoots(), undefined, memories);
+    const module = await new ModuleCache(meteredWasmDir()).get("read");
+    for (let i = 0; i < 10; i++) {
+      const r = runner.run(module, { name: "read", args: ["--length=100", join(root, "a.txt")], scope, maxStdoutBytes: 1 << 20 });
+      expect(r !== null && !("fellBack" in r) && text(r.stdout)).toContain("alpha");
+    }
+    expect(memories.taken.size).toBe(1);
   });
 });
