@@ -24,9 +24,8 @@ export interface DecideContext {
   decided: Set<string>;
 }
 
-/** A fresh context for one walk over `source`. */
-export function newContext(policy: Policy, env: CommandEnvironment, source: string, changesDir: boolean): DecideContext {
-  const denyRules = compileDenyRules(policy.filesystem.deny);
+/** A fresh context for one walk over `source`; `denyRules`: policy.filesystem.deny already compiled. */
+export function newContext(policy: Policy, env: CommandEnvironment, source: string, changesDir: boolean, denyRules = compileDenyRules(policy.filesystem.deny)): DecideContext {
   return { policy, env, denyRules, source, changesDir, sawCd: false, depth: 0, verdicts: [], asks: [], decided: new Set() };
 }
 

@@ -2,6 +2,7 @@ import { posix } from "node:path";
 import type { ShSyntax } from "mvdan-sh";
 import { allNodes, type AstNode } from "./ast.js";
 import { allow, deny, type Decision } from "../decision.js";
+import { compileDenyRules, type DenyRules } from "../path-rules.js";
 import type { Policy } from "../schema/index.js";
 import { newContext, type DecideContext } from "./context.js";
 import { decideInvocation, SHELLS } from "./invocation.js";
@@ -33,7 +34,9 @@ export function decideWithParser(sh: ShSyntax, source: string, policy: Policy, e
 
   const comment = misplacedComment(parsed.file, source);
   if (comment !== null) return deny("comment_position", `a # at byte ${comment} is read as a comment by the parser but may not be by the shell`);
-  const ctx = walkFile(parsed.file, source, policy, env);
+  // Compiled once for every walk below (bash, POSIX, and again after a cd): 0.3 ms a compile.
+  const denyRules = compileDenyRules(policy.filesystem.deny);
+  const ctx = walkFile(parsed.file, source, policy, env, denyRules);
   const first = ctx.verdicts.find((v) => !v.decision.allow);
   if (first) return { ...first.decision, commands: ctx.verdicts };
   const missed = undecided(parsed.file, ctx.decided);
@@ -42,7 +45,7 @@ export function decideWithParser(sh: ShSyntax, source: string, policy: Policy, e
   // /bin/sh may be dash: where the POSIX reading differs ($'..', ((..)), &>), it must pass too.
   const posixParse = parseShell(sh, source, "posix");
   if (posixParse.ok) {
-    const pctx = walkFile(posixParse.file, source, policy, env);
+    const pctx = walkFile(posixParse.file, source, policy, env, denyRules);
     const pfirst = pctx.verdicts.find((v) => !v.decision.allow && !harmlessUnderDash(v, env));
     if (pfirst) {
       return { ...deny(pfirst.decision.rule, `read as POSIX sh: ${pfirst.decision.reason}`), commands: [...ctx.verdicts, ...pctx.verdicts] };
@@ -78,9 +81,9 @@ function harmlessUnderDash(v: CommandVerdict, env: CommandEnvironment): boolean 
  * meets a cd/pushd/popd anywhere, that is unknowable, so the file is walked again with relative
  * targets refused. (Every command is reached when the result is an allow: see `undecided`.)
  */
-function walkFile(file: AstNode, source: string, policy: Policy, env: CommandEnvironment): DecideContext {
+function walkFile(file: AstNode, source: string, policy: Policy, env: CommandEnvironment, denyRules: DenyRules): DecideContext {
   const walk = (changesDir: boolean): DecideContext => {
-    const ctx = newContext(policy, env, source, changesDir);
+    const ctx = newContext(policy, env, source, changesDir, denyRules);
     walkStmts(ctx, file.Stmts ?? []);
     return ctx;
   };
