@@ -200,5 +200,11 @@ if (!process.argv.includes("--no-load")) {
   if (goal?.[1] !== "met") missed++;
   console.log(`\nbench/load.mjs (50 clients x ${LOAD_CALLS} calls, HTTP): ${goal ? `${goal[1]}: ${goal[2]}` : `MISSED: no result (exit ${out.status}) ${(out.stderr ?? "").slice(-300)}`}`);
   for (const line of (out.stdout ?? "").split("\n")) if (/^(mcp-warden HTTP load|read_file |list_directory |search_files |write_file |file tools|errors|peer )/.test(line)) console.log(`  ${line}`);
+  // Not a goal: both servers on the same work (every call a read_file), so what the mix's commands,
+  // searches and writes add is visible beside the goal's line.
+  const same = spawnSync(process.execPath, [join(REPO, "bench/load.mjs"), "--clients", "50", "--calls", String(LOAD_CALLS), "--reads-only"], { encoding: "utf8", maxBuffer: 16 << 20 });
+  const reads = /^reads only \(not the goal's mix\): (met|MISSED) (.*)$/m.exec(same.stdout ?? "");
+  const cpu = /^server cpu per call: (.*)$/m.exec(same.stdout ?? "");
+  console.log(`bench/load.mjs --reads-only (not a goal; same work on both sides): ${reads ? `${reads[1] === "met" ? "p99 below the peer's" : "p99 above the peer's"}: ${reads[2]}` : `no result (exit ${same.status})`}${cpu ? `; server cpu per call: ${cpu[1].replace(" (mix)", "")}` : ""}`);
 }
 console.log(`\ngoals: ${goals - missed} of ${goals} met`);

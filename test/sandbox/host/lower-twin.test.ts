@@ -12,7 +12,7 @@ import { mergedRootsOf } from "../../../src/server/overlay-mode.js";
 import { checkpointWorkspace, openWorkspace, type WorkspaceHandle } from "../../../src/workspace/index.js";
 import { requireBinary } from "../../support/engines/require-binary.js";
 import { tempTree } from "../helpers.js";
-import { errName, Harness, listNames } from "./harness.js";
+import { errName, Harness, listNames, readToEnd } from "./harness.js";
 
 /*
  * The lower twin (sandbox/host/lower-twin.ts): in a kernel-overlayfs workspace, a read-only run
@@ -124,15 +124,8 @@ function readListed(h: Harness, rel: string, from: HostDirectory = h.root): Open
       }
       const file = r.fd_obj as HostFile;
       const dev = fstatSync(file.fd).dev;
-      const chunks: Buffer[] = [];
-      for (;;) {
-        const rd = file.fd_read(65536);
-        if (rd.ret !== 0) return { code: errName(rd.ret) };
-        if (rd.data.byteLength === 0) break;
-        chunks.push(Buffer.from(rd.data));
-      }
-      file.fd_close();
-      return { code: "OK", data: Buffer.concat(chunks).toString("utf8"), dev };
+      const read = readToEnd(file);
+      return read.code === "OK" ? { ...read, dev } : read;
     }
     return { code: "DIR" };
   } finally {
