@@ -124,13 +124,14 @@ export function buildCommandEnv(policy: Policy, caller: Record<string, string> |
   const env: Record<string, string> = {};
   // The server's ~40 variables against every allow glob: compiled once (a RegExp per pair cost 0.35 ms a command).
   const serverAllowed = anyEnvName(exec.env_allow);
+  const callerAllowed = anyEnvName(exec.caller_env_allow);
   for (const [name, value] of Object.entries(serverEnv)) {
     if (value !== undefined && serverAllowed(name)) env[name] = value;
   }
   Object.assign(env, exec.env_set);
   for (const [name, value] of Object.entries(caller ?? {})) {
     if (!NAME.test(name)) return { ok: false, rule: "execution.env.name", reason: "an environment variable name is not a valid identifier" };
-    const explicitlyAllowed = exec.caller_env_allow.some((p) => envNameMatches(p, name));
+    const explicitlyAllowed = callerAllowed(name);
     // An exact name in the safe set is taken as written (NODE_ENV, GIT_AUTHOR_NAME); a glob there
     // (LC_*, or a careless `*`) never opens a name from the deny list.
     const safeSet = policy.commands.env_assign_allow;
@@ -143,7 +144,7 @@ export function buildCommandEnv(policy: Policy, caller: Record<string, string> |
     if (value.includes("\0")) return { ok: false, rule: "execution.env.value", reason: `the value of ${name} contains a NUL byte` };
     env[name] = value;
   }
-  if (!exec.caller_env_allow.some((p) => envNameMatches(p, "PATH")) || caller?.PATH === undefined) env.PATH = policy.commands.trusted_path.join(":");
-  if (!exec.caller_env_allow.some((p) => envNameMatches(p, "HOME")) || caller?.HOME === undefined) env.HOME = home;
+  if (!callerAllowed("PATH") || caller?.PATH === undefined) env.PATH = policy.commands.trusted_path.join(":");
+  if (!callerAllowed("HOME") || caller?.HOME === undefined) env.HOME = home;
   return { ok: true, env };
 }

@@ -88,8 +88,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         maxStdoutBytes: request.maxStdoutBytes,
       };
       if (!request.inline || inline === null) return pool.run(input, module, request.deadlineMs);
-      pool.collect();
       if (busy()) return { ...(await pool.run(input, module, request.deadlineMs)), ranOn: "pool" };
+      pool.collect(); // replies finished meanwhile (pool.run does this for the calls it takes)
       const first = inline.run(module, input);
       if (first !== null && !("fellBack" in first)) {
         const { fuelUsed, ...result } = first;

@@ -36,7 +36,7 @@ export class MemoryRecycler {
   /** Returns a memory after its run; it is wiped now, whatever the run did. */
   give(name: string, limits: MemoryLimits, memory: WebAssembly.Memory): void {
     const buffer = memory.buffer;
-    if (this.spares.has(name) || buffer.byteLength < limits.initial * 65536 || buffer.byteLength > Math.max(MAX_KEPT_MEMORY_BYTES, limits.initial * 65536)) return;
+    if (this.spares.has(name) || buffer.byteLength > Math.max(MAX_KEPT_MEMORY_BYTES, limits.initial * 65536)) return;
     new Uint8Array(buffer).fill(0);
     this.spares.set(name, memory);
   }

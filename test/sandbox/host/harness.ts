@@ -35,11 +35,6 @@ export function listNames(dir: HostDirectory): string[] {
   return names;
 }
 
-/**
- * The runtime's Fd classes driven directly (no wasm): one RunContext per scope, the preopens as
- * HostDirectory objects, and the WASI operations as plain calls. Table tests run thousands of
- * cases through it in well under a second.
- */
 /** Reads an open file to its end (64 KiB reads, as wasi-libc asks) and closes it. */
 export function readToEnd(file: HostFile): OpResult {
   try {
@@ -56,6 +51,11 @@ export function readToEnd(file: HostFile): OpResult {
   }
 }
 
+/**
+ * The runtime's Fd classes driven directly (no wasm): one RunContext per scope, the preopens as
+ * HostDirectory objects, and the WASI operations as plain calls. Table tests run thousands of
+ * cases through it in well under a second.
+ */
 export class Harness {
   readonly ctx: RunContext;
   readonly roots: HostDirectory[];
