@@ -4,12 +4,15 @@
 // peer measured in the same run: a bare SDK McpServer over the same transport whose read_file is a
 // plain fs.readFile (the floor cost of one MCP call over HTTP on this machine).
 //
-//   npm run build && node bench/load.mjs [--clients 50] [--calls 200] [--no-peer] [--no-commands]
+//   npm run build && node bench/load.mjs [--clients 50] [--calls 200] [--no-peer] [--no-commands] [--reads-only] [--peer-mix]
 //
 // --no-commands: the mix's execute_command calls become read_file and get_system_info (the pool's
 // and the main thread's share without process spawning). --reads-only: every call is a read_file, the
 // peer's own workload (the issue's goal keeps the mix: this variant shows the two servers on equal work). The CPU line splits the run's core time
 // between the server (its own threads, and the processes it started and reaped) and this client.
+// --peer-mix: a second peer, not the goal's, makes the same mix with plain Node and no checks at all
+// (readFile, readdir + stat, a recursive walk with a RegExp per line, writeFile, os.*, and
+// `/bin/sh -c` with no sandbox): what the mix itself costs on this machine, measured in the same run.
 //
 // Goal (issue 15): the file tools' p99 below the peer's p99 in the same run, 0 errors (the GOAL line). Exit 1 on any error.
 import { spawn } from "node:child_process";
@@ -32,6 +35,7 @@ const CALLS = arg("calls", 200);
 const PEER = !process.argv.includes("--no-peer");
 const COMMANDS = !process.argv.includes("--no-commands");
 const READS_ONLY = process.argv.includes("--reads-only");
+const PEER_MIX = process.argv.includes("--peer-mix");
 const FILE_TOOLS = new Set(["read_file", "write_file", "list_directory", "search_files"]);
 
 // One cycle of 20 calls: the mix every client repeats.
@@ -265,21 +269,76 @@ async function main() {
     const met = files.p99 < p.p99 && errors.length === 0 && peerResult.errors.length === 0;
     console.log(`${READS_ONLY ? "reads only (not the goal's mix): " : "GOAL load "}${met ? "met" : "MISSED"} file-tool p99 ${files.p99.toFixed(1)} ms vs peer p99 ${p.p99.toFixed(1)} ms, ${errors.length} errors`);
   }
+  if (PEER_MIX && !READS_ONLY) {
+    // The same mix, the same calls a client, against plain Node doing each tool's work unchecked.
+    const peer = await startServer(process.execPath, ["--input-type=module", "-e", PEER_SERVER, root, "mix"], {}, /peer on (http:\/\/\S+)\/mcp/);
+    let mixResult;
+    let mixCpu = NaN;
+    try {
+      const before = cpuSeconds(peer.child.pid);
+      mixResult = await runLoad(peer.url, CLIENTS, CALLS, (c, i) => MIX[(c + i) % MIX.length]);
+      const after = cpuSeconds(peer.child.pid);
+      mixCpu = after.self - before.self + after.children - before.children;
+    } finally {
+      peer.child.kill("SIGTERM");
+    }
+    const peerFiles = stats([...mixResult.samples].filter(([tool]) => FILE_TOOLS.has(tool)).flatMap(([, v]) => v));
+    const n = [...mixResult.samples.values()].reduce((a, v) => a + v.length, 0);
+    console.log(
+      `peer-mix "SDK McpServer + plain Node, no checks, sh -c unsandboxed" (the same mix, not the goal's peer): ${Math.round(n / (mixResult.wallMs / 1000))} calls/s, ` +
+        `file-tool p50 ${peerFiles.p50.toFixed(1)} ms, p99 ${peerFiles.p99.toFixed(1)} ms, cpu per call ${((mixCpu / n) * 1000).toFixed(2)} ms, errors ${mixResult.errors.length}`,
+    );
+    for (const e of mixResult.errors.slice(0, 3)) console.log(`  peer-mix error: ${e.slice(0, 160)}`);
+    console.log(`file-tool p99 warden / peer-mix: ${(files.p99 / peerFiles.p99).toFixed(2)}x`);
+  }
   rmSync(root, { recursive: true, force: true });
   rmSync(policy, { force: true });
   process.exit(errors.length ? 1 : 0);
 }
 
 // The peer: the SDK's own server, stateful sessions, one McpServer per session, no checks at all.
+// With "mix" (--peer-mix) it also serves the mix's other tools, each with plain Node and no checks.
 const PEER_SERVER = `
 import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { cpus, freemem, hostname, platform, totalmem } from "node:os";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 const root = process.argv[1];
+const mix = process.argv[2] === "mix";
+const text = (t) => ({ content: [{ type: "text", text: t }] });
+async function search(dir, glob, re, out) {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await search(p, glob, re, out);
+    else if (e.isFile() && glob.test(e.name)) (await readFile(p, "utf8")).split("\\n").forEach((l, i) => re.test(l) && out.push(p + ":" + (i + 1) + ": " + l));
+  }
+  return out;
+}
+function register(server) {
+  server.registerTool("read_file", { inputSchema: { path: z.string() } }, async ({ path }) => text(await readFile(join(root, path), "utf8")));
+  if (!mix) return;
+  server.registerTool("list_directory", { inputSchema: { path: z.string() } }, async ({ path }) => {
+    const dir = join(root, path);
+    const entries = await readdir(dir, { withFileTypes: true });
+    const sizes = await Promise.all(entries.map((e) => stat(join(dir, e.name)).then((s) => s.size)));
+    return text(entries.map((e, i) => (e.isDirectory() ? "[DIR] " : "[FILE] ") + e.name + " " + sizes[i]).join("\\n"));
+  });
+  server.registerTool("search_files", { inputSchema: { path: z.string(), pattern: z.string(), content: z.string() } }, async ({ path, content }) =>
+    text((await search(join(root, path), /\\.ts$/, new RegExp(content), [])).join("\\n")));
+  server.registerTool("write_file", { inputSchema: { path: z.string(), content: z.string(), create_dirs: z.boolean().optional() } }, async ({ path, content }) => {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+    return text("wrote " + path);
+  });
+  server.registerTool("get_system_info", { inputSchema: {} }, async () => text(JSON.stringify({ platform: platform(), hostname: hostname(), cpus: cpus().length, totalmem: totalmem(), freemem: freemem() })));
+  server.registerTool("execute_command", { inputSchema: { command: z.string() } }, ({ command }) =>
+    new Promise((resolve) => execFile("/bin/sh", ["-c", command], { cwd: root }, (err, stdout, stderr) => resolve(text(stdout + stderr + (err ? String(err) : ""))))));
+}
 const sessions = new Map();
 const http = createServer(async (req, res) => {
   const chunks = [];
@@ -289,7 +348,7 @@ const http = createServer(async (req, res) => {
   let t = sid && sessions.get(sid);
   if (!t) {
     const server = new McpServer({ name: "peer", version: "1" });
-    server.registerTool("read_file", { inputSchema: { path: z.string() } }, async ({ path }) => ({ content: [{ type: "text", text: await readFile(join(root, path), "utf8") }] }));
+    register(server);
     t = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.set(id, t) });
     t.onclose = () => sessions.delete(t.sessionId);
     await server.connect(t);
