@@ -195,6 +195,9 @@ print("cwd:" + os.getcwd(), sorted(os.listdir(".")))'`;
         const root = join(base, "b");
         writeTree(base, { "b/sub/ro/ro.txt": "read-only\n" });
         w = await start(["--root", root, "--read-only", join(root, "sub", "ro")]);
+        // Runs before the move, so the runtime's runners hold both roots open (sandbox/host/door-cache.ts).
+        expect(w.text(await w.call("read_file", { path: join(root, "sub", "ro", "ro.txt") }))).toContain("read-only");
+        expect((await w.call("write_file", { path: join(root, "before.txt"), content: "x" })).isError).toBeFalsy();
         // What the red team did from a command, done here by another process on the host.
         renameSync(join(root, "sub"), join(root, "sub2"));
         mkdirSync(join(root, "sub"));
@@ -236,6 +239,9 @@ print("cwd:" + os.getcwd(), sorted(os.listdir(".")))'`;
         const root = join(base, "c");
         writeTree(base, { "c/f.txt": "one\n" });
         w = await start(["--root", root]);
+        // Read once first: the root is then held open across runs, and must still be refused by name.
+        expect(w.text(await w.call("read_file", { path: join(root, "f.txt") }))).toContain("one");
+        expect(w.text(await w.call("list_directory", { path: root }))).toContain("f.txt");
         renameSync(root, join(base, "c-moved"));
         mkdirSync(root);
         const cmd = await w.call("execute_command", { command: "ls" });

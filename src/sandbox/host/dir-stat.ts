@@ -1,6 +1,6 @@
 import { closeSync, constants, lstatSync, openSync, type BigIntStats } from "node:fs";
 import { isMainThread } from "node:worker_threads";
-import { anchored, fdPath } from "./run-context.js";
+import { anchored, fdPath } from "./proc-fd.js";
 
 /** Options of a listed-stat lstat: exact values, absent as undefined (one object, not one per entry). */
 const EXACT_LSTAT = { bigint: true, throwIfNoEntry: false } as const;

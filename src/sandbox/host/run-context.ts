@@ -4,9 +4,13 @@ import { movedMessage, pathLeadsTo } from "../../config/held-roots.js";
 import { compileDenyRules, denyRuleName, relativeUnder, type DenyRules } from "../../policy/path-rules.js";
 import type { Preopen, SandboxDenial, SandboxScope } from "../types.js";
 import { DirStat } from "./dir-stat.js";
+import { DoorCache, HELD_OPEN } from "./door-cache.js";
 import { errnoOf } from "./errno.js";
 import type { FdTracker } from "./fd-tracker.js";
 import { LowerView } from "./lower-twin.js";
+import { fdPath } from "./proc-fd.js";
+
+export { anchored, fdPath } from "./proc-fd.js";
 
 /** One preopen as the runtime holds it: the root's host path and an open descriptor on it. */
 export interface RootDoor {
@@ -28,38 +32,6 @@ export const SAFE_OPEN = constants.O_NOFOLLOW | constants.O_NONBLOCK | constants
 export const DIR_OPEN = constants.O_RDONLY | constants.O_DIRECTORY | SAFE_OPEN;
 
 /**
- * This process's descriptor directory in /proc. `/proc/<pid>/fd` saves the kernel a symlink
- * (`/proc/self`) on every anchored call, but names this process only when /proc belongs to our PID
- * namespace: used when `/proc/self` reads back as our own pid, else `/proc/self/fd`. Fixed for the
- * life of the process (threads share the pid and the descriptor table).
- */
-const PROC_FD = procFdDir();
-
-function procFdDir(): string {
-  try {
-    if (readlinkSync("/proc/self") === String(process.pid)) return `/proc/${process.pid}/fd`;
-  } catch {
-    // no /proc: the platform check refuses runs anyway
-  }
-  return "/proc/self/fd";
-}
-
-/** The /proc path of an open descriptor (`/proc/self/fd/N`): readlink gives its host path, readdir lists it. */
-export function fdPath(fd: number): string {
-  return `${PROC_FD}/${fd}`;
-}
-
-/**
- * A host path anchored on an open directory descriptor: the kernel resolves `/proc/self/fd/N` to
- * the directory object itself, so a directory swapped for a symlink after it was opened changes
- * nothing. `name` is always a single component (no `/`, never `.` or `..`) or empty for the
- * directory itself.
- */
-export function anchored(dirFd: number, name: string): string {
-  return name === "" ? `${PROC_FD}/${dirFd}/.` : `${PROC_FD}/${dirFd}/${name}`;
-}
-
-/**
  * Everything one module run shares: its roots, deny rules, the denials it collected and the host
  * descriptors it holds. Created per run and dropped after it; no state outlives a run.
  */
@@ -76,8 +48,12 @@ export class RunContext {
   /** lstat of a plain name in one of this run's directories (host/dir-stat.ts). */
   readonly dirStat = new DirStat();
 
-  /** `deny`: the scope's globs already compiled (a worker's cache); compiled here when absent. */
-  constructor(scope: SandboxScope, private readonly tracker: FdTracker, deny?: DenyRules) {
+  /**
+   * `deny`: the scope's globs already compiled (a worker's cache); compiled here when absent.
+   * `kept`: the runner's held roots kept open across its runs (host/door-cache.ts); absent: each
+   * held root is opened for this run and closed after it.
+   */
+  constructor(scope: SandboxScope, private readonly tracker: FdTracker, deny?: DenyRules, private readonly kept?: DoorCache) {
     this.deny = deny ?? compileDenyRules(scope.denyGlobs);
     this.hasDeny = scope.denyGlobs.length > 0;
     for (const p of scope.preopens) {
@@ -98,29 +74,36 @@ export class RunContext {
       this.refuse("roots.moved", p.hostPath, movedMessage(p.hostPath), 0);
       return null;
     }
-    let fd: number;
-    try {
-      // The descriptor's /proc entry is a magic link to the open directory: followed on purpose.
-      fd = this.openHost(fdPath(held.fd), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    } catch {
-      this.refuse("sandbox.escape", p.hostPath, "the held root cannot be opened", 0);
-      return null;
-    }
-    const st = this.fstat(fd).stat;
-    if (!st || String(st.dev) !== held.dev || String(st.ino) !== held.ino) {
-      this.closeHost(fd);
-      this.refuse("sandbox.escape", p.hostPath, "the held root is not the directory it was", 0);
+    const fd = this.kept && DoorCache.keeps(held) ? this.kept.get(held) : this.openHeld(held);
+    if (typeof fd !== "number") {
+      this.refuse("sandbox.escape", p.hostPath, fd.refused, 0);
       return null;
     }
     if (!p.writable) this.readOnlyHeld.push(fd);
     if (this.hostPathOf(fd) !== p.hostPath) {
-      if (p.writable) this.closeHost(fd);
+      if (p.writable) this.closeHost(fd); // a kept descriptor is not the run's: closeHost leaves it
       this.moved.push(p.hostPath);
       this.refuse("roots.moved", p.hostPath, movedMessage(p.hostPath), 0);
       return null;
     }
     // Only a run that cannot write reads from the lower layer: what it opens there it can only read.
     return { hostPath: p.hostPath, writable: p.writable, fd, ...(held.lower && !p.writable ? { lower: new LowerView(this, held.lower) } : {}) };
+  }
+
+  /** Opens the held directory for this run only (closed with the run) and checks it is that directory. */
+  private openHeld(held: NonNullable<Preopen["held"]>): number | { refused: string } {
+    let fd: number;
+    try {
+      fd = this.openHost(fdPath(held.fd), HELD_OPEN);
+    } catch {
+      return { refused: "the held root cannot be opened" };
+    }
+    const st = this.fstat(fd).stat;
+    if (!st || String(st.dev) !== held.dev || String(st.ino) !== held.ino) {
+      this.closeHost(fd);
+      return { refused: "the held root is not the directory it was" };
+    }
+    return fd;
   }
 
   /** Whether the location `rel` below `door` is (inside) a root that moved away from its path. */

@@ -1,3 +1,4 @@
+import { DoorCache } from "../host/door-cache.js";
 import { localFdTracker } from "../host/fd-tracker.js";
 import { DenyRulesCache } from "../pool/deny-rules-cache.js";
 import type { ModuleRunResult } from "../types.js";
@@ -28,6 +29,7 @@ export class InlineRunner {
   private readonly spares = new Map<string, PreparedInstance>();
   private readonly denyRules = new DenyRulesCache();
   private readonly metered = new WeakMap<WebAssembly.Module, boolean>();
+  private readonly doors = new DoorCache();
 
   constructor(
     private readonly fuel: FuelBudget,
@@ -45,7 +47,7 @@ export class InlineRunner {
     let prepared = this.spares.get(name);
     this.spares.delete(name);
     prepared ??= new PreparedInstance(module, RUNTIME_IMPORTS, this.memories.take(name, module.memory));
-    const result = runModule(module, readOnly, this.tracker, { prepared, denyRules: this.denyRules.get(input.scope.denyGlobs), fuel: this.fuel });
+    const result = runModule(module, readOnly, this.tracker, { prepared, denyRules: this.denyRules.get(input.scope.denyGlobs), fuel: this.fuel, doors: this.doors });
     // The run is over (its output was copied out): wipe its memory now, not later. Under load many
     // calls run in one event-loop turn, before any setImmediate; a memory given back only then
     // would leave each of them a fresh one, ten times the cost of instantiating on a recycled one.

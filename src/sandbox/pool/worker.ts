@@ -1,4 +1,5 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { DoorCache } from "../host/door-cache.js";
 import { localFdTracker } from "../host/fd-tracker.js";
 import type { SandboxModule } from "../wasi/memory-import.js";
 import { MemoryRecycler } from "../wasi/memory-recycler.js";
@@ -24,6 +25,7 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
   const spares = new Map<string, PreparedInstance>();
   const memories = new MemoryRecycler();
   const denyRules = new DenyRulesCache();
+  const doors = new DoorCache();
 
   const prepare = (name: string) => {
     const module = modules.get(name);
@@ -53,7 +55,7 @@ function serve(ready: MessagePort, port: MessagePort, channel: Channel): void {
       if (!module) throw new Error(`module ${name} was never sent to this worker`);
       const prepared = spares.get(name) ?? new PreparedInstance(module, RUNTIME_IMPORTS, memories.take(name, module.memory));
       spares.delete(name);
-      const result = runModule(module, msg.input, tracker, { prepared, denyRules: denyRules.get(msg.input.scope.denyGlobs) });
+      const result = runModule(module, msg.input, tracker, { prepared, denyRules: denyRules.get(msg.input.scope.denyGlobs), doors });
       reply({ id: msg.id, result });
       // Once the reply is on its way: wipe the memory and make the next instance of this module.
       memories.give(name, module.memory, prepared.memory);

@@ -1,5 +1,6 @@
 import { WASI, wasi, type Fd } from "@bjorn3/browser_wasi_shim";
 import type { DenyRules } from "../../policy/path-rules.js";
+import type { DoorCache } from "../host/door-cache.js";
 import type { FdTracker } from "../host/fd-tracker.js";
 import { HostDirectory } from "../host/host-directory.js";
 import { HostFile } from "../host/host-file.js";
@@ -32,6 +33,8 @@ export interface RunOptions {
    * where it stands and comes back with `fuelExhausted` (its output is then meaningless).
    */
   fuel?: FuelBudget;
+  /** The runner's held roots kept open across its runs (host/door-cache.ts); trimmed after the run. */
+  doors?: DoorCache;
 }
 
 /** A run's result, and for a fuelled run what it spent. */
@@ -92,7 +95,7 @@ interface DirectPReader {
  */
 export function runModule(module: SandboxModule, input: RunInput, tracker: FdTracker, options: RunOptions = {}): RunOutcome {
   const started = performance.now();
-  const ctx = new RunContext(input.scope, tracker, options.denyRules);
+  const ctx = new RunContext(input.scope, tracker, options.denyRules, options.doors);
   const stdout = new OutputFd(input.maxStdoutBytes, true);
   const stderr = new OutputFd(MAX_STDERR_BYTES, false);
   const fds: Fd[] = [
@@ -136,6 +139,7 @@ export function runModule(module: SandboxModule, input: RunInput, tracker: FdTra
       }
     }
     ctx.closeAll();
+    options.doors?.trim();
   }
   let err = new TextDecoder().decode(stderr.bytes());
   if (note) err += (err === "" || err.endsWith("\n") ? "" : "\n") + note + "\n";
