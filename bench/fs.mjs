@@ -9,13 +9,15 @@ import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } f
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { measureAll } from "./lib/measure.mjs";
+import { measureAll, settle } from "./lib/measure.mjs";
 
 const REPO = join(import.meta.dirname, "..");
 const CACHE = join(REPO, ".bench-cache");
 const TREE = join(CACHE, "tree");
 const ITER = Number(process.argv[process.argv.indexOf("--iterations") + 1]) || 25;
 const SEARCH_ITER = Math.max(3, Math.round(ITER / 4));
+/** Untimed rounds before the reads are timed (each side, alternately, like the timed ones). */
+const READ_WARMUP = 20;
 /** `--baseline DIR`: a checkout of an earlier version (with dist/ built), measured interleaved on the reads and the listing as "before". */
 const BASELINE = process.argv.includes("--baseline") ? process.argv[process.argv.indexOf("--baseline") + 1] : null;
 const LOAD_CALLS = Number(process.argv[process.argv.indexOf("--load-calls") + 1]) || 100;
@@ -59,10 +61,25 @@ function prepareListDir() {
 
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
 
+/** Every server process started here, for `quiet()`. */
+const serverPids = new Set();
+
 async function connect(command, args) {
   const client = new Client({ name: "bench", version: "1" });
-  await client.connect(new StdioClientTransport({ command, args, stderr: "ignore" }));
+  const transport = new StdioClientTransport({ command, args, stderr: "ignore" });
+  await client.connect(transport);
+  if (transport.pid) serverPids.add(transport.pid);
   return client;
+}
+
+/**
+ * Before each measured section: wait until every server of the run is idle. A server just started
+ * keeps working for a second or so after it answers (loading, compiling, indexing the roots for
+ * filesystem.deny), on the same two cores: the first reads used to run beside that and took 2-4 ms
+ * on both sides instead of ~1.2 (docs/benchmarks.md, session 25).
+ */
+async function quiet() {
+  await settle([...serverPids].filter((pid) => existsSync(`/proc/${pid}`)));
 }
 
 /** Medians of `ours` and `peer`, run alternately so both see the same machine (load changes by the second). */
@@ -108,6 +125,7 @@ for (const [label, file] of [["read_file 4 KB", "bench-4k.txt"], ["read_file 2 M
   const path = join(TREE, file);
   await call(replay, "read_file", { path });
   if (before) await call(before, "read_file", { path });
+  await quiet();
   const [ours, peer, replayed, old] = (
     await measureAll(
       [
@@ -116,7 +134,9 @@ for (const [label, file] of [["read_file 4 KB", "bench-4k.txt"], ["read_file 2 M
         { name: "replay", fn: () => call(replay, "read_file", { path }) },
         ...(before ? [{ name: "before", fn: () => call(before, "read_file", { path }) }] : []),
       ],
-      { n: ITER, warmup: 0, rotate: true },
+      // Warm-up rounds on every side: the first ~25 reads of a server run its JavaScript before V8
+      // has optimized it (ours 2.1 ms, the official server's 1.5 ms, then both ~1.2 ms: session 25).
+      { n: ITER, warmup: READ_WARMUP, rotate: true },
     )
   ).map((r) => r.median);
   row(label, ours, peer, "official server", 1, "at most 1.0x the official server's time", old !== undefined ? `before (${BASELINE}): ${fmt(old)}` : "");
@@ -126,6 +146,7 @@ await replay.close();
 
 // A listing with sizes: warden's list_directory gives every entry's size; the official server's
 // list_directory_with_sizes is its equivalent.
+await quiet();
 {
   const [ours, peer, old] = (
     await measureAll(
@@ -141,6 +162,7 @@ await replay.close();
 }
 
 const glob = "**/*.h";
+await quiet();
 const [ours, peer] = await timePair(
   SEARCH_ITER,
   () => call(warden, "search_files", { path: TREE, pattern: glob, max_results: 10000, gitignore: false }),
@@ -167,6 +189,7 @@ for (const re of ["pthread_mutex_lock", "pthread_mutex_[a-z]+", "\\bmalloc\\s*\\
   // files' pages and the workers' optimized JavaScript are not there yet: 300-500 ms, then ~180 ms
   // from the third or fourth on this tree; with V8's optimizers off it stays at ~250 ms), and the
   // first pattern measured would pay for that alone (docs/benchmarks.md).
+  await quiet();
   const [oursMs, peerMs] = await timePair(SEARCH_ITER, ours, peer, 2);
   const same = found === rgLines ? "same match count" : "MATCH COUNTS DIFFER";
   row(`content search /${re}/`, oursMs, peerMs, "ripgrep (spawned)", found === rgLines ? 1 / 1.5 : Infinity, "at most 1.5x ripgrep's time, same matches", `${found} vs ${rgLines} lines, ${same}`);
@@ -177,7 +200,7 @@ await official.close();
 await before?.close();
 
 console.log(`\nmcp-warden file-tool benchmark: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-console.log(`tree: ${fileCount} files (/usr/include + node_modules packages); ${ITER} iterations for reads, ${SEARCH_ITER} for searches, each side alternately; medians; ${rgVersion}`);
+console.log(`tree: ${fileCount} files (/usr/include + node_modules packages); ${ITER} iterations for reads (after ${READ_WARMUP} untimed), ${SEARCH_ITER} for searches, each side alternately, each section once every server is idle; medians; ${rgVersion}`);
 const load = (l) => l.map((x) => x.toFixed(2)).join(" ");
 console.log(`load average: ${load(loadBefore)} at the first measurement, ${load(loadavg())} at the end`);
 console.log(`ratio = peer time / mcp-warden time (>1: mcp-warden faster); time = mcp-warden time / peer time\n`);

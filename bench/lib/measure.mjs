@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /**
  * Runs every case round-robin (so load from anything else on the machine hits all alike) after
  * `warmup` rounds, and returns p10, median and p90 per case in milliseconds. `rotate`: round i
@@ -23,4 +25,32 @@ export async function measureAll(cases, { n, warmup, rotate = false, pauseMs = 0
     const t = times[k].sort((a, b) => a - b);
     return { name: c.name, p10: t[Math.floor(n * 0.1)], median: t[Math.floor(n / 2)], p90: t[Math.floor(n * 0.9)], rounds };
   });
+}
+
+/** user + system CPU of a process in ms (/proc/<pid>/stat, all its threads); NaN once it is gone. */
+export function processCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
+    return (f[11] + f[12]) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Waits until the processes `pids` are quiet: under `quietMs` of CPU together over `windowMs`
+ * (a server just started still loads, compiles and indexes its roots for a second or so, on the same
+ * cores as the calls being timed), or `timeoutMs` has passed. Returns how long it waited.
+ */
+export async function settle(pids, { windowMs = 300, quietMs = 10, timeoutMs = 15_000 } = {}) {
+  const start = performance.now();
+  const total = () => pids.reduce((sum, pid) => sum + (processCpuMs(pid) || 0), 0);
+  let last = total();
+  while (performance.now() - start < timeoutMs) {
+    await new Promise((r) => setTimeout(r, windowMs));
+    const now = total();
+    if (now - last < quietMs) break;
+    last = now;
+  }
+  return performance.now() - start;
 }
