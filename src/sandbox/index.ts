@@ -100,6 +100,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     },
     close: () => {
       lag?.close();
+      inline?.close();
       return pool.close();
     },
   };

@@ -67,6 +67,11 @@ export class InlineRunner {
     return rest;
   }
 
+  /** Closes the held roots this runner kept open (sandbox close; a later run opens them again). */
+  close(): void {
+    this.doors.close();
+  }
+
   private isMetered(module: WebAssembly.Module): boolean {
     let m = this.metered.get(module);
     if (m === undefined) {

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeHeld, openHostRoot } from "../../../src/config/held-roots.js";
 import { createSandbox } from "../../../src/sandbox/index.js";
 import { InlineRunner } from "../../../src/sandbox/inline/inline-runner.js";
 import { LocalRoots } from "../../../src/sandbox/inline/local-roots.js";
@@ -275,5 +276,33 @@ describe("memory of main-thread runs", () => {
       expect(r !== null && !("fellBack" in r) && text(r.stdout)).toContain("alpha");
     }
     expect(memories.taken.size).toBe(1);
+  });
+});
+
+describe("held roots of main-thread runs", () => {
+  test("a held root is opened once for the runner's runs and closed with the sandbox (main thread and workers)", async () => {
+    const held = openHostRoot(root);
+    const sb = createSandbox({ workers: 1, wasmDir: meteredWasmDir(), inlineFuel: BUDGET, inlineMaxLoopDelayMs: 0 });
+    const openFds = () => readdirSync("/proc/self/fd").length;
+    try {
+      const heldScope: SandboxScope = { preopens: [{ hostPath: root, writable: false, held }], denyGlobs: [] };
+      const before = openFds();
+      const read = () => sb.run({ module: "read", args: ["--length=100", join(root, "a.txt")], scope: heldScope, deadlineMs: 10_000, maxStdoutBytes: 1 << 20, inline: true });
+      const first = await read();
+      expect(first.ranOn).toBe("main");
+      expect(text(first.stdout)).toContain("alpha");
+      expect(openFds()).toBe(before + 1); // the kept descriptor on the held root
+      for (let i = 0; i < 20; i++) expect(text((await read()).stdout)).toContain("alpha");
+      expect(openFds()).toBe(before + 1);
+      // A pool run: its worker keeps its own (closed by Node when the worker stops).
+      const pooled = await sb.run({ module: "read", args: ["--length=100", join(root, "a.txt")], scope: heldScope, deadlineMs: 10_000, maxStdoutBytes: 1 << 20 });
+      expect(pooled.ranOn).toBeUndefined();
+      expect(text(pooled.stdout)).toContain("alpha");
+      await sb.close();
+      expect(openFds()).toBe(before);
+    } finally {
+      await sb.close();
+      closeHeld(held);
+    }
   });
 });
