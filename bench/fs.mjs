@@ -75,8 +75,8 @@ async function connect(command, args) {
 /**
  * Before each measured section: wait until every server of the run is idle. A server just started
  * keeps working for a second or so after it answers (loading, compiling, indexing the roots for
- * filesystem.deny), on the same two cores: the first reads used to run beside that and took 2-4 ms
- * on both sides instead of ~1.2 (docs/benchmarks.md, session 25).
+ * filesystem.deny: about 0.4 s of CPU here), on the same two cores as the calls being timed; the
+ * replay server is started right before the reads (docs/benchmarks.md, session 25).
  */
 async function quiet() {
   await settle([...serverPids].filter((pid) => existsSync(`/proc/${pid}`)));
