@@ -10,8 +10,9 @@
 // the first two rounds are warm-up (the servers' JIT) and left out of the means.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processCpuMs } from "./lib/measure.mjs";
 
 const REPO = join(import.meta.dirname, "..");
 const arg = (name, fallback) => {
@@ -28,12 +29,6 @@ mkdirSync(join(dir, "list"), { recursive: true });
 const line = "The quick brown fox jumps over the lazy dog; pthread_mutex_lock appears here too.\n";
 writeFileSync(join(dir, "4k.txt"), line.repeat(Math.ceil(4096 / line.length)).slice(0, 4096));
 for (let i = 0; i < 100; i++) writeFileSync(join(dir, "list", `file-${i}.txt`), "x".repeat((i * 37) % 5000));
-
-/** user + system CPU of a process in ms (/proc/<pid>/stat, all its threads). */
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
-  return (f[11] + f[12]) * 10;
-}
 
 async function connect(name, command, args) {
   const transport = new StdioClientTransport({ command, args, stderr: "ignore" });
@@ -58,7 +53,7 @@ for (const c of CASES) {
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of r % 2 ? [...servers].reverse() : servers) {
       const [tool, args] = s.name === "official server" ? c.peer : c.ours;
-      const c0 = cpuMs(s.pid);
+      const c0 = processCpuMs(s.pid);
       const t0 = performance.now();
       for (let i = 0; i < CALLS; i++) {
         const res = await s.client.callTool({ name: tool, arguments: args });
@@ -66,7 +61,7 @@ for (const c of CASES) {
       }
       if (r < WARMUP_ROUNDS) continue;
       const t = totals.get(s.name);
-      t.cpu += (cpuMs(s.pid) - c0) / CALLS;
+      t.cpu += (processCpuMs(s.pid) - c0) / CALLS;
       t.wall += (performance.now() - t0) / CALLS;
       t.n++;
     }

@@ -119,8 +119,6 @@ const MARK_JSON = JSON.stringify(MARK).slice(0, -1);
  * escaped and encoded once (in pieces) and its Buffer used wherever the string occurs.
  */
 export function serializeMessageParts(message: unknown): Buffer[] {
-  // Most replies hold no long string: a replacer costs a call per value, the plain text does not.
-  if (!mayHoldLongString(message)) return [Buffer.from(`${JSON.stringify(message)}\n`, "utf8")];
   const long: string[] = [];
   const index = new Map<string, number>();
   const json = JSON.stringify(message, (_key, value: unknown) => {
@@ -145,28 +143,6 @@ export function serializeMessageParts(message: unknown): Buffer[] {
   }
   parts.push(Buffer.from(`${json.slice(at)}\n`, "utf8"));
   return parts.filter((p) => p.length > 0);
-}
-
-/**
- * Whether JSON.stringify could meet a string longer than LONG_STRING in `value`: false only when a
- * walk of its plain objects and arrays finds none. An object with `toJSON` (what it gives is not
- * seen here) and a structure deeper than the walk goes count as "may".
- */
-function mayHoldLongString(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  for (let seen = 0; stack.length > 0; seen++) {
-    if (seen > 10_000) return true;
-    const v = stack.pop();
-    if (typeof v === "string") {
-      if (v.length > LONG_STRING) return true;
-    } else if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
-    } else if (v !== null && typeof v === "object") {
-      if (typeof (v as { toJSON?: unknown }).toJSON === "function") return true;
-      for (const key in v) stack.push((v as Record<string, unknown>)[key]);
-    }
-  }
-  return false;
 }
 
 /** JSON.stringify(text) as UTF-8, escaped in pieces that never split a surrogate pair. */

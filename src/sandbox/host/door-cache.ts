@@ -1,4 +1,5 @@
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { identityOf } from "../../config/held-roots.js";
 import type { HeldDir } from "../../policy/roots.js";
 import { fdPath } from "./proc-fd.js";
 
@@ -50,23 +51,8 @@ export class DoorCache {
       this.doors.set(key, kept);
       return kept;
     }
-    let fd: number;
-    try {
-      fd = openSync(fdPath(held.fd), HELD_OPEN);
-    } catch {
-      return { refused: "the held root cannot be opened" };
-    }
-    let same = false;
-    try {
-      const st = fstatSync(fd, { bigint: true });
-      same = String(st.dev) === held.dev && String(st.ino) === held.ino;
-    } catch {
-      // unknown identity: refused below
-    }
-    if (!same) {
-      closeSync(fd);
-      return { refused: "the held root is not the directory it was" };
-    }
+    const fd = openHeld(held, (path) => openSync(path, HELD_OPEN), closeQuietly);
+    if (typeof fd !== "number") return fd;
     this.doors.set(key, fd);
     return fd;
   }
@@ -89,6 +75,31 @@ export class DoorCache {
     for (const fd of this.doors.values()) closeQuietly(fd);
     this.doors.clear();
   }
+}
+
+/**
+ * Opens the held directory through its descriptor's /proc entry (a magic link to the open directory,
+ * followed on purpose) and keeps the result only when it is that directory (device and inode). The
+ * one place both a kept descriptor (DoorCache) and a run's own (RunContext) are opened.
+ */
+export function openHeld(held: HeldDir, open: (path: string) => number, close: (fd: number) => void): number | { refused: string } {
+  let fd: number;
+  try {
+    fd = open(fdPath(held.fd));
+  } catch {
+    return { refused: "the held root cannot be opened" };
+  }
+  let id: { dev: string; ino: string } | null = null;
+  try {
+    id = identityOf(fstatSync(fd, { bigint: true }));
+  } catch {
+    // unknown identity: refused below
+  }
+  if (id === null || id.dev !== held.dev || id.ino !== held.ino) {
+    close(fd);
+    return { refused: "the held root is not the directory it was" };
+  }
+  return fd;
 }
 
 function closeQuietly(fd: number): void {

@@ -4,7 +4,7 @@ import { movedMessage, pathLeadsTo } from "../../config/held-roots.js";
 import { compileDenyRules, denyRuleName, relativeUnder, type DenyRules } from "../../policy/path-rules.js";
 import type { Preopen, SandboxDenial, SandboxScope } from "../types.js";
 import { DirStat } from "./dir-stat.js";
-import { DoorCache, HELD_OPEN } from "./door-cache.js";
+import { DoorCache, HELD_OPEN, openHeld } from "./door-cache.js";
 import { errnoOf } from "./errno.js";
 import type { FdTracker } from "./fd-tracker.js";
 import { LowerView } from "./lower-twin.js";
@@ -74,7 +74,15 @@ export class RunContext {
       this.refuse("roots.moved", p.hostPath, movedMessage(p.hostPath), 0);
       return null;
     }
-    const fd = this.kept && DoorCache.keeps(held) ? this.kept.get(held) : this.openHeld(held);
+    // Kept by the runner across its runs, or opened for this run only (closed with it).
+    const fd =
+      this.kept && DoorCache.keeps(held)
+        ? this.kept.get(held)
+        : openHeld(
+            held,
+            (path) => this.openHost(path, HELD_OPEN),
+            (opened) => this.closeHost(opened),
+          );
     if (typeof fd !== "number") {
       this.refuse("sandbox.escape", p.hostPath, fd.refused, 0);
       return null;
@@ -88,22 +96,6 @@ export class RunContext {
     }
     // Only a run that cannot write reads from the lower layer: what it opens there it can only read.
     return { hostPath: p.hostPath, writable: p.writable, fd, ...(held.lower && !p.writable ? { lower: new LowerView(this, held.lower) } : {}) };
-  }
-
-  /** Opens the held directory for this run only (closed with the run) and checks it is that directory. */
-  private openHeld(held: NonNullable<Preopen["held"]>): number | { refused: string } {
-    let fd: number;
-    try {
-      fd = this.openHost(fdPath(held.fd), HELD_OPEN);
-    } catch {
-      return { refused: "the held root cannot be opened" };
-    }
-    const st = this.fstat(fd).stat;
-    if (!st || String(st.dev) !== held.dev || String(st.ino) !== held.ino) {
-      this.closeHost(fd);
-      return { refused: "the held root is not the directory it was" };
-    }
-    return fd;
   }
 
   /** Whether the location `rel` below `door` is (inside) a root that moved away from its path. */
